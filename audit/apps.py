@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"
+    verbose_name = "Audit and activity"
+
+    def ready(self) -> None:
+        from audit import signals  # noqa: F401

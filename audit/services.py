@@ -1,0 +1,99 @@
+"""The audit recorder: one function every write path calls."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit.context import current_request
+from audit.models import AuditEntry
+from customers.net import client_ip
+
+if TYPE_CHECKING:
+    from customers.models import ApiToken, Organization, User
+
+Outcome = AuditEntry.Outcome
+
+# Markers that say "no change" in a diff; anything else is recorded as [old, new].
+_MISSING = object()
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for the fields whose value changed."""
+    return {
+        field: [_as_json(before.get(field)), _as_json(new)]
+        for field, new in after.items()
+        if before.get(field, _MISSING) != new
+    }
+
+
+def record(
+    *,
+    action: str,
+    organization: Organization | None,
+    actor: User | ApiToken | None = None,
+    resource: models.Model | None = None,
+    resource_type: str = "",
+    resource_id: str = "",
+    resource_label: str = "",
+    outcome: str = Outcome.SUCCESS,
+    changes: dict[str, Any] | None = None,
+    message: str = "",
+    actor_label: str = "",
+    request: HttpRequest | None = None,
+) -> AuditEntry:
+    """Write one audit entry in the caller's transaction.
+
+    ``actor`` is a user, an API token or None for the system. Request id, client address and
+    user agent come from ``request``, or from the request being served when there is one.
+    """
+    from customers.models import ApiToken
+
+    request = request or current_request.get()
+    if resource is not None:
+        resource_type = resource_type or resource._meta.model_name
+        resource_id = resource_id or str(resource.pk)
+        resource_label = resource_label or str(resource)
+
+    entry = AuditEntry(
+        organization=organization,
+        created_at=timezone.now(),
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        resource_label=resource_label[:254],
+        outcome=outcome,
+        changes=changes or {},
+        message=message[:500],
+    )
+    if isinstance(actor, ApiToken):
+        entry.actor_type = AuditEntry.ActorType.TOKEN
+        entry.actor_token = actor
+        entry.actor_label = f"API token {actor.name} ({actor.prefix}…)"[:254]
+    elif actor is not None and getattr(actor, "is_authenticated", False):
+        entry.actor_type = AuditEntry.ActorType.USER
+        entry.actor_user = actor
+        entry.actor_label = actor.email
+    else:
+        entry.actor_type = AuditEntry.ActorType.SYSTEM
+        entry.actor_label = "system"
+    if actor_label:
+        entry.actor_label = actor_label[:254]
+
+    if request is not None:
+        entry.ip_address = client_ip(request)
+        entry.user_agent = request.headers.get("User-Agent", "")[:500]
+        entry.request_id = getattr(request, "request_id", "")
+    entry.save()
+    return entry

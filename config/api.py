@@ -1,0 +1,51 @@
+"""The REST API: one NinjaAPI that mounts each app's router."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from customers.api import router as organization_router
+from customers.api import token_auth
+
+api = NinjaAPI(
+    title="Tenantry API",
+    version="1",
+    description=(
+        "Customers of your organization, in the shape of the seed Customer API. "
+        "Authenticate with `Authorization: Bearer <token>` or `Fastly-Key: <token>`; "
+        "tokens are created under Settings → API keys."
+    ),
+    auth=token_auth,
+    urls_namespace="api",
+    docs_url="/docs",
+)
+api.add_router("/", organization_router)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request,
+        {
+            "detail": "A valid API token is required: send 'Authorization: Bearer <token>' "
+            "or 'Fastly-Key: <token>'."
+        },
+        status=401,
+    )
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc) or "Not found."}, status=404)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+
+
+@api.exception_handler(ValidationError)
+def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.errors}, status=422)

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from config.api import api
+
+admin.site.site_header = "Tenantry support"
+admin.site.site_title = "Tenantry support"
+admin.site.index_title = "Support tools"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("customers.urls")),
+]

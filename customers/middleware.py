@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from customers.models import Membership
+
+SESSION_KEY = "organization_id"
+
+
+class CurrentOrganizationMiddleware:
+    """Puts the organization the signed-in user is working in on ``request.organization``
+    (with ``request.membership`` and ``request.memberships`` for the switcher).
+
+    The choice lives in the session; it can only ever be one of the user's own memberships.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.organization = None
+        request.membership = None
+        request.memberships = []
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            memberships = list(
+                Membership.objects.filter(user=user)
+                .select_related("organization")
+                .order_by("organization__name")
+            )
+            request.memberships = memberships
+            chosen = request.session.get(SESSION_KEY)
+            current = next(
+                (m for m in memberships if str(m.organization_id) == chosen),
+                memberships[0] if memberships else None,
+            )
+            if current is not None:
+                request.membership = current
+                request.organization = current.organization
+        return self.get_response(request)

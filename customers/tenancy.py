@@ -1,0 +1,161 @@
+"""Tenant scoping in the ORM (SPEC §7).
+
+Every tenant-owned model gets ``objects = TenantManager()``. Its querysets **fail closed**: a
+queryset that was not scoped with ``.for_organization(org)`` (or ``.for_customer(customer)``)
+raises ``UnscopedQueryError`` the moment it would touch the database. Unscoped access is one
+explicit call, ``.unscoped()``, reserved for the Django admin, migrations and management
+commands — ``git grep "\\.unscoped()"`` lists every use.
+
+How Django's own paths are handled (each one is tested in tests/test_tenancy.py):
+
+* ``_default_manager`` is ``objects``, so anything Django builds from it fails closed too.
+  - **Django admin**: ``TenantAdminMixin`` (customers/admin.py) overrides ``get_queryset`` and
+    the foreign-key choice fields to use ``.unscoped()``: support staff see every tenant.
+  - **ModelForm choice fields** for a tenant-owned foreign key raise until the form sets a
+    scoped ``queryset`` in ``__init__``; forgetting it is a loud error, never a leak.
+  - **validate_unique / validate_constraints** query ``_default_manager``. Every uniqueness
+    rule on a tenant model starts with ``organization``, so the check is already confined to
+    the row's own tenant; ``TenantModel`` runs those checks under ``scope_bypass()``.
+* ``_base_manager`` stays Django's plain manager. Django uses it to follow a forward foreign
+  key from an object you already hold, to ``save()`` / ``refresh_from_db()`` that object and to
+  collect cascades on delete: each starts from a row that was itself fetched scoped.
+* **Reverse related managers** (``customer.connections.all()``) count as scoped: they filter by a
+  parent row that was fetched scoped, and prefetching goes through them.
+* **Migrations** get plain historical managers (``use_in_migrations`` is off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Self
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from customers.models import Customer, Organization
+
+_bypass: ContextVar[bool] = ContextVar("tenant_scope_bypass", default=False)
+
+
+class UnscopedQueryError(RuntimeError):
+    """A tenant-owned queryset was evaluated without being scoped to a tenant."""
+
+
+@contextmanager
+def scope_bypass() -> Iterator[None]:
+    """Let Django's internal checks run unscoped. Not for views: use ``for_organization``."""
+    token = _bypass.set(True)
+    try:
+        yield
+    finally:
+        _bypass.reset(token)
+
+
+class TenantQuerySet(models.QuerySet):
+    # What the queryset was scoped to: None (not scoped), "organization", "customer",
+    # "related" (reached through a scoped parent row) or "unscoped" (explicit opt-out).
+    _tenant_scope: str | None = None
+
+    def _clone(self) -> Self:
+        clone = super()._clone()
+        clone._tenant_scope = self._tenant_scope
+        return clone
+
+    def _scoped(self, scope: str) -> Self:
+        clone = self._chain()
+        clone._tenant_scope = scope
+        return clone
+
+    def _require_scope(self) -> None:
+        if self._tenant_scope is None and not _bypass.get():
+            raise UnscopedQueryError(
+                f"{self.model.__name__} is tenant-owned: scope the queryset with "
+                ".for_organization(org) or .for_customer(customer) before using it."
+            )
+
+    # --- scoping -----------------------------------------------------------------------------
+    def for_organization(self, organization: Organization | Any) -> Self:
+        organization_id = getattr(organization, "pk", organization)
+        if organization_id is None:
+            raise UnscopedQueryError("for_organization() needs an organization, got None.")
+        return self.filter(organization_id=organization_id)._scoped("organization")
+
+    def for_customer(self, customer: Customer) -> Self:
+        lookup = (
+            {"pk": customer.pk}
+            if self.model._meta.label == "customers.Customer"
+            else {"customer_id": customer.pk}
+        )
+        return self.filter(organization_id=customer.organization_id, **lookup)._scoped("customer")
+
+    def unscoped(self) -> Self:
+        """Every tenant's rows. Only for the Django admin, migrations and management commands."""
+        return self._scoped("unscoped")
+
+    # --- every way a queryset reaches the database -------------------------------------------
+    def _fetch_all(self) -> None:
+        if self._result_cache is None:
+            self._require_scope()
+        super()._fetch_all()
+
+    def iterator(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        self._require_scope()
+        return super().iterator(*args, **kwargs)
+
+    def count(self) -> int:
+        if self._result_cache is None:
+            self._require_scope()
+        return super().count()
+
+    def exists(self) -> bool:
+        if self._result_cache is None:
+            self._require_scope()
+        return super().exists()
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self._require_scope()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs: Any) -> int:
+        self._require_scope()
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        self._require_scope()
+        return super().delete()
+
+    def explain(self, *args: Any, **kwargs: Any) -> str:
+        self._require_scope()
+        return super().explain(*args, **kwargs)
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+    use_in_migrations = False
+
+    def get_queryset(self) -> TenantQuerySet:
+        queryset = super().get_queryset()
+        # A reverse related manager (customer.connections) filters by its parent row, which was
+        # itself fetched through a scoped queryset.
+        if hasattr(self, "instance") and hasattr(self, "core_filters"):
+            queryset._tenant_scope = "related"
+        return queryset
+
+
+class TenantModel(models.Model):
+    """Base for tenant-owned models: scoped manager plus uniqueness checks that still work."""
+
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True
+
+    def validate_unique(self, exclude: Any = None) -> None:
+        # Uniqueness rules on tenant models all lead with organization (see module docstring).
+        with scope_bypass():
+            super().validate_unique(exclude)
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        with scope_bypass():
+            super().validate_constraints(exclude)
