@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
@@ -17,14 +16,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(
-            success_url=reverse_lazy("password_reset_done"),
-            html_email_template_name="registration/password_reset_email.html",
-            email_template_name="registration/password_reset_email.txt",
-            subject_template_name="registration/password_reset_subject.txt",
-            # Links in emails come from SITE_URL, never from the request's Host header.
-            extra_email_context={"site_url": settings.SITE_URL},
-        ),
+        views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -14,6 +18,18 @@ from customers.forms import ApiTokenForm
 from customers.middleware import SESSION_KEY
 from customers.models import ApiToken
 from customers.services import ServiceError, api_token_create, api_token_revoke
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    html_email_template_name = "registration/password_reset_email.html"
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        # Links in emails come from SITE_URL, never from the request's Host header.
+        self.extra_email_context = {"site_url": settings.SITE_URL}
+        return super().form_valid(form)
 
 
 @organization_required

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from customers.services import api_token_create, api_token_revoke
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def token_secret(org, owner) -> str:
+    return api_token_create(organization=org, name="backend", actor=owner)[1]
+
+
+def test_no_token_is_401_with_a_json_detail(client):
+    response = client.get("/api/v1/organization")
+    assert response.status_code == 401
+    assert "Bearer" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("header", ["Bearer tnt_not-a-real-token", "Bearer ", "Basic abc"])
+def test_a_bad_token_is_401(client, db, header):
+    response = client.get("/api/v1/organization", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+
+
+def test_bearer_token_sees_its_organization(client, org, token_secret):
+    response = client.get("/api/v1/organization", HTTP_AUTHORIZATION=f"Bearer {token_secret}")
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": str(org.pk),
+        "name": org.name,
+        "slug": org.slug,
+        "created_at": org.created_at.isoformat(),
+    }
+
+
+def test_fastly_key_header_works_too(client, org, token_secret):
+    response = client.get("/api/v1/organization", HTTP_FASTLY_KEY=token_secret)
+    assert response.status_code == 200
+    assert response.json()["id"] == str(org.pk)
+
+
+def test_a_revoked_token_is_401(client, org, owner):
+    token, secret = api_token_create(organization=org, name="old", actor=owner)
+    api_token_revoke(token=token, actor=owner)
+    assert client.get("/api/v1/organization", HTTP_FASTLY_KEY=secret).status_code == 401
+
+
+def test_another_organizations_token_sees_only_its_own(client, org, other_org, outsider):
+    _, secret = api_token_create(organization=other_org, name="theirs", actor=outsider)
+    body = client.get("/api/v1/organization", HTTP_AUTHORIZATION=f"Bearer {secret}").json()
+    assert body["id"] == str(other_org.pk)
+
+
+def test_use_stamps_last_used(client, org, owner, token_secret):
+    client.get("/api/v1/token", HTTP_FASTLY_KEY=token_secret)
+    token = org.api_tokens.get()
+    assert token.last_used_at is not None
+
+
+def test_unknown_api_path_is_json_404(client, token_secret):
+    response = client.get("/api/v1/nothing-here", HTTP_FASTLY_KEY=token_secret)
+    assert response.status_code == 404
+
+
+def test_openapi_document_and_docs_page(client, db):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["info"]["title"] == "Tenantry API"
+    assert "/api/v1/organization" in schema["paths"]
+    schemes = schema["components"]["securitySchemes"]
+    assert {"BearerToken", "FastlyKey"} <= set(schemes)
+    assert schemes["FastlyKey"]["name"] == "Fastly-Key"
+    docs = Client().get("/api/v1/docs")
+    assert docs.status_code == 200
+    assert b"swagger-ui-bundle.js" in docs.content

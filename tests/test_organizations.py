@@ -1,0 +1,66 @@
+"""request.organization, the switcher, and what a user without an organization sees."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from audit.models import AuditEntry
+from customers.models import Membership
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_home_page_shows_the_current_organization(owner_client, org):
+    response = owner_client.get("/")
+    assert response.status_code == 200
+    assert response.context["current_organization"] == org
+    assert b"Acme SaaS" in response.content
+
+
+def test_a_user_in_no_organization_sees_a_clear_page(db):
+    client = Client()
+    client.force_login(UserFactory())
+    response = client.get("/")
+    assert response.status_code == 403
+    assert b"not in an organization yet" in response.content
+
+
+def test_a_user_in_several_organizations_switches(owner_client, owner, other_org):
+    MembershipFactory(user=owner, organization=other_org, role=Membership.Role.VIEWER)
+    page = owner_client.get("/")
+    assert b'id="org-switch"' in page.content
+
+    response = owner_client.post(
+        "/organizations/switch/", {"organization": str(other_org.pk), "next": "/settings/api-keys/"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/settings/api-keys/"
+    assert owner_client.get("/").context["current_organization"] == other_org
+
+
+def test_switching_to_an_organization_you_are_not_in_is_refused(owner_client, org, other_org):
+    owner_client.post("/organizations/switch/", {"organization": str(other_org.pk)})
+    assert owner_client.get("/").context["current_organization"] == org
+
+
+def test_switch_ignores_an_offsite_next(owner_client, org):
+    response = owner_client.post(
+        "/organizations/switch/", {"organization": str(org.pk), "next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/"
+
+
+def test_switch_requires_post(owner_client):
+    assert owner_client.get("/organizations/switch/").status_code == 405
+
+
+def test_a_viewer_is_refused_write_views_and_the_attempt_is_audited(viewer_client, org):
+    response = viewer_client.post("/settings/api-keys/", {"name": "nope"})
+
+    assert response.status_code == 403
+    entry = AuditEntry.objects.for_organization(org).get(action="permission.denied")
+    assert entry.outcome == "denied"
+    assert entry.resource_label == "POST /settings/api-keys/"
