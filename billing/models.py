@@ -7,6 +7,25 @@ from django.db import models
 from customers.tenancy import TenantModel
 
 DEFAULT_PLAN_NAMES = ("Free", "Starter", "Pro", "Enterprise")
+ENTITLEMENT_FIELDS = (
+    "can_configure_wordpress",
+    "can_reset_passwords",
+    "can_upload_vcl",
+    "has_improved_ssl_config",
+    "has_pci_passwords",
+)
+# What each default plan entitles its customers to; owners edit them afterwards.
+DEFAULT_ENTITLEMENTS = {
+    "Free": set(),
+    "Starter": {"can_reset_passwords"},
+    "Pro": {
+        "can_reset_passwords",
+        "can_configure_wordpress",
+        "can_upload_vcl",
+        "has_improved_ssl_config",
+    },
+    "Enterprise": set(ENTITLEMENT_FIELDS),
+}
 
 
 class Plan(TenantModel):
@@ -18,6 +37,11 @@ class Plan(TenantModel):
     )
     name = models.CharField(max_length=80)
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in lists.")
+    can_configure_wordpress = models.BooleanField(default=False)
+    can_reset_passwords = models.BooleanField(default=False)
+    can_upload_vcl = models.BooleanField("can upload VCL", default=False)
+    has_improved_ssl_config = models.BooleanField("has improved SSL config", default=False)
+    has_pci_passwords = models.BooleanField("has PCI passwords", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -28,3 +52,6 @@ class Plan(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def entitlements(self) -> dict[str, bool]:
+        return {field: getattr(self, field) for field in ENTITLEMENT_FIELDS}

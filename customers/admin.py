@@ -1,13 +1,40 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db import models
+from django.core.paginator import Paginator
+from django.db import connections, models
 from django.http import HttpRequest
+from django.utils.functional import cached_property
 
-from customers.models import ApiToken, Membership, Organization, User
+from audit.services import record
+from billing.models import Plan
+from customers.models import (
+    ApiToken,
+    Connection,
+    Customer,
+    CustomerUser,
+    Invitation,
+    Membership,
+    Organization,
+    User,
+)
+from customers.services import (
+    EDITABLE_FIELDS,
+    ServiceError,
+    api_token_revoke,
+    connection_revoke,
+    customer_delete,
+    customer_reactivate,
+    customer_restore,
+    customer_suspend,
+    customer_update,
+    invite_resend,
+    invite_revoke,
+)
 from customers.tenancy import TenantManager
 
 
@@ -29,8 +56,103 @@ class TenantAdminMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class EstimatedCountPaginator(Paginator):
+    """An unfiltered changelist of a big table asks PostgreSQL's statistics for the row count
+    instead of COUNT(*), which reads the whole table; a filtered one counts for real."""
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        query = getattr(queryset, "query", None)
+        if (
+            query is not None
+            and not query.where
+            and connections[queryset.db].vendor == "postgresql"
+        ):
+            with connections[queryset.db].cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [queryset.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            if row and row[0] > 10_000:
+                return int(row[0])
+        return super().count
+
+
+class AuditedAdminMixin:
+    """Every change made in the admin is audited, in the admin's own transaction."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        changed = {
+            field: [_plain(form.initial.get(field)), _plain(form.cleaned_data.get(field))]
+            for field in form.changed_data
+        }
+        super().save_model(request, obj, form, change)
+        record(
+            action=f"{obj._meta.model_name}.{'updated' if change else 'created'}_by_support",
+            organization=_organization_of(obj),
+            actor=request.user,
+            resource=obj,
+            changes=changed,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        record(
+            action=f"{obj._meta.model_name}.deleted_by_support",
+            organization=_organization_of(obj),
+            actor=request.user,
+            resource=obj,
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        deleted = [f.instance for f in formset.deleted_forms if f.instance.pk is not None]
+        for obj in deleted:
+            record(
+                action=f"{obj._meta.model_name}.deleted_by_support",
+                organization=_organization_of(obj),
+                actor=request.user,
+                resource=obj,
+            )
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            record(
+                action=f"{obj._meta.model_name}.created_by_support",
+                organization=_organization_of(obj),
+                actor=request.user,
+                resource=obj,
+            )
+        for obj, fields in formset.changed_objects:
+            record(
+                action=f"{obj._meta.model_name}.updated_by_support",
+                organization=_organization_of(obj),
+                actor=request.user,
+                resource=obj,
+                changes={field: [None, _plain(getattr(obj, field, None))] for field in fields},
+            )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
+def _organization_of(obj: Any) -> Organization | None:
+    if isinstance(obj, Organization):
+        return obj
+    return getattr(obj, "organization", None)
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "name", "is_staff", "is_active", "date_joined", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
@@ -52,7 +174,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug", "id"]
     readonly_fields = ["id", "created_at"]
@@ -60,7 +182,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "organization__name"]
@@ -69,7 +191,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(TenantAdminMixin, admin.ModelAdmin):
+class ApiTokenAdmin(TenantAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     # token_hash is never shown: support can see that a key exists and revoke it, nothing more.
     list_display = ["name", "prefix", "organization", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
@@ -85,6 +207,275 @@ class ApiTokenAdmin(TenantAdminMixin, admin.ModelAdmin):
         "revoked_at",
     ]
     readonly_fields = fields
+    actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.action(description="Revoke", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        for token in queryset:
+            try:
+                api_token_revoke(token=token, actor=request.user)
+            except ServiceError as error:
+                self.message_user(request, f"{token}: {error}", messages.WARNING)
+
+
+class CustomerUserInline(admin.TabularInline):
+    model = CustomerUser
+    extra = 0
+    fields = ["user", "role", "locked", "two_factor_enabled", "created_at"]
+    readonly_fields = ["user", "created_at"]
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return CustomerUser.objects.unscoped().select_related("user")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _service_action(service: Callable[..., Any], label: str) -> Callable[..., None]:
+    def action(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+        done, refused = 0, []
+        for customer in queryset:
+            try:
+                service(customer=customer, actor=request.user)
+                done += 1
+            except ServiceError as error:
+                refused.append(str(error))
+        if done:
+            modeladmin.message_user(request, f"{label}: {done} customer(s).", messages.SUCCESS)
+        for message in refused:
+            modeladmin.message_user(request, message, messages.WARNING)
+
+    action.__name__ = f"action_{service.__name__}"
+    action.short_description = label  # type: ignore[attr-defined]
+    return action
+
+
+@admin.register(Customer)
+class CustomerAdmin(TenantAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "slug", "organization", "status", "admin_email", "plan", "created_at"]
+    list_filter = ["status", "plan__name", "force_2fa", "force_sso"]
+    search_fields = ["name", "slug", "external_id", "admin_email", "=id"]
+    list_select_related = ["organization", "plan"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    raw_id_fields = [
+        "owner",
+        "billing_contact",
+        "legal_contact",
+        "security_contact",
+        "technical_contact",
+        "admin_invitation",
+    ]
+    readonly_fields = [
+        "id",
+        "organization",
+        "status",
+        "status_before_delete",
+        *Customer.ENTITLEMENT_FIELDS,
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "version",
+        "admin_email",
+    ]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "organization",
+                    "name",
+                    "slug",
+                    "external_id",
+                    "plan",
+                    "status",
+                    "status_before_delete",
+                )
+            },
+        ),
+        ("Customer admin", {"fields": ("admin_email", "owner", "admin_invitation")}),
+        (
+            "Contacts",
+            {
+                "fields": (
+                    "billing_contact",
+                    "legal_contact",
+                    "security_contact",
+                    "technical_contact",
+                    "phone_number",
+                    "postal_address",
+                )
+            },
+        ),
+        ("Billing", {"fields": ("billing_network_type", "billing_ref")}),
+        ("Security", {"fields": ("force_2fa", "force_sso", "ip_whitelist")}),
+        (
+            "Features",
+            {
+                "fields": (
+                    "has_account_panel",
+                    "has_improved_events",
+                    "has_openstack_logging",
+                    "has_pci",
+                )
+            },
+        ),
+        ("Entitlements (from the plan)", {"fields": Customer.ENTITLEMENT_FIELDS}),
+        ("Dates", {"fields": ("created_at", "updated_at", "deleted_at", "version")}),
+    )
+    inlines = [CustomerUserInline]
+    actions = [
+        _service_action(customer_suspend, "Suspend"),
+        _service_action(customer_reactivate, "Reactivate"),
+        _service_action(customer_delete, "Delete (soft, restorable)"),
+        _service_action(customer_restore, "Restore"),
+    ]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        # A hard delete would skip the retention window: customers are deleted softly.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Customers are created by their organization, where the invitation flow runs.
+        return False
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "plan":
+            customer_id = request.resolver_match.kwargs.get("object_id")
+            customer = Customer.objects.unscoped().filter(pk=customer_id).first()
+            if customer is not None:
+                kwargs["queryset"] = Plan.objects.for_organization(customer.organization_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        # The same rule as the console: one service, version bump, audit entry, validation.
+        fields = [f for f in form.changed_data if f in EDITABLE_FIELDS]
+        current = Customer.objects.unscoped().get(pk=obj.pk)
+        customer_update(
+            customer=current,
+            actor=request.user,
+            expected_version=None,
+            changes={field: form.cleaned_data[field] for field in fields},
+        )
+
+
+@admin.register(CustomerUser)
+class CustomerUserAdmin(TenantAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "customer", "role", "locked", "two_factor_enabled", "created_at"]
+    list_filter = ["role", "locked", "two_factor_enabled"]
+    search_fields = ["user__email", "customer__name", "customer__slug"]
+    list_select_related = ["user", "customer"]
+    raw_id_fields = ["user", "customer"]
+    readonly_fields = ["organization", "customer", "user", "created_at", "updated_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(TenantAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    # token_hash is never shown: support can resend or revoke, never read a link.
+    list_display = [
+        "email",
+        "customer",
+        "role",
+        "status",
+        "is_admin_invite",
+        "sent_at",
+        "expires_at",
+        "accepted_at",
+    ]
+    list_filter = ["status", "role", "is_admin_invite"]
+    search_fields = ["email", "customer__name", "customer__slug"]
+    list_select_related = ["customer"]
+    fields = [
+        "organization",
+        "customer",
+        "email",
+        "role",
+        "is_admin_invite",
+        "status",
+        "invited_by",
+        "created_at",
+        "sent_at",
+        "send_count",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+    actions = ["resend", "revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _run(self, request: HttpRequest, queryset: Any, service: Callable[..., Any]) -> None:
+        for invitation in queryset.select_related("customer"):
+            try:
+                service(invitation=invitation, actor=request.user)
+            except ServiceError as error:
+                self.message_user(request, f"{invitation.email}: {error}", messages.WARNING)
+            else:
+                self.message_user(request, f"{invitation.email}: done.", messages.SUCCESS)
+
+    @admin.action(description="Resend (new link, new expiry)", permissions=["change"])
+    def resend(self, request: HttpRequest, queryset: Any) -> None:
+        self._run(request, queryset, invite_resend)
+
+    @admin.action(description="Revoke", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        self._run(request, queryset, invite_revoke)
+
+
+@admin.register(Connection)
+class ConnectionAdmin(TenantAdminMixin, admin.ModelAdmin):
+    list_display = ["app", "account_label", "customer", "status", "connected_at", "last_used_at"]
+    list_filter = ["status", "app"]
+    search_fields = ["app", "account_label", "customer__name", "customer__slug"]
+    list_select_related = ["customer"]
+    fields = [
+        "organization",
+        "customer",
+        "app",
+        "account_label",
+        "status",
+        "scopes",
+        "credential_ref",
+        "connected_by",
+        "connected_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        for connection in queryset.select_related("customer"):
+            try:
+                connection_revoke(connection=connection, actor=request.user)
+            except ServiceError as error:
+                self.message_user(request, f"{connection}: {error}", messages.WARNING)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -188,3 +190,367 @@ class ApiToken(TenantModel):
             cls.objects.unscoped().filter(pk=token.pk).update(last_used_at=now)
             token.last_used_at = now
         return token
+
+
+# --- customers ------------------------------------------------------------------------------
+
+UUID_SHAPED = re.compile(
+    r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.IGNORECASE
+)
+SLUG_LOOKS_LIKE_UUID = (
+    "A slug may not look like a UUID: the UUID is the customer's identifier, and the two must "
+    "never be confused. Use a name-like slug such as “acme-corp”."
+)
+
+
+def validate_slug_not_uuid(value: str) -> None:
+    if UUID_SHAPED.match(value or ""):
+        raise ValidationError(SLUG_LOOKS_LIKE_UUID, code="uuid_slug")
+
+
+class CustomerStatus(models.TextChoices):
+    PENDING_ADMIN_ACTIVATION = "pending_admin_activation", "Pending Admin Activation"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    DELETED = "deleted", "Deleted"
+
+
+class Customer(TenantModel):
+    """A business that uses the organization's product: the seed's Customer, field for field."""
+
+    Status = CustomerStatus
+
+    class NetworkType(models.TextChoices):
+        PUBLIC = "public", "Public"
+        PRIVATE = "private", "Private"
+
+    # Fields the seed marks read-only, and our own bookkeeping: never taken from a form or a PUT.
+    READ_ONLY_FIELDS = (
+        "id",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "can_configure_wordpress",
+        "can_reset_passwords",
+        "can_upload_vcl",
+        "has_improved_ssl_config",
+        "has_pci_passwords",
+    )
+    ENTITLEMENT_FIELDS = (
+        "can_configure_wordpress",
+        "can_reset_passwords",
+        "can_upload_vcl",
+        "has_improved_ssl_config",
+        "has_pci_passwords",
+    )
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="customers"
+    )
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=80,
+        validators=[validate_slug_not_uuid],
+        help_text="Lower-case letters, digits and hyphens; unique in your organization.",
+    )
+    external_id = models.CharField(
+        "external ID",
+        max_length=100,
+        blank=True,
+        help_text="Your own identifier for this customer, e.g. customer_12345.",
+    )
+    status = models.CharField(
+        max_length=32,
+        choices=CustomerStatus.choices,
+        default=CustomerStatus.PENDING_ADMIN_ACTIVATION,
+    )
+    # Where a restore goes back to.
+    status_before_delete = models.CharField(
+        max_length=32, choices=CustomerStatus.choices, blank=True
+    )
+    plan = models.ForeignKey("billing.Plan", on_delete=models.PROTECT, related_name="customers")
+
+    # The customer admin: the accepted user, and the admin invitation in flight (if any).
+    owner = models.ForeignKey(
+        "customers.CustomerUser", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    admin_email = models.EmailField(blank=True)
+    admin_invitation = models.ForeignKey(
+        "customers.Invitation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    billing_contact = models.ForeignKey(
+        "customers.CustomerUser", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    legal_contact = models.ForeignKey(
+        "customers.CustomerUser", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    security_contact = models.ForeignKey(
+        "customers.CustomerUser", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    technical_contact = models.ForeignKey(
+        "customers.CustomerUser", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    billing_network_type = models.CharField(
+        max_length=16, choices=NetworkType.choices, default=NetworkType.PUBLIC
+    )
+    billing_ref = models.CharField(
+        "billing reference", max_length=200, blank=True, help_text="e.g. a purchase order number."
+    )
+    phone_number = models.CharField(max_length=40, blank=True)
+    postal_address = models.TextField(blank=True)
+
+    force_2fa = models.BooleanField(
+        "force 2FA", default=False, help_text="Users must set up two-factor authentication."
+    )
+    force_sso = models.BooleanField(
+        "force SSO", default=False, help_text="Users must sign in through single sign-on."
+    )
+    ip_whitelist = models.TextField(
+        "IP allow-list",
+        blank=True,
+        help_text="Comma-separated IPv4/IPv6 addresses or CIDR ranges. Empty: no restriction.",
+    )
+
+    has_account_panel = models.BooleanField(default=False)
+    has_improved_events = models.BooleanField(default=False)
+    has_openstack_logging = models.BooleanField(default=False)
+    has_pci = models.BooleanField("has PCI", default=False)
+
+    # Entitlements: copied from the plan, read-only everywhere else.
+    can_configure_wordpress = models.BooleanField(default=False, editable=False)
+    can_reset_passwords = models.BooleanField(default=False, editable=False)
+    can_upload_vcl = models.BooleanField("can upload VCL", default=False, editable=False)
+    has_improved_ssl_config = models.BooleanField(
+        "has improved SSL config", default=False, editable=False
+    )
+    has_pci_passwords = models.BooleanField("has PCI passwords", default=False, editable=False)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Optimistic concurrency: every save bumps it; a stale form or If-Match is refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "slug"],
+                name="customer_unique_slug",
+                violation_error_message="Another customer in your organization uses this slug.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="customer_unique_external_id",
+                violation_error_message=(
+                    "Another customer in your organization uses this external ID."
+                ),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "name", "id"], name="customer_org_name"),
+            models.Index(
+                fields=["organization", "-created_at", "-id"], name="customer_org_created"
+            ),
+            models.Index(fields=["organization", "status", "name"], name="customer_org_status"),
+            models.Index(fields=["organization", "plan", "name"], name="customer_org_plan"),
+            models.Index(fields=["organization", "admin_email"], name="customer_org_admin_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("customers:detail", args=[self.pk])
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.status == CustomerStatus.DELETED
+
+    @property
+    def status_badge(self) -> str:
+        return {
+            CustomerStatus.ACTIVE: "success",
+            CustomerStatus.PENDING_ADMIN_ACTIVATION: "warning",
+            CustomerStatus.SUSPENDED: "danger",
+            CustomerStatus.DELETED: "muted",
+        }.get(self.status, "muted")
+
+    @property
+    def admin_display(self) -> str:
+        """The Customer Admin column: “john@acme.ai (Invite Pending)”."""
+        if not self.admin_email:
+            return "No admin"
+        return f"{self.admin_email} ({self.admin_status_label})"
+
+    @property
+    def admin_status_label(self) -> str:
+        invitation = self.admin_invitation
+        if invitation is not None and invitation.email == self.admin_email:
+            return invitation.display_status_label
+        if self.owner_id is not None:
+            return "Active"
+        return "No invite"
+
+    def restore_deadline(self) -> datetime | None:
+        from django.conf import settings
+
+        if self.deleted_at is None:
+            return None
+        return self.deleted_at + timedelta(days=settings.CUSTOMER_RETENTION_DAYS)
+
+
+class CustomerUser(TenantModel):
+    """A person's seat in a customer (the seed's customer users)."""
+
+    class Role(models.TextChoices):
+        SUPERUSER = "superuser", "Admin"
+        ENGINEER = "engineer", "Engineer"
+        BILLING = "billing", "Billing"
+        USER = "user", "User"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="users")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="customer_seats")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
+    locked = models.BooleanField(default=False)
+    two_factor_enabled = models.BooleanField("2FA enabled", default=False)
+    limit_services = models.BooleanField(default=False)
+    require_new_password = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "customer", "user"], name="customeruser_unique_user"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "customer", "role"], name="customeruser_org_cust"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.email} ({self.get_role_display()})"
+
+
+class Invitation(TenantModel):
+    """An email invitation to become a user (or the admin) of a customer.
+
+    Only a SHA-256 of the token is stored; the token itself exists in the email alone.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(
+        max_length=16, choices=CustomerUser.Role.choices, default=CustomerUser.Role.USER
+    )
+    is_admin_invite = models.BooleanField(default=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_count = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["organization", "customer", "-created_at"], name="invite_org_cust"
+            ),
+            models.Index(fields=["organization", "email"], name="invite_org_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email} to {self.customer_id}"
+
+    @property
+    def display_status(self) -> str:
+        """Pending turns Expired by itself once its time has passed."""
+        if self.status == self.Status.PENDING and self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.status
+
+    def get_display_status_display(self) -> str:
+        return self.Status(self.display_status).label
+
+    @property
+    def display_status_label(self) -> str:
+        return {
+            self.Status.PENDING: "Invite Pending",
+            self.Status.ACCEPTED: "Active",
+            self.Status.EXPIRED: "Invite Expired",
+            self.Status.REVOKED: "Invite Revoked",
+        }[self.display_status]
+
+    @property
+    def is_usable(self) -> bool:
+        return self.display_status == self.Status.PENDING
+
+
+class Connection(TenantModel):
+    """A connected account: an app the customer authenticated. Holds a reference, never a
+    credential."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+        ERROR = "error", "Error"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="connections")
+    app = models.CharField(max_length=60, help_text="e.g. Shopify, Slack, HubSpot.")
+    account_label = models.CharField(
+        max_length=200, help_text="The account at the app: a shop domain, a workspace…"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED)
+    scopes = models.CharField(max_length=500, blank=True)
+    credential_ref = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Where the integration runtime keeps the credential. Never the credential.",
+    )
+    connected_by = models.CharField(max_length=254, blank=True)
+    connected_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["app", "account_label"]
+        indexes = [
+            models.Index(fields=["organization", "customer", "status"], name="connection_org_cust"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app}: {self.account_label}"
+
+    @property
+    def status_badge(self) -> str:
+        return {
+            self.Status.CONNECTED: "success",
+            self.Status.EXPIRED: "warning",
+            self.Status.ERROR: "danger",
+        }.get(self.status, "muted")

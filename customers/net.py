@@ -33,3 +33,49 @@ def client_ip(request: HttpRequest) -> str | None:
         if len(forwarded) >= hops:
             return _normalise(forwarded[-hops])
     return _normalise(remote)
+
+
+def parse_ip_allow_list(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Networks from a comma-separated allow-list; ValidationError naming each bad entry."""
+    from django.core.exceptions import ValidationError
+
+    networks, problems = [], []
+    for raw in (part.strip() for part in (value or "").replace("\n", ",").split(",")):
+        if not raw:
+            continue
+        try:
+            network = ipaddress.ip_network(raw, strict=True)
+        except ValueError as error:
+            if "has host bits set" in str(error):
+                problems.append(
+                    f"“{raw}” has host bits set; did you mean "
+                    f"{ipaddress.ip_network(raw, strict=False)}?"
+                )
+            else:
+                problems.append(
+                    f"“{raw}” is not an IPv4/IPv6 address or CIDR range (no leading zeros)."
+                )
+            continue
+        if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped:
+            mapped = network.network_address.ipv4_mapped
+            prefix = max(network.prefixlen - 96, 0)
+            network = ipaddress.ip_network(f"{mapped}/{prefix}", strict=False)
+        networks.append(network)
+    if problems:
+        raise ValidationError(problems)
+    return networks
+
+
+def normalise_ip_allow_list(value: str) -> str:
+    return ", ".join(str(network) for network in parse_ip_allow_list(value))
+
+
+def ip_allowed(address: str | None, allow_list: str) -> bool:
+    """An empty list allows everyone; otherwise the address must be inside one entry."""
+    networks = parse_ip_allow_list(allow_list)
+    if not networks:
+        return True
+    if address is None:
+        return False
+    ip = ipaddress.ip_address(address)
+    return any(ip.version == network.version and ip in network for network in networks)

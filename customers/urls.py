@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import include, path, reverse_lazy
 
-from customers import views
+from customers import invites, views
 from customers.forms import SignInForm
 
 urlpatterns = [
@@ -46,7 +46,45 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("invite/accept/", invites.invite_accept_view, name="invite_accept"),
+    path("invite/<str:token>/", invites.invite_landing, name="invite_landing"),
     path("organizations/switch/", views.organization_switch, name="organization_switch"),
     path("settings/api-keys/", views.api_keys, name="api_keys"),
     path("settings/api-keys/<uuid:token_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+]
+
+console_patterns = [
+    path("", views.customer_list, name="list"),
+    path("new", views.customer_create_view, name="create"),
+    path("<uuid:customer_id>/", views.customer_detail, name="detail"),
+    path("<uuid:customer_id>/edit", views.customer_edit, name="edit"),
+    path("<uuid:customer_id>/suspend", views.customer_suspend_view, name="suspend"),
+    path("<uuid:customer_id>/reactivate", views.customer_reactivate_view, name="reactivate"),
+    path("<uuid:customer_id>/delete", views.customer_delete_view, name="delete"),
+    path("<uuid:customer_id>/restore", views.customer_restore_view, name="restore"),
+    path(
+        "<uuid:customer_id>/revoke-connections",
+        views.customer_revoke_connections,
+        name="revoke_connections",
+    ),
+    path("<uuid:customer_id>/replace-admin", views.customer_replace_admin, name="replace_admin"),
+    path(
+        "<uuid:customer_id>/connections/<uuid:connection_id>/revoke",
+        views.connection_revoke_view,
+        name="connection_revoke",
+    ),
+    path(
+        "<uuid:customer_id>/invitations/<uuid:invitation_id>/resend",
+        views.invitation_resend_view,
+        name="invitation_resend",
+    ),
+    path(
+        "<uuid:customer_id>/invitations/<uuid:invitation_id>/revoke",
+        views.invitation_revoke_view,
+        name="invitation_revoke",
+    ),
+]
+
+urlpatterns += [
+    path("settings/customers/", include((console_patterns, "customers"))),
 ]

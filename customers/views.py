@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -7,6 +8,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -14,10 +17,34 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from customers.access import organization_required, refuse_write, write_access_required
-from customers.forms import ApiTokenForm
+from customers.filters import CustomerFilter
+from customers.forms import (
+    ApiTokenForm,
+    CustomerCreateForm,
+    CustomerEditForm,
+    DeleteCustomerForm,
+    ReplaceAdminForm,
+)
 from customers.middleware import SESSION_KEY
-from customers.models import ApiToken
-from customers.services import ServiceError, api_token_create, api_token_revoke
+from customers.models import ApiToken, Connection, Customer, CustomerUser, Invitation
+from customers.services import (
+    ServiceError,
+    StaleEdit,
+    api_token_create,
+    api_token_revoke,
+    connection_revoke,
+    connections_revoke_all,
+    customer_admin_replace,
+    customer_create,
+    customer_delete,
+    customer_reactivate,
+    customer_restore,
+    customer_suspend,
+    customer_update,
+    impact_summary,
+    invite_resend,
+    invite_revoke,
+)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -99,3 +126,309 @@ def api_key_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
     else:
         messages.success(request, f"Key “{token.name}” revoked. Clients using it now get 401.")
     return redirect("api_keys")
+
+
+# --- the customers console -------------------------------------------------------------------
+
+PAGE_SIZES = (10, 25, 50, 100)
+
+
+def _customer_for(request: HttpRequest, customer_id: UUID) -> Customer:
+    """The customer if it is in the current organization, else 404 (as if it did not exist)."""
+    return get_object_or_404(
+        Customer.objects.for_organization(request.organization).select_related(
+            "organization",
+            "plan",
+            "owner__user",
+            "admin_invitation",
+            "billing_contact__user",
+            "legal_contact__user",
+            "security_contact__user",
+            "technical_contact__user",
+        ),
+        pk=customer_id,
+    )
+
+
+def _page_size(request: HttpRequest) -> int:
+    try:
+        size = int(request.GET.get("per_page", 25))
+    except ValueError:
+        return 25
+    return size if size in PAGE_SIZES else 25
+
+
+@organization_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    customers = Customer.objects.for_organization(request.organization).select_related(
+        "plan", "admin_invitation"
+    )
+    filters = CustomerFilter(request.GET or None, queryset=customers, request=request)
+    page = Paginator(filters.qs, _page_size(request)).get_page(request.GET.get("page"))
+    template = "customers/list.html"
+    if request.htmx and request.htmx.target == "results":
+        template += "#results"
+    return render(
+        request,
+        template,
+        {
+            "filter": filters,
+            "page": page,
+            "page_sizes": PAGE_SIZES,
+            "is_filtered": any(request.GET.get(key) for key in ("q", "status", "plan")),
+            "sort": request.GET.get("sort", "name"),
+        },
+    )
+
+
+@write_access_required
+def customer_create_view(request: HttpRequest) -> HttpResponse:
+    form = CustomerCreateForm(request.POST or None, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = customer_create(
+                organization=request.organization,
+                actor=request.user,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            invited = f" and invited {customer.admin_email}" if customer.admin_email else ""
+            messages.success(request, f"Created {customer.name}{invited}.")
+            return redirect(customer)
+    return render(
+        request,
+        "customers/create.html",
+        {"form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+def _add_errors(form: Any, error: ValidationError) -> None:
+    for field, field_errors in error.message_dict.items():
+        target = field if field in form.fields else None
+        for message in field_errors:
+            form.add_error(target, message)
+
+
+@organization_required
+def customer_detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+    customer = _customer_for(request, customer_id)
+    return render(request, "customers/detail.html", _detail_context(request, customer))
+
+
+def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> dict[str, Any]:
+    from audit.models import AuditEntry, Event, Execution
+
+    seats = CustomerUser.objects.for_customer(customer).select_related("user")
+    return {
+        "customer": customer,
+        "seats": seats,
+        "connections": Connection.objects.for_customer(customer).order_by("app", "account_label"),
+        "invitations": Invitation.objects.for_customer(customer).select_related("invited_by")[:10],
+        "impact": impact_summary(customer),
+        "executions": Execution.objects.for_customer(customer).select_related("workflow")[:5],
+        "events": Event.objects.for_customer(customer)[:5],
+        "audit_entries": AuditEntry.objects.for_organization(customer.organization_id).filter(
+            resource_type="customer", resource_id=str(customer.pk)
+        )[:8],
+        "entitlement_fields": [
+            (Customer._meta.get_field(name).verbose_name, getattr(customer, name))
+            for name in Customer.ENTITLEMENT_FIELDS
+        ],
+        "replace_admin_form": extra.pop("replace_admin_form", ReplaceAdminForm()),
+        "delete_form": extra.pop("delete_form", DeleteCustomerForm(customer=customer)),
+        "retention_days": settings.CUSTOMER_RETENTION_DAYS,
+        **extra,
+    }
+
+
+@write_access_required
+def customer_edit(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+    customer = _customer_for(request, customer_id)
+    if customer.is_deleted:
+        messages.error(request, f"{customer.name} is deleted; restore it before editing it.")
+        return redirect(customer)
+    form = CustomerEditForm(request.POST or None, instance=customer)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        changes = {
+            field: form.cleaned_data[field] for field in form.changed_data if field != "version"
+        }
+        try:
+            customer_update(
+                customer=customer,
+                actor=request.user,
+                expected_version=form.cleaned_data["version"],
+                changes=changes,
+            )
+        except StaleEdit as error:
+            conflict = _conflict_rows(error, form)
+            # The next save is a deliberate choice made with the other person's changes in view.
+            data = request.POST.copy()
+            data["version"] = error.current.version
+            form = CustomerEditForm(data, instance=error.current)
+            form.is_valid()
+            form.add_error(None, f"{error} Review the differences below, then save again.")
+        except ValidationError as error:
+            _add_errors(form, error)
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Saved {customer.name}.")
+            return redirect(customer)
+    return render(
+        request,
+        "customers/edit.html",
+        {"form": form, "customer": customer, "conflict": conflict},
+        status=409 if conflict else 422 if form.errors else 200,
+    )
+
+
+def _conflict_rows(error: StaleEdit, form: CustomerEditForm) -> list[dict[str, Any]]:
+    rows = []
+    for field, (_, theirs) in error.changes.items():
+        yours = form.cleaned_data.get(field)
+        rows.append(
+            {
+                "label": Customer._meta.get_field(field).verbose_name,
+                "theirs": theirs if theirs not in (None, "") else "—",
+                "yours": getattr(yours, "pk", yours) if yours not in (None, "") else "—",
+            }
+        )
+    return rows
+
+
+def _lifecycle_action(
+    service: Callable[..., Any], success: str
+) -> Callable[[HttpRequest, UUID], HttpResponse]:
+    @require_POST
+    @write_access_required
+    def view(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+        customer = _customer_for(request, customer_id)
+        try:
+            service(customer=customer, actor=request.user)
+        except ServiceError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, success.format(name=customer.name))
+        return redirect(customer)
+
+    return view
+
+
+customer_suspend_view = _lifecycle_action(
+    customer_suspend, "{name} is suspended: portal sign-in, its API tokens and ingestion stop."
+)
+customer_reactivate_view = _lifecycle_action(customer_reactivate, "{name} is reactivated.")
+customer_restore_view = _lifecycle_action(customer_restore, "{name} is restored.")
+
+
+@require_POST
+@write_access_required
+def customer_delete_view(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+    customer = _customer_for(request, customer_id)
+    form = DeleteCustomerForm(request.POST, customer=customer)
+    if not form.is_valid():
+        return render(
+            request,
+            "customers/detail.html",
+            _detail_context(request, customer, delete_form=form, open_dialog="dialog-delete"),
+            status=422,
+        )
+    try:
+        customer_delete(customer=customer, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, str(error))
+        return redirect(customer)
+    messages.success(
+        request,
+        f"{customer.name} is deleted. You can restore it for "
+        f"{settings.CUSTOMER_RETENTION_DAYS} days.",
+    )
+    return redirect(customer)
+
+
+@require_POST
+@write_access_required
+def customer_revoke_connections(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+    customer = _customer_for(request, customer_id)
+    try:
+        count = connections_revoke_all(customer=customer, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Revoked {count} connected account(s) of {customer.name}.")
+    return redirect(customer)
+
+
+@require_POST
+@write_access_required
+def customer_replace_admin(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+    customer = _customer_for(request, customer_id)
+    form = ReplaceAdminForm(request.POST)
+    if form.is_valid():
+        try:
+            customer_admin_replace(
+                customer=customer, email=form.cleaned_data["email"], actor=request.user
+            )
+        except ServiceError as error:
+            form.add_error("email", str(error))
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect(customer)
+    return render(
+        request,
+        "customers/detail.html",
+        _detail_context(
+            request, customer, replace_admin_form=form, open_dialog="dialog-replace-admin"
+        ),
+        status=422,
+    )
+
+
+@require_POST
+@write_access_required
+def connection_revoke_view(
+    request: HttpRequest, customer_id: UUID, connection_id: UUID
+) -> HttpResponse:
+    customer = _customer_for(request, customer_id)
+    connection = get_object_or_404(Connection.objects.for_customer(customer), pk=connection_id)
+    try:
+        connection_revoke(connection=connection, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Revoked {connection}.")
+    return redirect(customer)
+
+
+def _invitation_action(
+    service: Callable[..., Any], success: str
+) -> Callable[[HttpRequest, UUID, UUID], HttpResponse]:
+    @require_POST
+    @write_access_required
+    def view(request: HttpRequest, customer_id: UUID, invitation_id: UUID) -> HttpResponse:
+        customer = _customer_for(request, customer_id)
+        invitation = get_object_or_404(
+            Invitation.objects.for_customer(customer).select_related("customer"),
+            pk=invitation_id,
+        )
+        try:
+            service(invitation=invitation, actor=request.user)
+        except ServiceError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, success.format(email=invitation.email))
+        return redirect(customer)
+
+    return view
+
+
+invitation_resend_view = _invitation_action(
+    invite_resend, "Sent a new invitation to {email}; the previous link no longer works."
+)
+invitation_revoke_view = _invitation_action(invite_revoke, "Revoked the invitation for {email}.")

@@ -35,6 +35,7 @@
       var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
       if (dialog) {
         dialog.showModal();
+        armConfirm(dialog);
         var first = dialog.querySelector("input:not([type=hidden]), textarea, select");
         if (first) first.focus();
       }
@@ -56,6 +57,22 @@
       if (target && !target.dataset.touched) target.value = slugify(input.value);
     }
     if (input.matches("[data-slug-target]")) input.dataset.touched = "1";
+  });
+
+  function armConfirm(scope) {
+    scope.querySelectorAll("[data-confirm-text]").forEach(function (input) {
+      input.form.querySelector("[type=submit]").disabled =
+        input.value.trim() !== input.getAttribute("data-confirm-text");
+    });
+  }
+
+  // A dialog the server re-rendered with errors opens as a modal again.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("dialog[data-show-modal]").forEach(function (dialog) {
+      dialog.close();
+      dialog.showModal();
+      armConfirm(dialog);
+    });
   });
 
   document.addEventListener("change", function (event) {

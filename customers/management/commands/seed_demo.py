@@ -1,50 +1,169 @@
-"""Demo data for a fresh install: ``manage.py seed_demo`` (idempotent)."""
+"""Demo data for a fresh install: ``manage.py seed_demo`` (idempotent).
+
+Creates "Acme SaaS" with an owner and a viewer login, about 40 customers across every status
+and plan with users, invitations and connected accounts, workflows and a month of activity.
+Large volumes for benchmarks come through flags and bulk inserts.
+"""
 
 from __future__ import annotations
 
+import json
+import random
+import sys
+import uuid
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
 
-from customers.models import Membership, Organization, User
-from customers.services import api_token_create, membership_add, organization_create
+from audit.models import Event, Execution, Workflow
+from billing.models import Plan
+from customers.models import (
+    Connection,
+    Customer,
+    CustomerStatus,
+    CustomerUser,
+    Invitation,
+    Membership,
+    Organization,
+    User,
+)
+from customers.services import (
+    api_token_create,
+    customer_create,
+    customer_delete,
+    customer_suspend,
+    invite_accept,
+    membership_add,
+    organization_create,
+)
 
 DEMO_PASSWORD = "tenantry-demo"
 OWNER_EMAIL = "owner@acme.test"
 VIEWER_EMAIL = "viewer@acme.test"
 ORG_NAME = "Acme SaaS"
 
+COMPANIES = [
+    "John-Acme",
+    "Katana Robotics",
+    "Widget Inc",
+    "Northwind Traders",
+    "Globex Retail",
+    "Initech",
+    "Umbrella Health",
+    "Stark Logistics",
+    "Wayne Foods",
+    "Hooli Cloud",
+    "Pied Piper",
+    "Vandelay Imports",
+    "Soylent Labs",
+    "Tyrell Systems",
+    "Cyberdyne Ops",
+    "Wonka Confections",
+    "Gringotts Finance",
+    "Oscorp Research",
+    "Aperture Science",
+    "Black Mesa Energy",
+    "Monarch Studios",
+    "Dunder Paper",
+    "Prestige Worldwide",
+    "Bluth Homes",
+    "Los Pollos Hermanos",
+    "Sterling Cooper",
+    "Massive Dynamic",
+    "Wayfarer Travel",
+    "Nakatomi Trading",
+    "Virtucon Media",
+    "Acme Anvils",
+    "Duff Beverages",
+    "Kramerica",
+    "Vehement Capital",
+    "Spacely Sprockets",
+    "Cogswell Cogs",
+    "Rekall Memories",
+    "Yoyodyne Propulsion",
+    "Ollivanders Wands",
+    "Zorg Industries",
+]
+APPS = [
+    ("Shopify", "{slug}.myshopify.com", "read_orders,write_products"),
+    ("Slack", "{slug}.slack.com", "chat:write,channels:read"),
+    ("HubSpot", "portal {n}", "crm.objects.contacts.read"),
+    ("Salesforce", "{slug}.my.salesforce.com", "api,refresh_token"),
+    ("Google Drive", "drive@{slug}.example", "drive.readonly"),
+    ("Zendesk", "{slug}.zendesk.com", "read,write"),
+]
+WORKFLOWS = [
+    "Sync orders",
+    "Enrich contacts",
+    "Daily digest",
+    "Invoice export",
+    "Ticket triage",
+    "Inventory refresh",
+]
+
 
 class Command(BaseCommand):
-    help = "Create the Acme SaaS demo organization with an owner and a viewer login (idempotent)."
+    help = "Create the Acme SaaS demo organization and its customers (idempotent)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing when any user exists already."
+        )
+        parser.add_argument(
+            "--customers", type=int, default=0, help="Also bulk-insert this many customers."
+        )
+        parser.add_argument(
+            "--executions", type=int, default=3000, help="Executions over the last 30 days."
+        )
+        parser.add_argument(
+            "--events", type=int, default=3000, help="Events over the last 30 days."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["if_empty"] and User.objects.exists():
             self.stdout.write("Users exist already: demo data left as it is.")
             return
-        with transaction.atomic():
+        self.random = random.Random(42)
+        # Demo invitations are recorded but not emailed.
+        backend, settings.EMAIL_BACKEND = (
+            settings.EMAIL_BACKEND,
+            "django.core.mail.backends.locmem.EmailBackend",
+        )
+        try:
             owner = self._user(OWNER_EMAIL, "Olivia Owner", is_staff=True)
             viewer = self._user(VIEWER_EMAIL, "Victor Viewer")
             organization = Organization.objects.filter(name=ORG_NAME).first()
             if organization is None:
-                organization = organization_create(name=ORG_NAME, owner=owner, slug="acme")
-                membership_add(
-                    organization=organization,
-                    user=viewer,
-                    role=Membership.Role.VIEWER,
-                    actor=owner,
-                )
-                api_token_create(organization=organization, name="demo backend", actor=owner)
-            second = Organization.objects.filter(name="Globex Cloud").first()
-            if second is None:
+                with transaction.atomic():
+                    organization = organization_create(name=ORG_NAME, owner=owner, slug="acme")
+                    membership_add(
+                        organization=organization,
+                        user=viewer,
+                        role=Membership.Role.VIEWER,
+                        actor=owner,
+                    )
+                    api_token_create(organization=organization, name="demo backend", actor=owner)
+                    self._customers(organization, owner)
+                self._activity(organization, options["executions"], options["events"])
+            if not Organization.objects.filter(name="Globex Cloud").exists():
                 # A second organization, so the switcher and tenant isolation can be seen.
-                organization_create(name="Globex Cloud", owner=owner, slug="globex")
+                globex = organization_create(name="Globex Cloud", owner=owner, slug="globex")
+                customer_create(
+                    organization=globex,
+                    actor=owner,
+                    name="Globex Partner",
+                    plan=Plan.objects.for_organization(globex).get(name="Pro"),
+                    admin_email="partner@globex.test",
+                )
+            if options["customers"]:
+                self._bulk_customers(organization, options["customers"])
+        finally:
+            settings.EMAIL_BACKEND = backend
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Owner:  {OWNER_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(f"  Viewer: {VIEWER_EMAIL} / {DEMO_PASSWORD}")
@@ -56,3 +175,155 @@ class Command(BaseCommand):
                 email=email, password=DEMO_PASSWORD, name=name, is_staff=is_staff
             )
         return user
+
+    def _customers(self, organization: Organization, owner: User) -> None:
+        plans = list(Plan.objects.for_organization(organization))
+        now = timezone.now()
+        for n, name in enumerate(COMPANIES):
+            slug = slugify(name)
+            admin_email = f"admin@{slug}.test" if n % 9 != 8 else ""
+            customer = customer_create(
+                organization=organization,
+                actor=owner,
+                name=name,
+                slug=slug,
+                external_id=f"customer_{12345 + n}" if n % 3 else "",
+                plan=plans[n % len(plans)],
+                admin_email=admin_email,
+            )
+            # About two thirds accepted their invitation (Active); some invitations expired.
+            if admin_email and n % 3 != 0:
+                admin = self._user(admin_email, f"{name} Admin")
+                invite_accept(invitation=customer.admin_invitation, actor=admin)
+                for role in ("engineer", "billing")[: n % 3]:
+                    member = self._user(f"{role}@{slug}.test", f"{name} {role.title()}")
+                    CustomerUser.objects.create(
+                        organization=organization,
+                        customer=customer,
+                        user=member,
+                        role=role,
+                        two_factor_enabled=bool(n % 2),
+                    )
+                self._connections(customer, n, now)
+            elif admin_email and n % 6 == 3:
+                Invitation.objects.for_customer(customer).update(
+                    expires_at=now - timedelta(days=2), sent_at=now - timedelta(days=9)
+                )
+            customer.refresh_from_db()
+            if n % 10 == 4:
+                customer_suspend(customer=customer, actor=owner)
+            elif n % 13 == 7:
+                customer_delete(customer=customer, actor=owner)
+
+    def _connections(self, customer: Customer, n: int, now: Any) -> None:
+        statuses = ["connected", "connected", "connected", "expired", "error", "revoked"]
+        for k in range(n % 4):
+            app, label, scopes = APPS[(n + k) % len(APPS)]
+            status = statuses[(n + k) % len(statuses)]
+            Connection.objects.create(
+                organization_id=customer.organization_id,
+                customer=customer,
+                app=app,
+                account_label=label.format(slug=customer.slug, n=1000 + n),
+                scopes=scopes,
+                status=status,
+                credential_ref=f"vault://connections/{uuid.uuid4()}",
+                connected_by=customer.admin_email,
+                connected_at=now - timedelta(days=20 + k),
+                last_used_at=now - timedelta(hours=3 * (k + 1)) if status == "connected" else None,
+                revoked_at=now - timedelta(days=1) if status == "revoked" else None,
+            )
+
+    def _activity(self, organization: Organization, executions: int, events: int) -> None:
+        workflows = [
+            Workflow.objects.create(organization=organization, name=name) for name in WORKFLOWS
+        ]
+        customers = list(
+            Customer.objects.for_organization(organization)
+            .exclude(status=CustomerStatus.PENDING_ADMIN_ACTIVATION)
+            .values_list("pk", flat=True)
+        )
+        if not customers:
+            return
+        now = timezone.now()
+        rnd = self.random
+
+        def execution(_: int) -> Execution:
+            started = now - timedelta(seconds=rnd.randint(0, 30 * 86400))
+            status = rnd.choices(["succeeded", "failed", "running"], weights=[85, 12, 3])[0]
+            duration = rnd.randint(200, 90_000) if status != "running" else None
+            return Execution(
+                organization=organization,
+                customer_id=rnd.choice(customers),
+                workflow=rnd.choice(workflows),
+                triggered_by=rnd.choice(["agent-service", "webhook", "scheduler", "manual"]),
+                status=status,
+                started_at=started,
+                finished_at=started + timedelta(milliseconds=duration) if duration else None,
+                duration_ms=duration,
+                error="Upstream API answered 502 Bad Gateway" if status == "failed" else "",
+            )
+
+        def event(_: int) -> Event:
+            kind = rnd.choice(["webhook", "webhook", "scheduled", "manual"])
+            return Event(
+                organization=organization,
+                customer_id=rnd.choice(customers),
+                type=kind,
+                direction=rnd.choice(["incoming", "outgoing"]),
+                name=rnd.choice(
+                    [
+                        "order.created",
+                        "contact.updated",
+                        "invoice.paid",
+                        "sync.completed",
+                        "ticket.opened",
+                    ]
+                ),
+                status=rnd.choice(["delivered", "delivered", "delivered", "failed"]),
+                occurred_at=now - timedelta(seconds=rnd.randint(0, 30 * 86400)),
+                payload_summary=json.dumps({"id": rnd.randint(1000, 99999)}),
+            )
+
+        self._bulk(Execution, execution, executions, "executions")
+        self._bulk(Event, event, events, "events")
+
+    def _bulk_customers(self, organization: Organization, count: int) -> None:
+        plans = list(Plan.objects.for_organization(organization))
+        start = Customer.objects.for_organization(organization).count()
+        statuses = (
+            [CustomerStatus.ACTIVE] * 6
+            + [CustomerStatus.PENDING_ADMIN_ACTIVATION] * 3
+            + [CustomerStatus.SUSPENDED]
+        )
+
+        def customer(i: int) -> Customer:
+            n = start + i
+            plan = plans[n % len(plans)]
+            return Customer(
+                organization=organization,
+                name=f"Customer {n:06d}",
+                slug=f"customer-{n:06d}",
+                external_id=f"ext_{n:07d}",
+                plan=plan,
+                status=statuses[n % len(statuses)],
+                admin_email=f"admin{n}@customer{n}.test",
+                **plan.entitlements(),
+            )
+
+        self._bulk(Customer, customer, count, "customers")
+
+    def _bulk(self, model: Any, make: Any, total: int, label: str, batch: int = 2000) -> None:
+        done = 0
+        while done < total:
+            size = min(batch, total - done)
+            model.objects.bulk_create([make(done + i) for i in range(size)])
+            done += size
+            width = 30
+            filled = width * done // total
+            sys.stderr.write(
+                f"\r  {label:<11} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+            )
+            sys.stderr.flush()
+        if total:
+            sys.stderr.write("\n")

@@ -1,0 +1,141 @@
+"""Accepting an invitation: /invite/<token>/ (SPEC §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import authenticate, login
+from django.contrib.auth.password_validation import validate_password
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from customers.models import Invitation, User
+from customers.services import ServiceError, invitation_for_token, invite_accept
+
+SESSION_KEY = "invite_token"
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # The token must not leak through a Referer header or a cache.
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class NewAccountForm(forms.Form):
+    name = forms.CharField(max_length=150, label="Your name")
+    password1 = forms.CharField(
+        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords differ; type the same one twice.")
+        elif first:
+            try:
+                validate_password(first, User(email=self.email, name=data.get("name", "")))
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+
+class ExistingAccountForm(forms.Form):
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+def invite_landing(request: HttpRequest, token: str) -> HttpResponse:
+    """Keep the token in the session and drop it from the URL (as password reset does)."""
+    request.session[SESSION_KEY] = token
+    return _private(redirect("invite_accept"))
+
+
+@never_cache
+def invite_accept_view(request: HttpRequest) -> HttpResponse:
+    token = request.session.get(SESSION_KEY, "")
+    invitation = invitation_for_token(token)
+    if invitation is None or invitation.status == Invitation.Status.ACCEPTED:
+        # Unknown and already used look the same: the page tells a guesser nothing.
+        return _invalid(request, "used_or_unknown")
+    if not invitation.is_usable:
+        return _invalid(request, invitation.display_status, invitation)
+
+    context: dict[str, Any] = {"invitation": invitation, "customer": invitation.customer}
+    user = request.user
+    if user.is_authenticated:
+        if user.email.lower() != invitation.email.lower():
+            # Audited as denied by the service, and the invitation stays pending.
+            try:
+                invite_accept(invitation=invitation, actor=user)
+            except ServiceError as error:
+                context["wrong_account"] = str(error)
+            return _private(render(request, "customers/invite/accept.html", context, status=403))
+        if request.method == "POST":
+            return _accept(request, invitation, user)
+        context["mode"] = "confirm"
+        return _private(render(request, "customers/invite/accept.html", context))
+
+    existing = User.objects.filter(email__iexact=invitation.email).first()
+    if existing is not None:
+        form = ExistingAccountForm(request.POST or None)
+        context.update(mode="sign_in", form=form)
+        if request.method == "POST" and form.is_valid():
+            account = authenticate(
+                request, username=invitation.email, password=form.cleaned_data["password"]
+            )
+            if account is None:
+                form.add_error("password", "That password is not right for this account.")
+            else:
+                login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+                return _accept(request, invitation, account)
+    else:
+        form = NewAccountForm(request.POST or None, email=invitation.email)
+        context.update(mode="new", form=form)
+        if request.method == "POST" and form.is_valid():
+            account = User.objects.create_user(
+                email=invitation.email,
+                password=form.cleaned_data["password1"],
+                name=form.cleaned_data["name"],
+            )
+            login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+            return _accept(request, invitation, account)
+    status = 422 if request.method == "POST" else 200
+    return _private(render(request, "customers/invite/accept.html", context, status=status))
+
+
+def _accept(request: HttpRequest, invitation: Invitation, user: User) -> HttpResponse:
+    try:
+        invite_accept(invitation=invitation, actor=user)
+    except ServiceError as error:
+        messages.error(request, str(error))
+        return _invalid(request, "refused", invitation, message=str(error))
+    request.session.pop(SESSION_KEY, None)
+    messages.success(request, f"Welcome to {invitation.customer.name}.")
+    return _private(redirect("portal:home"))
+
+
+def _invalid(
+    request: HttpRequest, reason: str, invitation: Invitation | None = None, message: str = ""
+) -> HttpResponse:
+    request.session.pop(SESSION_KEY, None)
+    return _private(
+        render(
+            request,
+            "customers/invite/invalid.html",
+            {"reason": reason, "invitation": invitation, "message": message},
+            status=410 if reason != "refused" else 409,
+        )
+    )
