@@ -96,6 +96,21 @@ class CustomerEditForm(forms.ModelForm):
             self.fields[name].label_from_instance = lambda seat: seat.user.email
         if not self.is_bound:
             self.initial["version"] = customer.version
+        # Each field carries the value the form was shown with, so a save knows which fields
+        # this person changed and never writes back a value someone else has since replaced.
+        for name in EDITABLE_FIELDS:
+            self.fields[name].show_hidden_initial = True
+
+    def shown_value(self, name: str) -> Any:
+        """The value field ``name`` had when the form was shown (from its hidden initial)."""
+        field = self.fields[name]
+        raw = field.hidden_widget().value_from_datadict(
+            self.data, self.files, self.add_initial_prefix(name)
+        )
+        try:
+            return field.to_python(raw)
+        except forms.ValidationError:
+            return None
 
     def clean_ip_whitelist(self) -> str:
         return normalise_ip_allow_list(self.cleaned_data["ip_whitelist"])

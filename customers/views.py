@@ -28,6 +28,7 @@ from customers.forms import (
 from customers.middleware import SESSION_KEY
 from customers.models import ApiToken, Connection, Customer, CustomerUser, Invitation
 from customers.services import (
+    EDITABLE_FIELDS,
     ServiceError,
     StaleEdit,
     api_token_create,
@@ -266,12 +267,7 @@ def customer_edit(request: HttpRequest, customer_id: UUID) -> HttpResponse:
                 changes=changes,
             )
         except StaleEdit as error:
-            conflict = _conflict_rows(error, form)
-            # The next save is a deliberate choice made with the other person's changes in view.
-            data = request.POST.copy()
-            data["version"] = error.current.version
-            form = CustomerEditForm(data, instance=error.current)
-            form.is_valid()
+            conflict, form = _merge_stale_edit(request, form, error.current)
             form.add_error(None, f"{error} Review the differences below, then save again.")
         except ValidationError as error:
             _add_errors(form, error)
@@ -288,18 +284,43 @@ def customer_edit(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     )
 
 
-def _conflict_rows(error: StaleEdit, form: CustomerEditForm) -> list[dict[str, Any]]:
+def _comparable(value: Any) -> Any:
+    value = getattr(value, "pk", value)
+    return None if value == "" else value
+
+
+def _merge_stale_edit(
+    request: HttpRequest, form: CustomerEditForm, current: Customer
+) -> tuple[list[dict[str, Any]], CustomerEditForm]:
+    """Someone saved since this form was shown. Keep this person's own changes, take the other
+    person's for every field this person did not touch, and list what the other person changed.
+    The next save is then a deliberate choice made with both in view."""
+    mine = set(form.changed_data)
+    data = request.POST.copy()
+    data["version"] = str(current.version)
     rows = []
-    for field, (_, theirs) in error.changes.items():
-        yours = form.cleaned_data.get(field)
-        rows.append(
-            {
-                "label": Customer._meta.get_field(field).verbose_name,
-                "theirs": theirs if theirs not in (None, "") else "—",
-                "yours": getattr(yours, "pk", yours) if yours not in (None, "") else "—",
-            }
-        )
-    return rows
+    for name in EDITABLE_FIELDS:
+        field = form.fields[name]
+        saved = getattr(current, name)
+        if _comparable(saved) != _comparable(form.shown_value(name)):
+            yours = form.cleaned_data.get(name) if name in mine else None
+            rows.append(
+                {
+                    "label": Customer._meta.get_field(name).verbose_name,
+                    "theirs": saved if saved not in (None, "") else "—",
+                    "yours": (yours if yours not in (None, "") else "—")
+                    if name in mine
+                    else "(unchanged: theirs is kept)",
+                }
+            )
+        prepared = field.prepare_value(saved)
+        prepared = "" if prepared is None else str(prepared)
+        data[form.add_initial_prefix(name)] = prepared
+        if name not in mine:
+            data[name] = prepared
+    merged = CustomerEditForm(data, instance=current)
+    merged.is_valid()
+    return rows, merged
 
 
 def _lifecycle_action(

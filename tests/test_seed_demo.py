@@ -3,22 +3,62 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from customers.models import Membership, Organization, User
+from audit.models import Event, Execution
+from customers.models import (
+    Connection,
+    Customer,
+    CustomerStatus,
+    Invitation,
+    Membership,
+    Organization,
+    User,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_is_idempotent_and_prints_the_logins(capsys):
-    call_command("seed_demo")
-    call_command("seed_demo")
+def counts():
+    return (
+        User.objects.count(),
+        Customer.objects.unscoped().count(),
+        Execution.objects.unscoped().count(),
+    )
 
+
+def test_seed_demo_is_idempotent_and_prints_the_logins(capsys):
+    call_command("seed_demo", "--executions", "50", "--events", "50")
+    first = counts()
+    call_command("seed_demo", "--executions", "50", "--events", "50")
+
+    assert counts() == first
     out = capsys.readouterr().out
     assert "owner@acme.test / tenantry-demo" in out
     acme = Organization.objects.get(name="Acme SaaS")
     assert Membership.objects.filter(organization=acme).count() == 2
-    assert User.objects.count() == 2
-    owner = User.objects.get(email="owner@acme.test")
-    assert owner.check_password("tenantry-demo")
+    assert User.objects.get(email="owner@acme.test").check_password("tenantry-demo")
+
+
+def test_seed_demo_fills_every_status_plan_and_invite_state(capsys):
+    call_command("seed_demo", "--executions", "50", "--events", "50")
+    acme = Organization.objects.get(name="Acme SaaS")
+    customers = Customer.objects.for_organization(acme)
+
+    assert 35 <= customers.count() <= 45
+    assert set(customers.values_list("status", flat=True)) == set(CustomerStatus.values)
+    assert customers.values("plan").distinct().count() == 4
+    invitations = list(Invitation.objects.for_organization(acme))
+    assert {i.display_status for i in invitations} >= {"pending", "expired", "accepted"}
+    assert Connection.objects.for_organization(acme).values("status").distinct().count() >= 3
+    assert Connection.objects.for_organization(acme).values("app").distinct().count() >= 3
+    assert Execution.objects.for_organization(acme).count() == 50
+    assert Event.objects.for_organization(acme).count() == 50
+
+
+def test_large_volumes_through_flags(capsys):
+    call_command("seed_demo", "--customers", "300", "--executions", "10", "--events", "10")
+    acme = Organization.objects.get(name="Acme SaaS")
+    assert Customer.objects.for_organization(acme).count() >= 330
+    assert "customers" in capsys.readouterr().err
 
 
 def test_if_empty_leaves_an_existing_install_alone(capsys):

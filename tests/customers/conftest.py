@@ -9,7 +9,7 @@ from tests.factories import make_customer
 def customer(org, owner, django_capture_on_commit_callbacks):
     # Invitation emails leave on commit; run those callbacks as a real request would.
     with django_capture_on_commit_callbacks(execute=True):
-        created = make_customer(
+        return make_customer(
             org,
             actor=owner,
             name="John-Acme",
@@ -17,7 +17,6 @@ def customer(org, owner, django_capture_on_commit_callbacks):
             admin_email="john@acme.ai",
             external_id="customer_12345",
         )
-    return created
 
 
 @pytest.fixture

@@ -1,0 +1,151 @@
+"""The Django admin for support staff."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from audit.models import AuditEntry
+from customers.admin import CustomerAdmin, EstimatedCountPaginator
+from customers.models import Customer
+from tests.factories import UserFactory, make_connection, make_seat
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def support(db):
+    user = UserFactory(email="support@tenantry.test", is_staff=True)
+    user.groups.add(Group.objects.get(name="Support"))
+    client = Client()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def test_the_support_group_can_view_everything_and_change_customers_only(db):
+    group = Group.objects.get(name="Support")
+    codenames = set(group.permissions.values_list("codename", flat=True))
+    assert {"view_customer", "change_customer", "view_auditentry", "view_apitoken"} <= codenames
+    assert not {c for c in codenames if c.startswith("delete_")}
+    assert "change_auditentry" not in codenames
+    assert "change_apitoken" not in codenames
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/",
+        "/admin/customers/customer/",
+        "/admin/customers/customeruser/",
+        "/admin/customers/invitation/",
+        "/admin/customers/connection/",
+        "/admin/customers/organization/",
+        "/admin/customers/membership/",
+        "/admin/customers/apitoken/",
+        "/admin/audit/auditentry/",
+        "/admin/customers/customer/?q=acme",
+        "/admin/customers/customer/?status__exact=active",
+    ],
+)
+def test_admin_pages_load_for_support(support, customer, path):
+    make_seat(customer)
+    make_connection(customer)
+    assert support.get(path).status_code == 200
+
+
+def test_support_sees_every_organizations_customers(support, customer, foreign_customer):
+    content = support.get("/admin/customers/customer/").content.decode()
+    assert "John-Acme" in content
+    assert "Theirs" in content
+
+
+def test_change_pages_load_and_hide_secrets(support, customer, org, owner):
+    from customers.services import api_token_create
+
+    token, secret = api_token_create(organization=org, name="k", actor=owner)
+    invitation = customer.admin_invitation
+    for path in [
+        f"/admin/customers/customer/{customer.pk}/change/",
+        f"/admin/customers/invitation/{invitation.pk}/change/",
+        f"/admin/customers/apitoken/{token.pk}/change/",
+    ]:
+        content = support.get(path).content.decode()
+        assert invitation.token_hash not in content
+        assert token.token_hash not in content
+        assert secret not in content
+
+
+def test_a_change_in_the_admin_goes_through_the_service_and_is_audited(support, customer, org):
+    url = f"/admin/customers/customer/{customer.pk}/change/"
+    form = support.get(url).context["adminform"].form
+    data = {
+        name: ("" if value is None else value)
+        for name, value in ((n, form[n].value()) for n in form.fields)
+        if not isinstance(value, bool) or value
+    }
+    data.update(
+        {
+            "phone_number": "+49 30 1234567",
+            "users-TOTAL_FORMS": "0",
+            "users-INITIAL_FORMS": "0",
+            "users-MIN_NUM_FORMS": "0",
+            "users-MAX_NUM_FORMS": "1000",
+        }
+    )
+
+    response = support.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    customer.refresh_from_db()
+    assert customer.phone_number == "+49 30 1234567"
+    assert customer.version == 2
+    entry = AuditEntry.objects.for_organization(org).get(action="customer.updated")
+    assert entry.actor_user_id == support.user.pk
+    assert entry.changes == {"phone_number": ["", "+49 30 1234567"]}
+
+
+def test_admin_actions_use_the_lifecycle_services(support, customer, org):
+    response = support.post(
+        "/admin/customers/customer/",
+        {"action": "action_customer_suspend", "_selected_action": [str(customer.pk)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    customer.refresh_from_db()
+    assert customer.status == "suspended"
+    assert (
+        AuditEntry.objects.for_organization(org).get(action="customer.suspended").actor_user_id
+        == support.user.pk
+    )
+
+
+def test_customers_cannot_be_hard_deleted_in_the_admin(support, customer):
+    assert support.post(f"/admin/customers/customer/{customer.pk}/delete/").status_code == 403
+    assert Customer.objects.for_organization(customer.organization).filter(pk=customer.pk)
+
+
+def test_a_membership_change_in_the_admin_is_audited(support, org, owner):
+    from customers.models import Membership
+
+    membership = Membership.objects.get(user=owner)
+    support.user.is_superuser = True
+    support.user.save()
+    response = support.post(
+        f"/admin/customers/membership/{membership.pk}/change/",
+        {"user": str(owner.pk), "organization": str(org.pk), "role": "viewer"},
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.for_organization(org).get(action="membership.updated_by_support")
+    assert entry.changes == {"role": ["owner", "viewer"]}
+
+
+def test_the_changelist_avoids_a_double_count():
+    assert CustomerAdmin.show_full_result_count is False
+    assert CustomerAdmin.paginator is EstimatedCountPaginator
+
+
+def test_the_estimated_paginator_counts_for_real_when_filtered(customer, org):
+    queryset = Customer.objects.unscoped().filter(name="John-Acme")
+    assert EstimatedCountPaginator(queryset, 10).count == 1

@@ -1,0 +1,82 @@
+"""A SaaS admin runs a customer's whole lifecycle in Chromium."""
+
+from __future__ import annotations
+
+import pytest
+
+from customers.models import Customer
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_create_copy_suspend_reactivate_delete_restore(page, owner, org):
+    sign_in(page, owner.email, PASSWORD)
+    page.get_by_role("link", name="Customers").click()
+    assert page.get_by_text("No customers yet.").is_visible()
+
+    page.get_by_role("link", name="Create Customer").first.click()
+    page.get_by_label("Name").fill("Katana Robotics")
+    assert page.get_by_label("Slug").input_value() == "katana-robotics"  # prefilled as you type
+    page.get_by_label("External ID").fill("customer_4242")
+    page.get_by_label("Plan").select_option(label="Pro")
+    page.get_by_label("Admin email").fill("boss@katana.test")
+    page.get_by_role("button", name="Create customer").click()
+
+    customer = Customer.objects.for_organization(org).get(slug="katana-robotics")
+    page.wait_for_url(f"**/settings/customers/{customer.pk}/")
+    page.get_by_role("link", name="Customers", exact=True).first.click()
+    row = page.get_by_role("row", name="Katana Robotics")
+    assert "Pending Admin Activation" in row.inner_text()
+    assert "boss@katana.test (Invite Pending)" in row.inner_text()
+
+    row.get_by_role("link", name="Katana Robotics").click()
+    page.get_by_role("button", name="Copy UUID").click()
+    assert page.evaluate("navigator.clipboard.readText()") == str(customer.pk)
+
+    status = page.locator("#customer-status")
+    page.get_by_role("button", name="Suspend", exact=True).click()
+    dialog = page.locator("#dialog-suspend")
+    assert "connected account" in dialog.inner_text()  # says what it affects
+    dialog.get_by_role("button", name="Suspend customer").click()
+    assert status.inner_text() == "Suspended"
+
+    page.get_by_role("button", name="Reactivate", exact=True).click()
+    page.locator("#dialog-reactivate").get_by_role("button", name="Reactivate customer").click()
+    assert status.inner_text() == "Pending Admin Activation"
+
+    page.get_by_role("button", name="Delete customer").click()
+    dialog = page.locator("#dialog-delete")
+    confirm = dialog.get_by_role("button", name="Delete customer")
+    assert confirm.is_disabled()
+    dialog.get_by_label("Type the customer's slug to confirm").fill("katana-robotic")
+    assert confirm.is_disabled()
+    dialog.get_by_label("Type the customer's slug to confirm").fill("katana-robotics")
+    confirm.click()
+    assert status.inner_text() == "Deleted"
+
+    page.get_by_role("button", name="Restore customer").click()
+    page.locator("#dialog-restore").get_by_role("button", name="Restore customer").click()
+    assert status.inner_text() == "Pending Admin Activation"
+    customer.refresh_from_db()
+    assert customer.status == "pending_admin_activation"
+
+
+def test_list_search_updates_the_table_and_the_url(page, owner, org):
+    from tests.factories import make_customer
+
+    for name in ["Alpha Corp", "Beta Ltd", "Gamma GmbH"]:
+        make_customer(org, actor=owner, name=name)
+    sign_in(page, owner.email, PASSWORD)
+    page.goto("/settings/customers/")
+
+    page.get_by_label("Search").fill("beta")
+    page.wait_for_url("**/settings/customers/?q=beta*")
+    assert page.locator("#results tbody tr").count() == 1
+    assert "Beta Ltd" in page.locator("#results").inner_text()
+
+    page.go_back()
+    page.wait_for_url("**/settings/customers/")
+    page.reload()
+    assert page.locator("#results tbody tr").count() == 3
