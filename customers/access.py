@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 View = Callable[..., HttpResponse]
 
@@ -23,6 +23,11 @@ def organization_required(view: View) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.organization is None:
+            from customers.models import CustomerUser
+
+            if CustomerUser.seats_of(request.user).exists():
+                # A customer's user: their place is the portal.
+                return redirect("portal:home")
             return render(request, "customers/no_organization.html", status=403)
         return view(request, *args, **kwargs)
 

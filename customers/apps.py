@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class CustomersConfig(AppConfig):
     name = "customers"
     verbose_name = "Customers and identity"
+
+    def ready(self) -> None:
+        from customers import signals  # noqa: F401

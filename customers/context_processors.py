@@ -7,7 +7,16 @@ from django.http import HttpRequest
 
 def tenancy(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
+    user = getattr(request, "user", None)
+
+    def has_portal() -> bool:
+        # Only evaluated where a template asks (the user menu): one small query.
+        from customers.models import CustomerUser
+
+        return bool(user and user.is_authenticated and CustomerUser.seats_of(user).exists())
+
     return {
+        "has_portal": has_portal,
         "current_organization": getattr(request, "organization", None),
         "current_membership": membership,
         "user_memberships": getattr(request, "memberships", []),

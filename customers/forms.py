@@ -4,18 +4,20 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest
 from django.utils.text import slugify
 
 from billing.models import Plan
 from customers.models import (
     ApiToken,
     Customer,
+    CustomerStatus,
     CustomerUser,
     Organization,
     validate_slug_not_uuid,
 )
 from customers.net import normalise_ip_allow_list
-from customers.services import EDITABLE_FIELDS
+from customers.services import EDITABLE_FIELDS, PORTAL_FIELDS
 
 
 class SignInForm(AuthenticationForm):
@@ -23,12 +25,58 @@ class SignInForm(AuthenticationForm):
         label="Email",
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        refusal = sign_in_refusal(user)
+        if refusal:
+            from audit.services import Outcome, record
+
+            seat = CustomerUser.seats_of(user).first()
+            record(
+                action="login.refused",
+                organization=seat.customer.organization if seat else None,
+                actor=user,
+                resource=user,
+                resource_type="user",
+                outcome=Outcome.DENIED,
+                message=refusal,
+                request=self.request,
+            )
+            raise forms.ValidationError(refusal, code="refused")
+
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": (
             "That email and password don't match an account. Check both and try again."
         ),
     }
+
+
+def sign_in_refusal(user: Any) -> str | None:
+    """Why a customer user may not sign in with a password, or None.
+
+    Only people whose sole access is through customers are refused: a SaaS admin who also
+    belongs to a customer still signs in to the console.
+    """
+    if user.memberships.exists():
+        return None
+    seats = list(CustomerUser.seats_of(user))
+    if not seats:
+        return None
+    for seat in seats:
+        if seat.customer.force_sso:
+            return (
+                f"{seat.customer.name} requires single sign-on (SSO): sign in through your "
+                "company's SSO provider instead of a password."
+            )
+    if all(s.customer.status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED) for s in seats):
+        customer = seats[0].customer
+        return (
+            f"{customer.name} is {customer.get_status_display().lower()}, so its users can't "
+            f"sign in. Contact {customer.organization.name} to have it reactivated."
+        )
+    return None
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -87,8 +135,9 @@ class CustomerEditForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         customer = self.instance
-        self.fields["plan"].queryset = Plan.objects.for_organization(customer.organization_id)
-        self.fields["plan"].empty_label = None
+        if "plan" in self.fields:
+            self.fields["plan"].queryset = Plan.objects.for_organization(customer.organization_id)
+            self.fields["plan"].empty_label = None
         seats = CustomerUser.objects.for_customer(customer).select_related("user")
         for name in ("billing_contact", "legal_contact", "security_contact", "technical_contact"):
             self.fields[name].queryset = seats
@@ -98,8 +147,12 @@ class CustomerEditForm(forms.ModelForm):
             self.initial["version"] = customer.version
         # Each field carries the value the form was shown with, so a save knows which fields
         # this person changed and never writes back a value someone else has since replaced.
-        for name in EDITABLE_FIELDS:
+        for name in self.editable_fields:
             self.fields[name].show_hidden_initial = True
+
+    @property
+    def editable_fields(self) -> list[str]:
+        return [name for name in self.fields if name != "version"]
 
     def shown_value(self, name: str) -> Any:
         """The value field ``name`` had when the form was shown (from its hidden initial)."""
@@ -146,3 +199,49 @@ class DeleteCustomerForm(forms.Form):
                 f"That is not the slug. Type “{self.customer.slug}” exactly to delete."
             )
         return value
+
+
+class PortalCustomerForm(CustomerEditForm):
+    """What a customer's own admin may change about their customer."""
+
+    class Meta(CustomerEditForm.Meta):
+        fields = list(PORTAL_FIELDS)
+
+
+def _comparable(value: Any) -> Any:
+    value = getattr(value, "pk", value)
+    return None if value == "" else value
+
+
+def merge_stale_edit(
+    request: HttpRequest, form: CustomerEditForm, current: Customer
+) -> tuple[list[dict[str, Any]], CustomerEditForm]:
+    """Someone saved since this form was shown. Keep this person's own changes, take the other
+    person's for every field this person did not touch, and list what the other person changed.
+    The next save is then a deliberate choice made with both in view."""
+    mine = set(form.changed_data)
+    data = request.POST.copy()
+    data["version"] = str(current.version)
+    rows = []
+    for name in form.editable_fields:
+        field = form.fields[name]
+        saved = getattr(current, name)
+        if _comparable(saved) != _comparable(form.shown_value(name)):
+            yours = form.cleaned_data.get(name)
+            rows.append(
+                {
+                    "label": Customer._meta.get_field(name).verbose_name,
+                    "theirs": saved if saved not in (None, "") else "—",
+                    "yours": (yours if yours not in (None, "") else "—")
+                    if name in mine
+                    else "(unchanged: theirs is kept)",
+                }
+            )
+        prepared = field.prepare_value(saved)
+        prepared = "" if prepared is None else str(prepared)
+        data[form.add_initial_prefix(name)] = prepared
+        if name not in mine:
+            data[name] = prepared
+    merged = type(form)(data, instance=current)
+    merged.is_valid()
+    return rows, merged

@@ -19,8 +19,7 @@ SESSION_KEY = "invite_token"
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    # The token must not leak through a Referer header or a cache.
-    response["Referrer-Policy"] = "no-referrer"
+    # Invitation pages show personal details: keep them out of every cache.
     response["Cache-Control"] = "no-store"
     return response
 
@@ -60,7 +59,12 @@ class ExistingAccountForm(forms.Form):
 def invite_landing(request: HttpRequest, token: str) -> HttpResponse:
     """Keep the token in the session and drop it from the URL (as password reset does)."""
     request.session[SESSION_KEY] = token
-    return _private(redirect("invite_accept"))
+    response = _private(redirect("invite_accept"))
+    # The only URL that carries the token must not leak it through a Referer header. (The
+    # pages after it keep the normal policy: with "no-referrer" browsers send "Origin: null"
+    # on the form's POST, which CSRF protection rightly refuses.)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @never_cache

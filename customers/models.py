@@ -138,6 +138,14 @@ class ApiToken(TenantModel):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="api_tokens"
     )
+    # Set for a customer token (created in the portal): it sees that customer only.
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, help_text="The first characters, to recognise it.")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -178,7 +186,7 @@ class ApiToken(TenantModel):
             return None
         token = (
             cls.objects.unscoped()
-            .select_related("organization")
+            .select_related("organization", "customer")
             .filter(token_hash=_hash_token(secret), revoked_at__isnull=True)
             .first()
         )
@@ -206,6 +214,12 @@ SLUG_LOOKS_LIKE_UUID = (
 def validate_slug_not_uuid(value: str) -> None:
     if UUID_SHAPED.match(value or ""):
         raise ValidationError(SLUG_LOOKS_LIKE_UUID, code="uuid_slug")
+
+
+def validate_ip_allow_list(value: str) -> None:
+    from customers.net import parse_ip_allow_list
+
+    parse_ip_allow_list(value)
 
 
 class CustomerStatus(models.TextChoices):
@@ -307,9 +321,13 @@ class Customer(TenantModel):
     force_sso = models.BooleanField(
         "force SSO", default=False, help_text="Users must sign in through single sign-on."
     )
+    # When force_2fa was last switched on: portal sessions that started before it and never
+    # passed 2FA are ended.
+    force_2fa_since = models.DateTimeField(null=True, blank=True, editable=False)
     ip_whitelist = models.TextField(
         "IP allow-list",
         blank=True,
+        validators=[validate_ip_allow_list],
         help_text="Comma-separated IPv4/IPv6 addresses or CIDR ranges. Empty: no restriction.",
     )
 
@@ -439,6 +457,24 @@ class CustomerUser(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.user.email} ({self.get_role_display()})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.SUPERUSER
+
+    @classmethod
+    def seats_of(cls, user: User) -> models.QuerySet[CustomerUser]:
+        """The customers a signed-in person belongs to.
+
+        Like Membership, this is how the portal finds its tenant in the first place, so it is
+        keyed on the person, not scoped to a tenant beforehand.
+        """
+        return (
+            cls.objects.unscoped()
+            .filter(user=user)
+            .select_related("customer__plan", "customer__organization")
+            .order_by("created_at")
+        )
 
 
 class Invitation(TenantModel):

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from customers import invites, views
+from customers import invites, portal, views
 from customers.forms import SignInForm
 
 urlpatterns = [
@@ -87,4 +87,39 @@ console_patterns = [
 
 urlpatterns += [
     path("settings/customers/", include((console_patterns, "customers"))),
+]
+
+portal_patterns = [
+    path("", portal.home, name="home"),
+    path("settings/", portal.settings_view, name="settings"),
+    path("users/", portal.users, name="users"),
+    path("users/<uuid:seat_id>/role", portal.user_role, name="user_role"),
+    path("users/<uuid:seat_id>/lock", portal.user_lock, name="user_lock"),
+    path("users/<uuid:seat_id>/unlock", portal.user_unlock, name="user_unlock"),
+    path("users/<uuid:seat_id>/remove", portal.user_remove, name="user_remove"),
+    path(
+        "invitations/<uuid:invitation_id>/resend",
+        portal.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "invitations/<uuid:invitation_id>/revoke",
+        portal.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("connections/", portal.connections, name="connections"),
+    path(
+        "connections/<uuid:connection_id>/revoke",
+        portal.connection_revoke_view,
+        name="connection_revoke",
+    ),
+    path("usage/", portal.usage, name="usage"),
+    path("api-tokens/", portal.tokens, name="tokens"),
+    path("api-tokens/<uuid:token_id>/revoke", portal.token_revoke, name="token_revoke"),
+    path("two-factor/setup/", portal.two_factor_setup, name="two_factor_setup"),
+    path("two-factor/verify/", portal.two_factor_verify, name="two_factor_verify"),
+]
+
+urlpatterns += [
+    path("portal/", include((portal_patterns, "portal"))),
 ]

@@ -24,11 +24,11 @@ from customers.forms import (
     CustomerEditForm,
     DeleteCustomerForm,
     ReplaceAdminForm,
+    merge_stale_edit,
 )
 from customers.middleware import SESSION_KEY
 from customers.models import ApiToken, Connection, Customer, CustomerUser, Invitation
 from customers.services import (
-    EDITABLE_FIELDS,
     ServiceError,
     StaleEdit,
     api_token_create,
@@ -103,7 +103,11 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             else:
                 form = ApiTokenForm()
                 messages.success(request, f"Key “{token.name}” created. Copy it now.")
-    tokens = ApiToken.objects.for_organization(request.organization).select_related("created_by")
+    tokens = (
+        ApiToken.objects.for_organization(request.organization)
+        .filter(customer__isnull=True)  # customer tokens live in each customer's portal
+        .select_related("created_by")
+    )
     response = render(
         request,
         "customers/api_keys.html",
@@ -267,7 +271,7 @@ def customer_edit(request: HttpRequest, customer_id: UUID) -> HttpResponse:
                 changes=changes,
             )
         except StaleEdit as error:
-            conflict, form = _merge_stale_edit(request, form, error.current)
+            conflict, form = merge_stale_edit(request, form, error.current)
             form.add_error(None, f"{error} Review the differences below, then save again.")
         except ValidationError as error:
             _add_errors(form, error)
@@ -282,45 +286,6 @@ def customer_edit(request: HttpRequest, customer_id: UUID) -> HttpResponse:
         {"form": form, "customer": customer, "conflict": conflict},
         status=409 if conflict else 422 if form.errors else 200,
     )
-
-
-def _comparable(value: Any) -> Any:
-    value = getattr(value, "pk", value)
-    return None if value == "" else value
-
-
-def _merge_stale_edit(
-    request: HttpRequest, form: CustomerEditForm, current: Customer
-) -> tuple[list[dict[str, Any]], CustomerEditForm]:
-    """Someone saved since this form was shown. Keep this person's own changes, take the other
-    person's for every field this person did not touch, and list what the other person changed.
-    The next save is then a deliberate choice made with both in view."""
-    mine = set(form.changed_data)
-    data = request.POST.copy()
-    data["version"] = str(current.version)
-    rows = []
-    for name in EDITABLE_FIELDS:
-        field = form.fields[name]
-        saved = getattr(current, name)
-        if _comparable(saved) != _comparable(form.shown_value(name)):
-            yours = form.cleaned_data.get(name) if name in mine else None
-            rows.append(
-                {
-                    "label": Customer._meta.get_field(name).verbose_name,
-                    "theirs": saved if saved not in (None, "") else "—",
-                    "yours": (yours if yours not in (None, "") else "—")
-                    if name in mine
-                    else "(unchanged: theirs is kept)",
-                }
-            )
-        prepared = field.prepare_value(saved)
-        prepared = "" if prepared is None else str(prepared)
-        data[form.add_initial_prefix(name)] = prepared
-        if name not in mine:
-            data[name] = prepared
-    merged = CustomerEditForm(data, instance=current)
-    merged.is_valid()
-    return rows, merged
 
 
 def _lifecycle_action(
