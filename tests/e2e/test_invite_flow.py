@@ -13,8 +13,7 @@ from tests.factories import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_customer_admin_accepts_and_the_customer_turns_active(browser, live_server, owner,
-                                                                   org):
+def test_the_customer_admin_accepts_and_the_customer_turns_active(browser, live_server, owner, org):
     admin = browser.new_context(base_url=live_server.url)
     page = admin.new_page()
     sign_in(page, owner.email, PASSWORD)
