@@ -97,3 +97,53 @@ def record(
         entry.request_id = getattr(request, "request_id", "")
     entry.save()
     return entry
+
+
+# --- ingestion: events and executions counted against quota ---------------------------------
+
+
+class QuotaExceeded(Exception):
+    def __init__(self, consumption: Any) -> None:
+        super().__init__(consumption.as_error()["detail"])
+        self.consumption = consumption
+
+
+def _ingest(customer: Any, model: Any, rows: list[Any], dimension: str) -> list[Any]:
+    from django.db import transaction
+
+    from billing.services import consume
+
+    # All or nothing: the quota and the rows are one transaction.
+    with transaction.atomic():
+        consumption = consume(customer, dimension, len(rows))
+        if not consumption.allowed:
+            raise QuotaExceeded(consumption)
+        return model.objects.bulk_create(rows)
+
+
+def events_ingest(*, customer: Any, items: list[dict[str, Any]]) -> list[Any]:
+    """Store events for ``customer`` if its events-per-day quota (and the pooled cap) allow
+    all of them; otherwise store none and raise QuotaExceeded."""
+    from audit.models import Event
+
+    now = timezone.now()
+    rows = [
+        Event(
+            organization_id=customer.organization_id,
+            customer_id=customer.pk,
+            occurred_at=item.get("occurred_at") or now,
+            **{k: v for k, v in item.items() if k != "occurred_at"},
+        )
+        for item in items
+    ]
+    return _ingest(customer, Event, rows, "events_per_day")
+
+
+def executions_ingest(*, customer: Any, items: list[dict[str, Any]]) -> list[Any]:
+    from audit.models import Execution
+
+    rows = [
+        Execution(organization_id=customer.organization_id, customer_id=customer.pk, **item)
+        for item in items
+    ]
+    return _ingest(customer, Execution, rows, "executions_per_month")

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
+from billing.dimensions import DIMENSION_CHOICES
 from customers.tenancy import TenantModel
 
 DEFAULT_PLAN_NAMES = ("Free", "Starter", "Pro", "Enterprise")
@@ -55,3 +59,119 @@ class Plan(TenantModel):
 
     def entitlements(self) -> dict[str, bool]:
         return {field: getattr(self, field) for field in ENTITLEMENT_FIELDS}
+
+
+class PlanLimit(TenantModel):
+    """A plan's default limit in one dimension; value None means unlimited."""
+
+    organization = models.ForeignKey(
+        "customers.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="limits")
+    dimension = models.CharField(max_length=40, choices=DIMENSION_CHOICES)
+    value = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "plan", "dimension"], name="planlimit_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan}: {self.dimension} = {self.value}"
+
+
+class CustomerLimitOverride(TenantModel):
+    """One customer's own limit in one dimension, over its plan's default."""
+
+    organization = models.ForeignKey(
+        "customers.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="limit_overrides"
+    )
+    dimension = models.CharField(max_length=40, choices=DIMENSION_CHOICES)
+    value = models.PositiveBigIntegerField(null=True, blank=True, help_text="Empty: unlimited.")
+    reason = models.CharField(max_length=300)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "customer", "dimension"], name="override_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.dimension} = {self.value}"
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        return self.expires_at is None or self.expires_at > (now or timezone.now())
+
+
+class PooledCap(TenantModel):
+    """A cap that all of an organization's customers share in one dimension."""
+
+    organization = models.ForeignKey(
+        "customers.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    dimension = models.CharField(max_length=40, choices=DIMENSION_CHOICES)
+    value = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "dimension"], name="pooledcap_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension} ≤ {self.value}"
+
+
+class UsageCounter(TenantModel):
+    """How much of a windowed dimension a customer used in one window."""
+
+    organization = models.ForeignKey(
+        "customers.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="usage_counters"
+    )
+    dimension = models.CharField(max_length=40, choices=DIMENSION_CHOICES)
+    window_start = models.DateTimeField()
+    used = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "customer", "dimension", "window_start"],
+                name="usage_unique_window",
+            )
+        ]
+
+
+class PooledUsageCounter(TenantModel):
+    """How much of a windowed dimension all of an organization's customers used together."""
+
+    organization = models.ForeignKey(
+        "customers.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    dimension = models.CharField(max_length=40, choices=DIMENSION_CHOICES)
+    window_start = models.DateTimeField()
+    used = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "dimension", "window_start"], name="pooled_unique_window"
+            )
+        ]

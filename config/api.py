@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from audit.api import router as ingestion_router
 from customers.api import router as organization_router
 from customers.api import token_auth
 
@@ -22,6 +23,7 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 api.add_router("/", organization_router)
+api.add_router("/", ingestion_router)
 
 
 @api.exception_handler(AuthenticationError)

@@ -596,6 +596,29 @@ def _issue(invitation: Invitation, actor: Any) -> str:
     return token
 
 
+SEATS_FULL = (
+    "{name} has used all {limit} of its seats. Remove a user, or ask {org} to raise the "
+    "limit, before adding another."
+)
+CONNECTIONS_FULL = (
+    "{name} has used all {limit} of its connected accounts. Revoke one, or ask {org} to raise "
+    "the limit, before connecting another."
+)
+
+
+def _check_seats(customer: Customer) -> None:
+    from billing.services import check_gauge
+
+    current = CustomerUser.objects.for_customer(customer).count()
+    verdict = check_gauge(customer, "seats", current=current)
+    if not verdict.allowed:
+        raise ServiceError(
+            SEATS_FULL.format(
+                name=customer.name, limit=verdict.limit, org=customer.organization.name
+            )
+        )
+
+
 @_audit_failures("invite.sent")
 @transaction.atomic
 def invite_send(
@@ -611,6 +634,8 @@ def invite_send(
         validate_email(email)
     except ValidationError:
         raise ServiceError(f"“{email}” is not a valid email address.") from None
+    if not is_admin_invite:
+        _check_seats(customer)  # early word; acceptance checks again
     invitation = Invitation(
         organization_id=customer.organization_id,
         customer=customer,
@@ -815,6 +840,7 @@ def invite_accept(*, invitation: Invitation, actor: User) -> CustomerUser:
         raise ServiceError(INVITE_CUSTOMER_DELETED.format(name=customer.name))
     seat = CustomerUser.objects.for_customer(customer).filter(user=actor).first()
     if seat is None:
+        _check_seats(customer)
         seat = CustomerUser.objects.create(
             organization_id=customer.organization_id,
             customer=customer,
@@ -1008,3 +1034,51 @@ def customer_user_remove(*, seat: CustomerUser, actor: User) -> None:
         resource_id=str(seat.pk),
         resource_label=f"{label} of {customer.name}",
     )
+
+
+@_audit_failures("connection.created")
+@transaction.atomic
+def connection_create(
+    *,
+    customer: Customer,
+    app: str,
+    account_label: str,
+    actor: User | ApiToken | None,
+    scopes: str = "",
+    credential_ref: str = "",
+    connected_by: str = "",
+) -> Connection:
+    """A connected account reported by the integration runtime, within the customer's limit."""
+    from billing.services import check_gauge
+
+    current = _locked(customer)
+    if current.status != Status.ACTIVE:
+        raise ServiceError(
+            f"{current.name} is {current.get_status_display().lower()}: only an active "
+            "customer can connect accounts."
+        )
+    live = Connection.objects.for_customer(current).filter(status=Connection.Status.CONNECTED)
+    verdict = check_gauge(current, "connected_accounts", current=live.count())
+    if not verdict.allowed:
+        raise ServiceError(
+            CONNECTIONS_FULL.format(
+                name=current.name, limit=verdict.limit, org=current.organization.name
+            )
+        )
+    connection = Connection.objects.create(
+        organization_id=current.organization_id,
+        customer=current,
+        app=app.strip(),
+        account_label=account_label.strip(),
+        scopes=scopes,
+        credential_ref=credential_ref,
+        connected_by=connected_by,
+    )
+    record(
+        action="connection.created",
+        organization=current.organization,
+        actor=actor,
+        resource=connection,
+        resource_label=f"{connection} ({current.name})",
+    )
+    return connection

@@ -1,0 +1,126 @@
+"""Ingestion of events and executions: the enforcement points of the quotas (SPEC §5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError
+
+from audit.models import Workflow
+from audit.services import QuotaExceeded, events_ingest, executions_ingest
+from billing.services import refused
+from customers.api import customer_in_scope
+from customers.models import CustomerStatus
+
+router = Router(tags=["Ingestion"])
+
+MAX_BATCH = 1000
+
+
+class EventIn(Schema):
+    type: Literal["webhook", "scheduled", "manual"]
+    direction: Literal["incoming", "outgoing"]
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    status: Annotated[str, Field(max_length=32)] = "delivered"
+    occurred_at: datetime | None = None
+    payload_summary: Annotated[str, Field(max_length=500)] = ""
+
+
+class ExecutionIn(Schema):
+    workflow: Annotated[str, Field(min_length=1, max_length=120, description="Workflow name")]
+    triggered_by: Literal["agent-service", "webhook", "scheduler", "manual"]
+    status: Literal["running", "succeeded", "failed"] = "running"
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_ms: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    error: Annotated[str, Field(max_length=5000)] = ""
+
+
+class Accepted(Schema):
+    accepted: int
+
+
+class QuotaError(Schema):
+    detail: str
+    dimension: str
+    scope: str
+    limit: int | None
+    used: int
+    window: str | None
+    reset_at: str | None
+
+
+class Detail(Schema):
+    detail: str
+
+
+EventBatch = Annotated[list[EventIn], Field(min_length=1, max_length=MAX_BATCH)]
+ExecutionBatch = Annotated[list[ExecutionIn], Field(min_length=1, max_length=MAX_BATCH)]
+RESPONSES = {201: Accepted, 401: Detail, 404: Detail, 409: Detail, 422: Detail, 429: QuotaError}
+
+
+def _writable_customer(request: HttpRequest, customer_id: str):
+    customer = customer_in_scope(request, customer_id)
+    if customer.status == CustomerStatus.SUSPENDED:
+        raise HttpError(
+            409, f"{customer.name} is suspended: ingestion is refused until it is reactivated."
+        )
+    return customer
+
+
+def _too_many(request: HttpRequest, customer, error: QuotaExceeded, action: str) -> HttpResponse:
+    from config.api import api
+
+    refused(customer, error.consumption, action, request.auth)
+    response = api.create_response(request, error.consumption.as_error(), status=429)
+    response["Retry-After"] = str(error.consumption.retry_after)
+    return response
+
+
+@router.post(
+    "/customer/{customer_id}/events",
+    response=RESPONSES,
+    summary="Record events (one, or a batch of up to 1,000; all or nothing)",
+)
+def events_create(request: HttpRequest, customer_id: str, payload: EventIn | EventBatch):
+    customer = _writable_customer(request, customer_id)
+    items = payload if isinstance(payload, list) else [payload]
+    try:
+        rows = events_ingest(customer=customer, items=[item.model_dump() for item in items])
+    except QuotaExceeded as error:
+        return _too_many(request, customer, error, "events.refused")
+    return Status(201, {"accepted": len(rows)})
+
+
+@router.post(
+    "/customer/{customer_id}/executions",
+    response=RESPONSES,
+    summary="Record executions (one, or a batch of up to 1,000; all or nothing)",
+)
+def executions_create(
+    request: HttpRequest, customer_id: str, payload: ExecutionIn | ExecutionBatch
+):
+    customer = _writable_customer(request, customer_id)
+    items = payload if isinstance(payload, list) else [payload]
+    names = {item.workflow for item in items}
+    workflows = {
+        w.name: w
+        for w in Workflow.objects.for_organization(customer.organization_id).filter(name__in=names)
+    }
+    for name in names - set(workflows):
+        workflows[name] = Workflow.objects.create(
+            organization_id=customer.organization_id, name=name
+        )
+    rows = []
+    for item in items:
+        data = item.model_dump()
+        data["workflow"] = workflows[data["workflow"]]
+        rows.append(data)
+    try:
+        created = executions_ingest(customer=customer, items=rows)
+    except QuotaExceeded as error:
+        return _too_many(request, customer, error, "executions.refused")
+    return Status(201, {"accepted": len(created)})
