@@ -10,5 +10,6 @@ admin.site.index_title = "Support tools"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("settings/billing/", include("billing.urls")),
     path("", include("customers.urls")),
 ]

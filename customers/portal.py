@@ -22,12 +22,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.models import Event, Execution
 from audit.services import Outcome, record
 from customers.forms import PortalCustomerForm, merge_stale_edit
 from customers.models import ApiToken, Connection, CustomerStatus, CustomerUser, Invitation
@@ -328,28 +326,18 @@ def connection_revoke_view(request: HttpRequest, connection_id: UUID) -> HttpRes
 
 @portal_page()
 def usage(request: HttpRequest) -> HttpResponse:
+    from billing.services import chart_bars, events_per_day_series, usage_rows
+
     customer = request.customer
-    now = timezone.now()
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    month = day.replace(day=1)
-    meters = [
-        (
-            "Events today (UTC)",
-            Event.objects.for_customer(customer).filter(occurred_at__gte=day).count(),
-        ),
-        (
-            "Executions this month (UTC)",
-            Execution.objects.for_customer(customer).filter(started_at__gte=month).count(),
-        ),
-        (
-            "Connected accounts",
-            Connection.objects.for_customer(customer)
-            .filter(status=Connection.Status.CONNECTED)
-            .count(),
-        ),
-        ("Users (seats)", CustomerUser.objects.for_customer(customer).count()),
-    ]
-    return _render(request, "portal/usage.html", {"meters": meters})
+    return _render(
+        request,
+        "portal/usage.html",
+        {
+            "usage_rows": usage_rows(customer),
+            "chart": chart_bars(events_per_day_series(customer)),
+            "chart_id": "portal",
+        },
+    )
 
 
 class TokenForm(forms.Form):

@@ -227,6 +227,7 @@ def customer_detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> dict[str, Any]:
     from audit.models import AuditEntry, Event, Execution
+    from billing.services import chart_bars, events_per_day_series, usage_rows
 
     seats = CustomerUser.objects.for_customer(customer).select_related("user")
     return {
@@ -247,6 +248,9 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
         "replace_admin_form": extra.pop("replace_admin_form", ReplaceAdminForm()),
         "delete_form": extra.pop("delete_form", DeleteCustomerForm(customer=customer)),
         "retention_days": settings.CUSTOMER_RETENTION_DAYS,
+        "usage_rows": usage_rows(customer),
+        "chart": chart_bars(events_per_day_series(customer)),
+        "chart_id": "customer",
         **extra,
     }
 

@@ -302,8 +302,7 @@ class TestGauges:
         customer = make_customer(org, actor=owner, plan="Free")
         customer_activate(customer=customer, actor=owner)
         for n in range(2):  # Free allows 2
-            connection_create(customer=customer, app="Slack", account_label=f"w{n}",
-                              actor=owner)
+            connection_create(customer=customer, app="Slack", account_label=f"w{n}", actor=owner)
         with pytest.raises(ServiceError, match="used all 2 of its connected accounts"):
             connection_create(customer=customer, app="Slack", account_label="w3", actor=owner)
 

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from billing.dimensions import DIMENSION_CHOICES, DIMENSIONS
+from billing.models import Plan
+
+LIMIT_HELP = "A whole number of 0 or more. Leave empty (or tick Unlimited) for no limit."
+
+
+class LimitValueField(forms.IntegerField):
+    default_error_messages = {
+        "invalid": "Enter a whole number of 0 or more, like 5000.",
+        "min_value": "A limit cannot be negative: use 0 or more.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", LIMIT_HELP)
+        super().__init__(**kwargs)
+
+
+class OverrideForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[
+            ("set", "Set this value"),
+            ("unlimited", "Unlimited"),
+            ("reset", "Reset to plan default"),
+        ],
+        initial="set",
+        widget=forms.RadioSelect,
+    )
+    value = LimitValueField(label="New limit")
+    reason = forms.CharField(
+        max_length=300, required=False, help_text="Why this customer gets its own limit."
+    )
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Expires (UTC, optional)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        action = data.get("action")
+        if action == "set" and data.get("value") is None and "value" not in self.errors:
+            self.add_error("value", "Enter the new limit, or choose Unlimited.")
+        if action in ("set", "unlimited") and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why this customer gets its own limit.")
+        return data
+
+
+class PlanLimitForm(forms.Form):
+    plan = forms.ModelChoiceField(queryset=Plan.objects.none(), empty_label=None)
+    dimension = forms.ChoiceField(choices=DIMENSION_CHOICES)
+    value = LimitValueField(label="New default")
+
+    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = Plan.objects.for_organization(organization)
+
+
+class PooledCapForm(forms.Form):
+    dimension = forms.ChoiceField(
+        choices=[(d.key, d.label) for d in DIMENSIONS.values() if not d.is_gauge]
+    )
+    value = LimitValueField(label="Shared cap", help_text="Empty removes the cap.")

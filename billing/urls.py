@@ -1,0 +1,15 @@
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("", views.billing_overview, name="overview"),
+    path("customer-limits/", views.customer_limits, name="customer_limits"),
+    path(
+        "customer-limits/<uuid:customer_id>/<str:dimension>/",
+        views.limit_cell,
+        name="limit_cell",
+    ),
+]

@@ -1,0 +1,38 @@
+"""Raise one customer's events-per-day limit inline, in Chromium."""
+
+from __future__ import annotations
+
+import pytest
+
+from billing.services import effective_limit
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD, make_customer
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_raise_an_override_inline(page, owner, org):
+    customer = make_customer(org, actor=owner, name="Acme Co", plan="Free")
+    sign_in(page, owner.email, PASSWORD)
+    page.goto("/settings/billing/customer-limits/")
+
+    cell = page.locator(f"#cell-{customer.pk}-events_per_day")
+    assert "1000" in cell.inner_text()
+    assert "overridden" not in cell.inner_text()
+
+    cell.get_by_role("link", name="Edit").click()
+    editor = page.locator(f"#cell-{customer.pk}-events_per_day form")
+    editor.get_by_label("New limit").fill("25000")
+    editor.get_by_label("Reason").fill("Black Friday")
+    editor.get_by_role("button", name="Save").click()
+
+    page.wait_for_function(
+        f"document.querySelector('#cell-{customer.pk}-events_per_day .limit-value')"
+        "?.textContent.includes('25000')"
+    )
+    cell = page.locator(f"#cell-{customer.pk}-events_per_day")
+    assert "overridden" in cell.inner_text()
+    assert "plan: 1000" in cell.inner_text()
+    assert "/settings/billing/customer-limits/" in page.url  # stayed on the grid
+    assert effective_limit(customer, "events_per_day") == 25000
+    assert page.get_by_text("Events per day saved").is_visible()
