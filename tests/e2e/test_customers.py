@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from customers.models import Customer
 from tests.e2e.conftest import sign_in
@@ -28,7 +29,7 @@ def test_create_copy_suspend_reactivate_delete_restore(page, owner, org):
     page.wait_for_url(f"**/settings/customers/{customer.pk}/")
     page.get_by_role("link", name="Customers", exact=True).first.click()
     row = page.get_by_role("row", name="Katana Robotics")
-    assert "Pending Admin Activation" in row.inner_text()
+    expect(row).to_contain_text("Pending Admin Activation")
     assert "boss@katana.test (Invite Pending)" in row.inner_text()
 
     row.get_by_role("link", name="Katana Robotics").click()
@@ -40,11 +41,11 @@ def test_create_copy_suspend_reactivate_delete_restore(page, owner, org):
     dialog = page.locator("#dialog-suspend")
     assert "connected account" in dialog.inner_text()  # says what it affects
     dialog.get_by_role("button", name="Suspend customer").click()
-    assert status.inner_text() == "Suspended"
+    expect(status).to_have_text("Suspended")
 
     page.get_by_role("button", name="Reactivate", exact=True).click()
     page.locator("#dialog-reactivate").get_by_role("button", name="Reactivate customer").click()
-    assert status.inner_text() == "Pending Admin Activation"
+    expect(status).to_have_text("Pending Admin Activation")
 
     page.get_by_role("button", name="Delete customer").click()
     dialog = page.locator("#dialog-delete")
@@ -54,11 +55,11 @@ def test_create_copy_suspend_reactivate_delete_restore(page, owner, org):
     assert confirm.is_disabled()
     dialog.get_by_label("Type the customer's slug to confirm").fill("katana-robotics")
     confirm.click()
-    assert status.inner_text() == "Deleted"
+    expect(status).to_have_text("Deleted")
 
     page.get_by_role("button", name="Restore customer").click()
     page.locator("#dialog-restore").get_by_role("button", name="Restore customer").click()
-    assert status.inner_text() == "Pending Admin Activation"
+    expect(status).to_have_text("Pending Admin Activation")
     customer.refresh_from_db()
     assert customer.status == "pending_admin_activation"
 
@@ -73,10 +74,10 @@ def test_list_search_updates_the_table_and_the_url(page, owner, org):
 
     page.get_by_label("Search").fill("beta")
     page.wait_for_url("**/settings/customers/?q=beta*")
-    assert page.locator("#results tbody tr").count() == 1
+    expect(page.locator("#results tbody tr")).to_have_count(1)
     assert "Beta Ltd" in page.locator("#results").inner_text()
 
     page.go_back()
     page.wait_for_url("**/settings/customers/")
     page.reload()
-    assert page.locator("#results tbody tr").count() == 3
+    expect(page.locator("#results tbody tr")).to_have_count(3)
