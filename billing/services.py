@@ -388,7 +388,13 @@ def override_set(
         organization_id=customer.organization_id,
         customer=customer,
         dimension=spec.key,
-        defaults={"value": value, "reason": reason, "set_by": actor, "expires_at": expires_at},
+        defaults={
+            "value": value,
+            "reason": reason,
+            # An API token is recorded in the audit entry; set_by names people only.
+            "set_by": actor if getattr(actor, "is_authenticated", False) else None,
+            "expires_at": expires_at,
+        },
     )
     record(
         action="limit.changed",

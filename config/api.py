@@ -7,8 +7,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from audit.api import router as ingestion_router
+from customers.api import RateLimited, customers_router, token_auth
 from customers.api import router as organization_router
-from customers.api import token_auth
 
 api = NinjaAPI(
     title="Tenantry API",
@@ -23,7 +23,15 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 api.add_router("/", organization_router)
+api.add_router("/", customers_router)
 api.add_router("/", ingestion_router)
+
+
+@api.exception_handler(RateLimited)
+def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = api.create_response(request, exc.consumption.as_error(), status=429)
+    response["Retry-After"] = str(exc.consumption.retry_after)
+    return response
 
 
 @api.exception_handler(AuthenticationError)

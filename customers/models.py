@@ -590,3 +590,22 @@ class Connection(TenantModel):
             self.Status.EXPIRED: "warning",
             self.Status.ERROR: "danger",
         }.get(self.status, "muted")
+
+
+class IdempotencyKey(TenantModel):
+    """The first response to a POST sent with an Idempotency-Key, replayed for 24 hours."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="idempotency_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
