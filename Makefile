@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate seed check-deploy bench clean
+.PHONY: run test lint format install migrate seed check-deploy api-fuzz bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ format: $(STAMP)
 check-deploy: $(STAMP)
 	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=tenantry.example.com \
 	  SITE_URL=https://tenantry.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+api-fuzz: $(STAMP)
+	bash .ci/api-fuzz
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import StrictInt
 
 from audit.models import Workflow
 from audit.services import QuotaExceeded, events_ingest, executions_ingest
 from billing.services import refused
+from config.api_types import IsoDateTime, text
 from customers.api import customer_in_scope
 from customers.models import CustomerStatus
 
@@ -23,20 +24,20 @@ MAX_BATCH = 1000
 class EventIn(Schema):
     type: Literal["webhook", "scheduled", "manual"]
     direction: Literal["incoming", "outgoing"]
-    name: Annotated[str, Field(min_length=1, max_length=120)]
-    status: Annotated[str, Field(max_length=32)] = "delivered"
-    occurred_at: datetime | None = None
-    payload_summary: Annotated[str, Field(max_length=500)] = ""
+    name: text(120, min_length=1)
+    status: text(32) = "delivered"
+    occurred_at: IsoDateTime | None = None
+    payload_summary: text(500) = ""
 
 
 class ExecutionIn(Schema):
-    workflow: Annotated[str, Field(min_length=1, max_length=120, description="Workflow name")]
+    workflow: text(120, min_length=1, description="Workflow name")
     triggered_by: Literal["agent-service", "webhook", "scheduler", "manual"]
     status: Literal["running", "succeeded", "failed"] = "running"
-    started_at: datetime
-    finished_at: datetime | None = None
-    duration_ms: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
-    error: Annotated[str, Field(max_length=5000)] = ""
+    started_at: IsoDateTime
+    finished_at: IsoDateTime | None = None
+    duration_ms: Annotated[StrictInt, Field(ge=0, le=2**31 - 1)] | None = None
+    error: text(5000) = ""
 
 
 class Accepted(Schema):
@@ -57,9 +58,22 @@ class Detail(Schema):
     detail: str
 
 
+class ValidationDetail(Schema):
+    detail: Any
+
+
 EventBatch = Annotated[list[EventIn], Field(min_length=1, max_length=MAX_BATCH)]
 ExecutionBatch = Annotated[list[ExecutionIn], Field(min_length=1, max_length=MAX_BATCH)]
-RESPONSES = {201: Accepted, 401: Detail, 404: Detail, 409: Detail, 422: Detail, 429: QuotaError}
+RESPONSES = {
+    201: Accepted,
+    400: Detail,
+    401: Detail,
+    403: Detail,
+    404: Detail,
+    409: Detail,
+    422: ValidationDetail,
+    429: QuotaError,
+}
 
 
 def _writable_customer(request: HttpRequest, customer_id: str):

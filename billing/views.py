@@ -95,7 +95,7 @@ def customer_limits(request: HttpRequest) -> HttpResponse:
         .select_related("plan")
         .order_by("name", "id")
     )
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").replace("\x00", "").strip()  # PostgreSQL refuses NUL
     if query:
         customers = customers.filter(
             Q(name__icontains=query) | Q(slug__icontains=query) | Q(external_id__icontains=query)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -15,7 +14,18 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader, HttpBearer
+from pydantic import ConfigDict, StrictInt
 
+from config.api_types import (
+    INT_CURSOR,
+    UUID_CURSOR,
+    Email,
+    IsoDateTime,
+    cursor_time,
+    is_clean_text,
+    text,
+    time_cursor,
+)
 from customers.models import (
     ApiToken,
     Connection,
@@ -91,7 +101,14 @@ class ValidationDetail(Schema):
     detail: Any
 
 
-ERRORS = {401: Detail, 403: Detail, 404: Detail, 422: ValidationDetail, 429: Detail}
+ERRORS = {
+    400: Detail,
+    401: Detail,
+    403: Detail,
+    404: Detail,
+    422: ValidationDetail,
+    429: Detail,
+}
 
 
 class OrganizationOut(Schema):
@@ -162,7 +179,11 @@ def customer_in_scope(request: HttpRequest, customer_id: str, *, include_deleted
     customer = scoped.filter(pk=pk).first() if pk else None
     if customer is not None:
         return customer
-    named = scoped.filter(Q(slug=customer_id) | Q(external_id=customer_id)).first()
+    named = (
+        scoped.filter(Q(slug=customer_id) | Q(external_id=customer_id)).first()
+        if is_clean_text(customer_id) and len(customer_id) <= 100
+        else None
+    )
     if named is not None:
         kind = "slug" if named.slug == customer_id else "external ID"
         raise HttpError(
@@ -361,23 +382,25 @@ class CustomerUpdate(Schema):
     """Every field is optional; only those sent change. Form-encoded bodies take booleans as
     true/false or 1/0."""
 
-    name: str | None = Field(None, max_length=200)
-    billing_contact_id: str | None = None
-    legal_contact_id: str | None = None
-    security_contact_id: str | None = None
-    technical_contact_id: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    name: text(200, min_length=1) | None = None
+    billing_contact_id: text(64) | None = None
+    legal_contact_id: text(64) | None = None
+    security_contact_id: text(64) | None = None
+    technical_contact_id: text(64) | None = None
     billing_network_type: Literal["public", "private"] | None = None
-    billing_ref: str | None = Field(None, max_length=200)
-    phone_number: str | None = Field(None, max_length=40)
-    postal_address: str | None = Field(None, max_length=2000)
+    billing_ref: text(200) | None = None
+    phone_number: text(40) | None = None
+    postal_address: text(2000) | None = None
     force_2fa: bool | None = None
     force_sso: bool | None = None
-    ip_whitelist: str | None = Field(None, max_length=4000)
+    ip_whitelist: text(4000) | None = None
     has_account_panel: bool | None = None
     has_improved_events: bool | None = None
     has_openstack_logging: bool | None = None
     has_pci: bool | None = None
-    pricing_plan_id: str | None = None
+    pricing_plan_id: text(64) | None = None
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
@@ -429,6 +452,8 @@ def _changes(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> 
             elif key in TEXT_FIELDS:
                 if not isinstance(value, str):
                     raise ValueError("must be a string")
+                if not is_clean_text(value):
+                    raise ValueError("may not contain NUL characters or lone surrogates")
                 if len(value) > TEXT_FIELDS[key]:
                     raise ValueError(f"must be at most {TEXT_FIELDS[key]} characters")
                 if key == "name" and not value.strip():
@@ -455,7 +480,10 @@ def _changes(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> 
         except ValueError as error:
             errors[key] = str(error)
     if errors:
-        raise HttpError(422, "; ".join(f"{k} {v}" for k, v in sorted(errors.items())))
+        message = "; ".join(f"{k} {v}" for k, v in sorted(errors.items()))
+        # Naming a user or plan that is not there is "not found"; anything else is invalid.
+        missing = all(v.startswith(("is not the id", "is not one of")) for v in errors.values())
+        raise HttpError(404 if missing else 422, message)
     return changes
 
 
@@ -669,18 +697,14 @@ def customer_users(request: HttpRequest, customer_id: str) -> list[dict[str, Any
 # --- beyond the seed: list and create ----------------------------------------------------------
 
 
-def encode_cursor(*parts: Any) -> str:
-    return base64.urlsafe_b64encode("|".join(str(p) for p in parts).encode()).decode()
+def encode_cursor(moment: datetime, key: Any) -> str:
+    """ "<microseconds since the epoch>~<key>": the keyset of the last row of a page."""
+    return f"{time_cursor(moment)}~{key.hex if isinstance(key, uuid.UUID) else key}"
 
 
-def decode_cursor(cursor: str, count: int) -> list[str]:
-    try:
-        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-    except (ValueError, UnicodeDecodeError):
-        parts = []
-    if len(parts) != count:
-        raise HttpError(422, "The cursor is not valid: use the next_cursor of a previous page.")
-    return parts
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    micros, key = cursor.split("~", 1)  # the schema's pattern guarantees the shape
+    return cursor_time(micros), key
 
 
 class CustomerPage(Schema):
@@ -690,12 +714,12 @@ class CustomerPage(Schema):
 
 class CustomerFilters(Schema):
     status: Literal["pending_admin_activation", "active", "suspended", "deleted"] | None = None
-    plan: str | None = Field(None, description="Plan id or name")
-    slug: str | None = None
-    external_id: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    cursor: str | None = None
+    plan: text(80, description="Plan id or name") | None = None
+    slug: text(80) | None = None
+    external_id: text(100) | None = None
+    created_after: IsoDateTime | None = None
+    created_before: IsoDateTime | None = None
+    cursor: UUID_CURSOR | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
@@ -727,11 +751,8 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
     if filters.created_before:
         customers = customers.filter(created_at__lt=filters.created_before)
     if filters.cursor:
-        created, pk = decode_cursor(filters.cursor, 2)
-        try:
-            created_at, key = datetime.fromisoformat(created), uuid.UUID(pk)
-        except ValueError:
-            raise HttpError(422, "The cursor is not valid.") from None
+        created_at, pk = decode_cursor(filters.cursor)
+        key = uuid.UUID(pk)
         customers = customers.filter(created_at__lte=created_at).filter(
             Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=key)
         )
@@ -740,18 +761,18 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
     rows = rows[: filters.limit]
     return {
         "data": [customer_list_item(c) for c in rows],
-        "next_cursor": encode_cursor(rows[-1].created_at.isoformat(), rows[-1].pk)
-        if more
-        else None,
+        "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].pk) if more else None,
     }
 
 
 class CustomerCreate(Schema):
-    name: str = Field(..., min_length=1, max_length=200)
-    slug: str | None = Field(None, max_length=80)
-    external_id: str | None = Field(None, max_length=100)
-    pricing_plan_id: str | None = Field(None, description="Default: the first plan (Free)")
-    admin_email: str | None = Field(None, max_length=254)
+    name: text(200, min_length=1)
+    slug: Annotated[str, Field(max_length=80, pattern=r"^[-a-zA-Z0-9_]*$")] | None = Field(
+        None, description="Default: made from the name (unique in your organization)"
+    )
+    external_id: text(100) | None = None
+    pricing_plan_id: text(64) | None = Field(None, description="Default: the first plan (Free)")
+    admin_email: Email | None = Field(None, description="Invites this person as the admin")
 
 
 IDEMPOTENCY_HEADER = {
@@ -790,7 +811,7 @@ def customers_create(request: HttpRequest, payload: CustomerCreate) -> HttpRespo
             else plans.first()
         )
         if plan is None:
-            raise HttpError(422, "pricing_plan_id is not one of your organization's plans")
+            raise HttpError(404, "pricing_plan_id is not one of your organization's plans")
         try:
             customer = customer_create(
                 organization=token.organization,
@@ -802,13 +823,14 @@ def customers_create(request: HttpRequest, payload: CustomerCreate) -> HttpRespo
                 admin_email=payload.admin_email or "",
             )
         except ValidationError as error:
-            raise HttpError(
-                422,
-                "; ".join(
-                    f"{field} {' '.join(messages)}" if field != "__all__" else " ".join(messages)
-                    for field, messages in error.message_dict.items()
-                ),
-            ) from None
+            problems = error.message_dict
+            message = "; ".join(
+                f"{field} {' '.join(messages)}" if field != "__all__" else " ".join(messages)
+                for field, messages in problems.items()
+            )
+            # A slug or external ID another customer already has is a conflict, not bad input.
+            taken = all("Another customer" in " ".join(m) for m in problems.values())
+            raise HttpError(409 if taken else 422, message) from None
         except ServiceError as error:
             raise HttpError(422, str(error)) from None
         customer = (
@@ -850,7 +872,7 @@ def invitation_out(invitation: Invitation) -> dict[str, Any]:
 
 
 class InvitationCreate(Schema):
-    email: str = Field(..., max_length=254)
+    email: Email
     role: Literal["user", "billing", "engineer", "superuser"] = "user"
 
 
@@ -940,9 +962,11 @@ class LimitOut(Schema):
 
 
 class LimitSet(Schema):
-    value: int | None = Field(..., ge=0, le=2**62, description="null = unlimited")
-    reason: str = Field(..., min_length=1, max_length=300)
-    expires_at: datetime | None = None
+    value: Annotated[StrictInt, Field(ge=0, le=2**62)] | None = Field(
+        ..., description="null = unlimited"
+    )
+    reason: text(300, min_length=1)
+    expires_at: IsoDateTime | None = None
 
 
 def _limits(customer: Customer) -> list[dict[str, Any]]:
@@ -1038,11 +1062,11 @@ class ConnectionOut(Schema):
 
 
 class ConnectionCreate(Schema):
-    app: str = Field(..., min_length=1, max_length=60)
-    account_label: str = Field(..., min_length=1, max_length=200)
-    scopes: str = Field("", max_length=500)
-    credential_ref: str = Field("", max_length=200, description="Where the runtime keeps it")
-    connected_by: str = Field("", max_length=254)
+    app: text(60, min_length=1)
+    account_label: text(200, min_length=1)
+    scopes: text(500) = ""
+    credential_ref: text(200, description="Where the runtime keeps it, never the secret") = ""
+    connected_by: text(254) = ""
 
 
 def connection_out(connection: Connection) -> dict[str, Any]:
@@ -1127,14 +1151,14 @@ class AuditPage(Schema):
 
 
 class AuditFilters(Schema):
-    actor: str | None = Field(None, description="Actor email or token label (exact)")
-    action: str | None = None
-    resource_type: str | None = None
-    resource_id: str | None = None
+    actor: text(254, description="Actor email or token label (exact)") | None = None
+    action: text(64) | None = None
+    resource_type: text(64) | None = None
+    resource_id: text(64) | None = None
     outcome: Literal["success", "failure", "denied"] | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    cursor: str | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
+    cursor: INT_CURSOR | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
@@ -1159,11 +1183,8 @@ def audit_log(request: HttpRequest, filters: Query[AuditFilters]) -> dict[str, A
     if filters.until:
         entries = entries.filter(created_at__lt=filters.until)
     if filters.cursor:
-        created, pk = decode_cursor(filters.cursor, 2)
-        try:
-            created_at, key = datetime.fromisoformat(created), int(pk)
-        except ValueError:
-            raise HttpError(422, "The cursor is not valid.") from None
+        created_at, pk = decode_cursor(filters.cursor)
+        key = int(pk)
         # The redundant bound lets PostgreSQL use it as an index condition.
         entries = entries.filter(created_at__lte=created_at).filter(
             Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=key)
@@ -1190,7 +1211,5 @@ def audit_log(request: HttpRequest, filters: Query[AuditFilters]) -> dict[str, A
             }
             for e in rows
         ],
-        "next_cursor": encode_cursor(rows[-1].created_at.isoformat(), rows[-1].pk)
-        if more
-        else None,
+        "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].pk) if more else None,
     }

@@ -306,7 +306,7 @@ def customer_create(
     customer = Customer(
         organization=organization,
         name=name.strip(),
-        slug=(slug or slugify(name))[:80],
+        slug=(slug or _free_slug(organization, name))[:80],
         external_id=external_id.strip(),
         plan=plan,
     )
@@ -335,6 +335,24 @@ def customer_create(
         customer.admin_invitation = invitation
         customer.save(update_fields=["admin_email", "admin_invitation", "updated_at"])
     return customer
+
+
+def _free_slug(organization: Organization, name: str) -> str:
+    """A slug made from the name that no other customer of the organization uses yet."""
+    from customers.models import UUID_SHAPED
+
+    base = slugify(name)[:70] or "customer"
+    if UUID_SHAPED.match(base):
+        base = f"c-{base}"[:70]
+    taken = set(
+        Customer.objects.for_organization(organization)
+        .filter(slug__startswith=base)
+        .values_list("slug", flat=True)
+    )
+    candidate, suffix = base, 2
+    while candidate in taken:
+        candidate, suffix = f"{base}-{suffix}", suffix + 1
+    return candidate
 
 
 def _json(value: Any) -> Any:

@@ -40,8 +40,13 @@ class TestList:
         )
         assert api.get("/customers", {"created_after": "2999-01-01T00:00:00Z"}).json()["data"] == []
 
-    def test_a_bad_cursor_is_422(self, api, customer):
+    def test_a_bad_cursor_or_a_numeric_date_is_422(self, api, customer):
         assert api.get("/customers", {"cursor": "garbage"}).status_code == 422
+        assert api.get("/customers", {"created_before": "0.5"}).status_code == 422
+        assert api.get("/audit-log", {"until": "1700000000"}).status_code == 422
+        # Any cursor of the right shape is a place in the list, even far away.
+        far = api.get("/customers", {"cursor": "999999999999999999~" + "f" * 32})
+        assert far.status_code == 200
 
     def test_only_the_tokens_organization(self, other_api, customer):
         assert other_api.get("/customers").json()["data"] == []
@@ -66,10 +71,20 @@ class TestCreate:
 
     def test_validation(self, api, customer):
         taken = api.post("/customers", {"name": "X", "slug": "acme-customer"})
-        assert taken.status_code == 422
+        assert taken.status_code == 409
         assert "uses the slug" in taken.json()["detail"]
         assert api.post("/customers", {"name": ""}).status_code == 422
+        assert api.post("/customers", {"name": "   "}).status_code == 422
         assert api.post("/customers", {"name": "X", "admin_email": "nope"}).status_code == 422
+        assert api.post("/customers", {"name": "Bad\u0000Name"}).status_code == 422
+        assert api.post("/customers", {"name": "X", "pricing_plan_id": "nope"}).status_code == 404
+
+    def test_a_derived_slug_never_collides(self, api, customer):
+        first = api.post("/customers", {"name": "Acme Customer"}).json()
+        second = api.post("/customers", {"name": "Acme Customer"}).json()
+        assert first["slug"] == "acme-customer-2"
+        assert second["slug"] == "acme-customer-3"
+        assert api.post("/customers", {"name": "!!!"}).json()["slug"] == "customer"
 
 
 class TestLifecycle:
@@ -199,4 +214,27 @@ class TestAuditLog:
     def test_only_the_tokens_organization(self, other_api, customer):
         assert all(
             e["action"] != "customer.created" for e in other_api.get("/audit-log").json()["data"]
+        )
+
+
+class TestInputThatPostgresWouldRefuse:
+    """Found by schemathesis: each of these was a 500 on PostgreSQL."""
+
+    def test_far_utc_offsets_are_normalised(self, api, customer):
+        response = api.get("/customers", {"created_after": "2000-01-01T00:00:28-19:58"})
+        assert response.status_code == 200
+
+    def test_lone_surrogates_and_nul_are_422_not_500(self, api, customer):
+        body = (
+            '[{"workflow": "\\ud932x", "triggered_by": "webhook", '
+            '"started_at": "2026-01-01T00:00:00Z"}]'
+        )
+        response = api.post(f"/customer/{customer.pk}/executions", body)
+        assert response.status_code == 422
+        assert api.get("/customer/a\u0000b").status_code == 404
+
+    def test_nul_in_the_limits_search(self, owner_client, customer):
+        assert (
+            owner_client.get("/settings/billing/customer-limits/", {"q": "a\x00b"}).status_code
+            == 200
         )

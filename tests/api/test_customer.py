@@ -173,8 +173,6 @@ class TestPut:
             ({"billing_network_type": "wifi"}, "billing_network_type must be"),
             ({"name": ""}, "name may not be empty"),
             ({"name": "x" * 201}, "at most 200"),
-            ({"billing_contact_id": "not-a-user"}, "billing_contact_id is not the id"),
-            ({"pricing_plan_id": "nope"}, "pricing_plan_id is not one of"),
             ({"ip_whitelist": "10.0.0.1/8"}, "host bits set"),
             ({"unknown": 1}, "unknown is not a field"),
         ],
@@ -183,6 +181,20 @@ class TestPut:
         response = api.put(f"/customer/{customer.pk}", body)
         assert response.status_code == 422
         assert message in response.json()["detail"]
+
+    def test_unknown_references_are_404_naming_the_field(self, api, customer):
+        for body, message in [
+            ({"billing_contact_id": "not-a-user"}, "billing_contact_id is not the id"),
+            ({"pricing_plan_id": "nope"}, "pricing_plan_id is not one of"),
+        ]:
+            response = api.put(f"/customer/{customer.pk}", body)
+            assert response.status_code == 404
+            assert message in response.json()["detail"]
+
+    def test_nul_characters_are_refused(self, api, customer):
+        response = api.put(f"/customer/{customer.pk}", {"billing_ref": "a\u0000b"})
+        assert response.status_code == 422
+        assert "NUL" in response.json()["detail"]
 
     def test_bad_json_is_400_and_a_list_is_422(self, api, customer):
         assert (

@@ -1,0 +1,87 @@
+"""Field types shared by the API's schemas, so the OpenAPI document says exactly what the server
+accepts (schemathesis holds us to it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+# PostgreSQL text cannot hold NUL; refuse it at the door instead of failing at the database.
+NO_NUL = r"^[^\x00]*$"
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@"
+    r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}$"
+)
+
+
+def is_clean_text(value: str) -> bool:
+    """No NUL and no lone UTF-16 surrogates: both are legal in JSON and Python, and both make
+    PostgreSQL refuse the statement."""
+    return "\x00" not in value and not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+
+
+def _clean(value: str) -> str:
+    if not is_clean_text(value):
+        raise ValueError("contains characters that are not text (NUL or a lone surrogate)")
+    return value
+
+
+def text(max_length: int, *, min_length: int = 0, description: str | None = None) -> Any:
+    pattern = r"^[^\x00]*[^\x00\s][^\x00]*$" if min_length else NO_NUL
+    return Annotated[
+        str,
+        Field(
+            min_length=min_length, max_length=max_length, pattern=pattern, description=description
+        ),
+        AfterValidator(_clean),
+    ]
+
+
+def _iso_only(value: Any) -> Any:
+    # Pydantic would read a bare number as a Unix timestamp; the schema promises ISO 8601.
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("use an ISO 8601 date and time, e.g. 2026-11-22T09:30:00Z")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    # PostgreSQL takes UTC offsets up to ±15:59 only; store and compare in UTC.
+    from datetime import UTC
+
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("is out of range") from None
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_utc)]
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+# Cursors are "<microseconds since the epoch>~<key>": every string that fits the pattern parses.
+UUID_CURSOR = Annotated[
+    str, Field(pattern=r"^\d{1,18}~[0-9a-f]{32}$", description="next_cursor of the previous page")
+]
+INT_CURSOR = Annotated[
+    str, Field(pattern=r"^\d{1,18}~\d{1,18}$", description="next_cursor of the previous page")
+]
+
+
+def cursor_time(micros: str) -> datetime:
+    from datetime import UTC, timedelta
+
+    value = int(micros)
+    ceiling = int(
+        (datetime(9999, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
+        * 1_000_000
+    )
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=min(value, ceiling))
+
+
+def time_cursor(moment: datetime) -> str:
+    from datetime import UTC
+
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return str(delta.days * 86_400_000_000 + delta.seconds * 1_000_000 + delta.microseconds)
