@@ -75,6 +75,10 @@ class AuditEntry(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # Tamper evidence: SHA-256 over this entry's canonical content and the previous entry's
+    # hash in the same organization (audit.chain).
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = AuditEntryManager()
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit.chain import entry_hash, last_hash, lock_chain
 from audit.context import current_request
 from audit.models import AuditEntry
 from customers.net import client_ip
@@ -95,7 +97,14 @@ def record(
         entry.ip_address = client_ip(request)
         entry.user_agent = request.headers.get("User-Agent", "")[:500]
         entry.request_id = getattr(request, "request_id", "")
-    entry.save()
+    with transaction.atomic():
+        # Chained in the caller's transaction: the lock holds until it commits.
+        lock_chain(entry.organization_id)
+        entry.created_at = timezone.now()
+        entry.prev_hash = last_hash(entry.organization_id)
+        entry.changes = json.loads(json.dumps(entry.changes, default=str))
+        entry.hash = entry_hash(entry, entry.prev_hash)
+        entry.save()
     return entry
 
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("settings/billing/", include("billing.urls")),
+    path("", include("audit.urls")),
     path("", include("customers.urls")),
 ]

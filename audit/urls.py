@@ -1,0 +1,16 @@
+from django.urls import path
+
+from audit import views
+
+app_name = "activity"
+
+urlpatterns = [
+    path("activity/executions/", views.executions, name="executions"),
+    path(
+        "activity/executions/<int:execution_id>/", views.execution_detail, name="execution_detail"
+    ),
+    path("activity/events/", views.events, name="events"),
+    path("activity/customers/", views.customer_lookup, name="customer_lookup"),
+    path("settings/audit-log/", views.audit_log, name="audit_log"),
+    path("settings/audit-log/export.csv", views.audit_log_export, name="audit_log_export"),
+]

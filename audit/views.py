@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from audit.filters import AuditFilter, EventFilter, ExecutionFilter
+from audit.keyset import keyset_page
+from audit.models import AuditEntry, Event, Execution
+from audit.services import record
+from customers.access import organization_required
+from customers.models import Customer
+
+PAGE_SIZE = 50
+
+
+def _customer_choice(request: HttpRequest) -> Customer | None:
+    """The customer the filter names, to show its name beside the search box."""
+    try:
+        key = uuid.UUID(request.GET.get("customer", ""))
+    except ValueError:
+        return None
+    return Customer.objects.for_organization(request.organization).filter(pk=key).first()
+
+
+def _filtered(filters: Any, base: Any) -> Any:
+    # Bad filter values (a date like 2026-13-40) show their error and no rows, never a 500.
+    if not filters.is_bound:
+        return base
+    return filters.qs if filters.is_valid() else base.none()
+
+
+def _results(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    if request.htmx and request.htmx.target == "results":
+        template += "#results"
+    return render(request, template, context)
+
+
+@organization_required
+def executions(request: HttpRequest) -> HttpResponse:
+    base = Execution.objects.for_organization(request.organization).select_related(
+        "workflow", "customer"
+    )
+    filters = ExecutionFilter(request.GET or None, queryset=base, request=request)
+    page = keyset_page(_filtered(filters, base), "started_at", request.GET, PAGE_SIZE)
+    return _results(
+        request,
+        "activity/executions.html",
+        {
+            "filter": filters,
+            "page": page,
+            "customer_choice": _customer_choice(request),
+        },
+    )
+
+
+@organization_required
+def execution_detail(request: HttpRequest, execution_id: int) -> HttpResponse:
+    execution = get_object_or_404(
+        Execution.objects.for_organization(request.organization).select_related(
+            "workflow", "customer"
+        ),
+        pk=execution_id,
+    )
+    template = "activity/execution_detail.html"
+    if request.htmx:
+        template += "#drawer"
+    return render(request, template, {"execution": execution})
+
+
+EVENT_TABS = [("", "All"), ("webhook", "Webhook"), ("scheduled", "Scheduled"), ("manual", "Manual")]
+
+
+@organization_required
+def events(request: HttpRequest) -> HttpResponse:
+    base = Event.objects.for_organization(request.organization).select_related("customer")
+    filters = EventFilter(request.GET or None, queryset=base, request=request)
+    page = keyset_page(_filtered(filters, base), "occurred_at", request.GET, PAGE_SIZE)
+    return _results(
+        request,
+        "activity/events.html",
+        {
+            "filter": filters,
+            "page": page,
+            "tabs": EVENT_TABS,
+            "current_tab": request.GET.get("type", ""),
+            "customer_choice": _customer_choice(request),
+        },
+    )
+
+
+def _audit_queryset(request: HttpRequest) -> tuple[AuditFilter, Any]:
+    base = AuditEntry.objects.for_organization(request.organization)
+    filters = AuditFilter(request.GET or None, queryset=base, request=request)
+    return filters, _filtered(filters, base)
+
+
+@organization_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    filters, queryset = _audit_queryset(request)
+    page = keyset_page(queryset, "created_at", request.GET, PAGE_SIZE)
+    return _results(request, "activity/audit_log.html", {"filter": filters, "page": page})
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@organization_required
+def audit_log_export(request: HttpRequest) -> StreamingHttpResponse:
+    queryset = _audit_queryset(request)[1]
+    record(
+        action="audit_log.exported",
+        organization=request.organization,
+        actor=request.user,
+        resource_type="audit_log",
+        message="Filters: "
+        + (
+            ", ".join(
+                f"{k}={v}" for k, v in request.GET.items() if v and k not in ("before", "after")
+            )
+            or "none"
+        ),
+    )
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(
+            [
+                "Timestamp (UTC)",
+                "User",
+                "Action",
+                "Resource type",
+                "Resource ID",
+                "Resource",
+                "Outcome",
+                "Changes",
+                "Message",
+                "IP address",
+                "Request ID",
+            ]
+        )
+        for entry in queryset.order_by("-created_at", "-id").iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    spreadsheet_safe(v)
+                    for v in (
+                        entry.created_at.isoformat(),
+                        entry.actor_label,
+                        entry.action,
+                        entry.resource_type,
+                        entry.resource_id,
+                        entry.resource_label,
+                        entry.get_outcome_display(),
+                        entry.changes or "",
+                        entry.message,
+                        entry.ip_address,
+                        entry.request_id,
+                    )
+                ]
+            )
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
+    return response
+
+
+@organization_required
+def customer_lookup(request: HttpRequest) -> HttpResponse:
+    """Search-as-you-type for the customer filters: a handful of matches, never 100,000."""
+    query = request.GET.get("q", "").replace("\x00", "").strip()
+    matches = []
+    if query:
+        matches = list(
+            Customer.objects.for_organization(request.organization)
+            .filter(
+                Q(name__icontains=query)
+                | Q(slug__icontains=query)
+                | Q(external_id__icontains=query)
+            )
+            .order_by("name")[:10]
+        )
+    return render(
+        request,
+        "activity/customer_lookup.html",
+        {"matches": matches, "query": query, "target": request.GET.get("for", "")},
+    )
