@@ -16,6 +16,7 @@ from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from audit.services import record
 from customers.access import organization_required, refuse_write, write_access_required
 from customers.filters import CustomerFilter
 from customers.forms import (
@@ -27,7 +28,7 @@ from customers.forms import (
     merge_stale_edit,
 )
 from customers.middleware import SESSION_KEY
-from customers.models import ApiToken, Connection, Customer, CustomerUser, Invitation
+from customers.models import ApiToken, Connection, Customer, CustomerUser, Invitation, User
 from customers.services import (
     ServiceError,
     StaleEdit,
@@ -57,7 +58,55 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form: Any) -> HttpResponse:
         # Links in emails come from SITE_URL, never from the request's Host header.
         self.extra_email_context = {"site_url": settings.SITE_URL}
+        email = form.cleaned_data["email"]
+        user = User.objects.filter(email__iexact=email).first()
+        record(
+            action="password_reset.requested",
+            organization=_home_organization(user),
+            actor=None,
+            actor_label=email,
+            resource=user,
+            resource_type="user",
+            resource_label=email,
+        )
         return super().form_valid(form)
+
+
+def _home_organization(user: User | None) -> Any:
+    if user is None:
+        return None
+    membership = user.memberships.select_related("organization").first()
+    return membership.organization if membership else None
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    success_url = reverse_lazy("password_reset_complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        record(
+            action="password.reset",
+            organization=_home_organization(form.user),
+            actor=form.user,
+            resource=form.user,
+            resource_type="user",
+        )
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    success_url = reverse_lazy("password_change_done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        record(
+            action="password.changed",
+            organization=getattr(self.request, "organization", None),
+            actor=self.request.user,
+            resource=self.request.user,
+            resource_type="user",
+        )
+        return response
 
 
 @organization_required

@@ -1,0 +1,360 @@
+"""The complete trail: every mutating URL and API operation writes an audit entry.
+
+Every named URL must be classified below. A new URL that is neither read-only nor given a
+scenario here fails ``test_every_url_is_classified``; a scenario whose request writes no entry
+fails ``test_each_mutation_is_audited``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.test import Client
+from django.urls import get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.models import AuditEntry
+from config.api import api
+from customers.services import api_token_create, customer_update, invite_accept, invite_send
+from tests.factories import PASSWORD, UserFactory, make_connection, make_customer, make_seat
+
+pytestmark = pytest.mark.django_db
+
+READ_ONLY = {
+    "home",
+    "customers:list",
+    "customers:detail",
+    "billing:customer_limits",
+    "activity:executions",
+    "activity:execution_detail",
+    "activity:events",
+    "activity:audit_log",
+    "activity:customer_lookup",
+    "portal:home",
+    "portal:connections",
+    "portal:usage",
+    "password_change_done",
+    "password_reset_done",
+    "password_reset_complete",
+}
+# Session state only, no record changes: nothing to audit.
+SESSION_ONLY = {
+    "organization_switch": "chooses which organization this session shows",
+    "invite_landing": "moves the invitation token from the URL into the session",
+}
+# Data-plane ingestion: the stored events and executions are the record; refusals are audited.
+API_EXEMPT = {
+    "events_create": "ingestion (refusals are audited as events.refused)",
+    "executions_create": "ingestion (refusals are audited as executions.refused)",
+}
+
+
+def url_names() -> set[str]:
+    def walk(patterns, namespace=""):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                if pattern.namespace in ("admin", "api"):
+                    continue
+                prefix = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, prefix)
+            elif pattern.name:
+                yield namespace + pattern.name
+
+    return set(walk(get_resolver().url_patterns))
+
+
+def api_mutations() -> set[str]:
+    schema = api.get_openapi_schema()
+    return {
+        operation["operationId"].rsplit("_api_", 1)[-1]
+        for path in schema["paths"].values()
+        for method, operation in path.items()
+        if method in ("post", "put", "patch", "delete")
+    }
+
+
+@pytest.fixture
+def world(org, owner, django_capture_on_commit_callbacks):
+    customer = make_customer(org, actor=owner, name="World", admin_email="admin@world.test")
+    admin = UserFactory(email="admin@world.test")
+    seat = invite_accept(invitation=customer.admin_invitation, actor=admin)
+    member = make_seat(customer, role="engineer")
+    connection = make_connection(customer)
+    pending = invite_send(customer=customer, email="new@world.test", role="user", actor=owner)
+    token, secret = api_token_create(organization=org, name="k", actor=owner)
+    customer_token, _ = api_token_create(
+        organization=org, customer=customer, name="ct", actor=admin
+    )
+    console, portal = Client(), Client()
+    console.force_login(owner)
+    portal.force_login(admin)
+    customer.refresh_from_db()
+    return SimpleNamespace(
+        org=org,
+        owner=owner,
+        customer=customer,
+        admin=admin,
+        seat=seat,
+        member=member,
+        connection=connection,
+        pending=pending,
+        token=token,
+        secret=secret,
+        customer_token=customer_token,
+        console=console,
+        portal=portal,
+    )
+
+
+def _edit_data(form_class, instance, **changes):
+    form = form_class(instance=instance)
+    data = {"version": instance.version}
+    for name in form.editable_fields:
+        value = form[name].value()
+        data[f"initial-{name}"] = "" if value is None else str(value)
+        if not isinstance(value, bool):
+            data[name] = "" if value is None else str(value)
+        elif value:
+            data[name] = "on"
+    return {**data, **changes}
+
+
+def _password_reset_confirm(w):
+    client = Client()
+    uid = urlsafe_base64_encode(force_bytes(w.owner.pk))
+    token = default_token_generator.make_token(w.owner)
+    page = client.get(reverse("password_reset_confirm", args=[uid, token]), follow=True)
+    client.post(
+        page.redirect_chain[-1][0],
+        {"new_password1": "another-long-passphrase", "new_password2": "another-long-passphrase"},
+    )
+
+
+def _two_factor_setup(w):
+    customer_update(
+        customer=w.customer, actor=None, expected_version=None, changes={"force_2fa": True}
+    )
+    client = Client()
+    client.post(reverse("login"), {"username": w.admin.email, "password": PASSWORD})
+    client.get(reverse("portal:two_factor_setup"))
+    device = TOTPDevice.objects.get(user=w.admin)
+    client.post(reverse("portal:two_factor_setup"), {"code": f"{totp(device.bin_key):06d}"})
+
+
+def _two_factor_verify(w):
+    device = TOTPDevice.objects.create(user=w.admin, name="phone", confirmed=True)
+    customer_update(
+        customer=w.customer, actor=None, expected_version=None, changes={"force_2fa": True}
+    )
+    client = Client()
+    client.post(reverse("login"), {"username": w.admin.email, "password": PASSWORD})
+    client.post(reverse("portal:two_factor_verify"), {"code": f"{totp(device.bin_key):06d}"})
+
+
+def _invite_accept(w):
+    import re
+
+    from django.core import mail
+
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        invite_send(customer=w.customer, email="third@world.test", role="user", actor=w.owner)
+    client = Client()
+    token = re.search(r"/invite/([^/]+)/", mail.outbox[-1].body).group(1)
+    client.get(reverse("invite_landing", args=[token]))
+    client.post(
+        reverse("invite_accept"),
+        {"name": "Third", "password1": "long-passphrase-3", "password2": "long-passphrase-3"},
+    )
+
+
+def _customer_edit(w):
+    from customers.forms import CustomerEditForm
+
+    w.console.post(
+        reverse("customers:edit", args=[w.customer.pk]),
+        _edit_data(CustomerEditForm, w.customer, billing_ref="PO-1"),
+    )
+
+
+def _portal_settings(w):
+    from customers.forms import PortalCustomerForm
+
+    w.portal.post(
+        reverse("portal:settings"),
+        _edit_data(PortalCustomerForm, w.customer, phone_number="+1 555"),
+    )
+
+
+def _delete(w):
+    return _customers("delete", {"confirm_slug": w.customer.slug})(w)
+
+
+def _customers(name, data=None):
+    return lambda w: w.console.post(reverse(f"customers:{name}", args=[w.customer.pk]), data)
+
+
+MUTATIONS: dict[str, Callable] = {
+    "login": lambda w: Client().post(
+        reverse("login"), {"username": w.owner.email, "password": PASSWORD}
+    ),
+    "logout": lambda w: w.console.post(reverse("logout")),
+    "password_reset": lambda w: Client().post(reverse("password_reset"), {"email": w.owner.email}),
+    "password_reset_confirm": _password_reset_confirm,
+    "password_change": lambda w: w.console.post(
+        reverse("password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "brand-new-passphrase",
+            "new_password2": "brand-new-passphrase",
+        },
+    ),
+    "api_keys": lambda w: w.console.post(reverse("api_keys"), {"name": "new"}),
+    "api_key_revoke": lambda w: w.console.post(reverse("api_key_revoke", args=[w.token.pk])),
+    "invite_accept": _invite_accept,
+    "customers:create": lambda w: w.console.post(
+        reverse("customers:create"), {"name": "Fresh", "plan": str(w.customer.plan_id)}
+    ),
+    "customers:edit": _customer_edit,
+    "customers:suspend": _customers("suspend"),
+    "customers:reactivate": lambda w: (_customers("suspend")(w), _customers("reactivate")(w)),
+    "customers:delete": _delete,
+    "customers:restore": lambda w: (
+        _delete(w),
+        _customers("restore")(w),
+    ),
+    "customers:revoke_connections": _customers("revoke_connections"),
+    "customers:replace_admin": _customers("replace_admin", {"email": "boss@world.test"}),
+    "customers:connection_revoke": lambda w: w.console.post(
+        reverse("customers:connection_revoke", args=[w.customer.pk, w.connection.pk])
+    ),
+    "customers:invitation_resend": lambda w: w.console.post(
+        reverse("customers:invitation_resend", args=[w.customer.pk, w.pending.pk])
+    ),
+    "customers:invitation_revoke": lambda w: w.console.post(
+        reverse("customers:invitation_revoke", args=[w.customer.pk, w.pending.pk])
+    ),
+    "billing:overview": lambda w: w.console.post(
+        reverse("billing:overview"), {"form": "cap", "dimension": "events_per_day", "value": "100"}
+    ),
+    "billing:limit_cell": lambda w: w.console.post(
+        reverse("billing:limit_cell", args=[w.customer.pk, "seats"]),
+        {"action": "set", "value": "9", "reason": "test"},
+    ),
+    "activity:audit_log_export": lambda w: b"".join(
+        w.console.get(reverse("activity:audit_log_export")).streaming_content
+    ),
+    "portal:settings": _portal_settings,
+    "portal:users": lambda w: w.portal.post(
+        reverse("portal:users"), {"email": "mate@world.test", "role": "user"}
+    ),
+    "portal:user_role": lambda w: w.portal.post(
+        reverse("portal:user_role", args=[w.member.pk]), {"role": "user"}
+    ),
+    "portal:user_lock": lambda w: w.portal.post(reverse("portal:user_lock", args=[w.member.pk])),
+    "portal:user_unlock": lambda w: (
+        w.portal.post(reverse("portal:user_lock", args=[w.member.pk])),
+        w.portal.post(reverse("portal:user_unlock", args=[w.member.pk])),
+    ),
+    "portal:user_remove": lambda w: w.portal.post(
+        reverse("portal:user_remove", args=[w.member.pk])
+    ),
+    "portal:invitation_resend": lambda w: w.portal.post(
+        reverse("portal:invitation_resend", args=[w.pending.pk])
+    ),
+    "portal:invitation_revoke": lambda w: w.portal.post(
+        reverse("portal:invitation_revoke", args=[w.pending.pk])
+    ),
+    "portal:connection_revoke": lambda w: w.portal.post(
+        reverse("portal:connection_revoke", args=[w.connection.pk])
+    ),
+    "portal:tokens": lambda w: w.portal.post(reverse("portal:tokens"), {"name": "ci"}),
+    "portal:token_revoke": lambda w: w.portal.post(
+        reverse("portal:token_revoke", args=[w.customer_token.pk])
+    ),
+    "portal:two_factor_setup": _two_factor_setup,
+    "portal:two_factor_verify": _two_factor_verify,
+}
+
+
+def _api(method, path, body=None):
+    def call(w):
+        client = Client()
+        kwargs = {"content_type": "application/json", "HTTP_AUTHORIZATION": f"Bearer {w.secret}"}
+        data = json.dumps(body) if body is not None else None
+        url = "/api/v1" + path.format(c=w.customer.pk, i=w.pending.pk, n=w.connection.pk)
+        return getattr(client, method)(url, data, **kwargs)
+
+    return call
+
+
+API_MUTATIONS: dict[str, Callable] = {
+    "customer_put": _api("put", "/customer/{c}", {"billing_ref": "API"}),
+    "customer_delete_api": _api("delete", "/customer/{c}"),
+    "customer_suspend_api": _api("post", "/customer/{c}/suspend"),
+    "customer_reactivate_api": lambda w: (
+        _api("post", "/customer/{c}/suspend")(w),
+        _api("post", "/customer/{c}/reactivate")(w),
+    ),
+    "customer_restore_api": lambda w: (
+        _api("delete", "/customer/{c}")(w),
+        _api("post", "/customer/{c}/restore")(w),
+    ),
+    "customers_create": _api("post", "/customers", {"name": "Via API"}),
+    "invitations_create": _api("post", "/customer/{c}/invitations", {"email": "x@world.test"}),
+    "invitations_resend": _api("post", "/customer/{c}/invitations/{i}/resend"),
+    "invitations_revoke": _api("post", "/customer/{c}/invitations/{i}/revoke"),
+    "limits_set": _api("put", "/customer/{c}/limits/seats", {"value": 7, "reason": "api"}),
+    "limits_clear": lambda w: (
+        _api("put", "/customer/{c}/limits/seats", {"value": 7, "reason": "api"})(w),
+        _api("delete", "/customer/{c}/limits/seats")(w),
+    ),
+    "connections_create": lambda w: (
+        _api("post", "/customer/{c}/connections/{n}/revoke")(w),  # make room under the limit
+        _api("post", "/customer/{c}/connections", {"app": "Slack", "account_label": "ws"})(w),
+    ),
+    "connections_revoke": _api("post", "/customer/{c}/connections/{n}/revoke"),
+}
+
+
+def test_every_url_is_classified():
+    classified = READ_ONLY | set(SESSION_ONLY) | set(MUTATIONS)
+    assert url_names() == classified
+
+
+def test_every_api_operation_is_classified():
+    assert api_mutations() == set(API_MUTATIONS) | set(API_EXEMPT)
+
+
+def _last_id() -> int:
+    return AuditEntry.objects.unscoped().order_by("-id").values_list("id", flat=True).first()
+
+
+@pytest.mark.parametrize("name", sorted(MUTATIONS))
+def test_each_mutation_is_audited(world, name, django_capture_on_commit_callbacks):
+    before = _last_id()
+    with django_capture_on_commit_callbacks(execute=True):
+        MUTATIONS[name](world)
+    new = AuditEntry.objects.unscoped().filter(id__gt=before)
+    assert new.exists(), f"{name} wrote no audit entry"
+    # The scenario really did the thing (a refusal would be audited too, as a failure).
+    assert new.filter(outcome="success").exists(), list(new.values_list("action", "message"))
+
+
+@pytest.mark.parametrize("name", sorted(API_MUTATIONS))
+def test_each_api_mutation_is_audited_with_the_token_as_actor(world, name):
+    before = AuditEntry.objects.for_organization(world.org).count()
+    API_MUTATIONS[name](world)
+    new = AuditEntry.objects.for_organization(world.org).order_by("-id")[
+        : AuditEntry.objects.for_organization(world.org).count() - before
+    ]
+    assert new, f"{name} wrote no audit entry"
+    assert {entry.actor_type for entry in new} == {"token"}
