@@ -62,9 +62,10 @@ def lock_chain(organization_id: Any) -> None:
     IMMEDIATE, so the writer already holds the database's write lock.
     """
     if connection.vendor == "postgresql":
-        key = zlib.crc32(str(organization_id or "-").encode())
+        # One bigint key: a fixed namespace in the high bits, the organization's CRC-32 below.
+        key = (0x7E4A << 32) | zlib.crc32(str(organization_id or "-").encode())
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x7E4A, key])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
 
 
 def last_hash(organization_id: Any) -> str:

@@ -162,7 +162,6 @@ def _invite_accept(w):
     import re
 
     from django.core import mail
-
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
