@@ -41,6 +41,17 @@ check-deploy: $(STAMP)
 	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=tenantry.example.com \
 	  SITE_URL=https://tenantry.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
+# Measured speed at scale, on its own PostgreSQL database (recreated each run).
+BENCH_SERVER ?= postgres://postgres@127.0.0.1:5432
+BENCH_ENV = DATABASE_URL=$(BENCH_SERVER)/tenantry_bench DEBUG=0 SECRET_KEY=bench-not-secret \
+	ALLOWED_HOSTS=testserver,127.0.0.1 SECURE_SSL_REDIRECT=0 EMAIL_URL=dummymail://
+bench: $(STAMP)
+	$(BIN)/python -c "import psycopg; c = psycopg.connect('$(BENCH_SERVER)/postgres', autocommit=True); \
+	c.execute('DROP DATABASE IF EXISTS tenantry_bench WITH (FORCE)'); c.execute('CREATE DATABASE tenantry_bench')"
+	$(BENCH_ENV) $(BIN)/python manage.py migrate --no-input -v0
+	$(BENCH_ENV) $(BIN)/python manage.py collectstatic --no-input -v0
+	$(BENCH_ENV) $(BIN)/python manage.py bench $(BENCH_ARGS)
+
 api-fuzz: $(STAMP)
 	bash .ci/api-fuzz
 

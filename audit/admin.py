@@ -5,8 +5,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from audit.models import AuditEntry
-from customers.admin import TenantAdminMixin
+from audit.models import AuditEntry, Event, Execution
+from customers.admin import EstimatedCountPaginator, TenantAdminMixin
 
 
 @admin.register(AuditEntry)
@@ -27,6 +27,7 @@ class AuditEntryAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_select_related = ["organization"]
     date_hierarchy = None
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in self.model._meta.fields]
@@ -38,4 +39,36 @@ class AuditEntryAdmin(TenantAdminMixin, admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Execution)
+class ExecutionAdmin(TenantAdminMixin, admin.ModelAdmin):
+    list_display = ["started_at", "workflow", "customer", "triggered_by", "status", "duration_ms"]
+    list_filter = ["status", "triggered_by"]
+    search_fields = ["customer__name", "workflow__name", "=id"]
+    list_select_related = ["workflow", "customer"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(TenantAdminMixin, admin.ModelAdmin):
+    list_display = ["occurred_at", "name", "type", "direction", "customer", "status"]
+    list_filter = ["type", "direction"]
+    search_fields = ["customer__name", "name", "=id"]
+    list_select_related = ["customer"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -272,6 +272,9 @@ def _apply_entitlements(customer: Customer) -> None:
         setattr(customer, field, value)
 
 
+IMPACT_CAP = 10_000
+
+
 def impact_summary(customer: Customer) -> dict[str, int]:
     """What a lifecycle action affects, for the confirmation dialogs."""
     from audit.models import Execution
@@ -282,8 +285,10 @@ def impact_summary(customer: Customer) -> dict[str, int]:
         "connections": Connection.objects.for_customer(customer)
         .filter(status=Connection.Status.CONNECTED)
         .count(),
+        # Counted over at most IMPACT_CAP rows: the dialog needs "how many", not an exact
+        # count that would read a busy customer's whole week.
         "executions_7d": Execution.objects.for_customer(customer)
-        .filter(started_at__gte=since)
+        .filter(started_at__gte=since)[:IMPACT_CAP]
         .count(),
     }
 
