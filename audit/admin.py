@@ -9,8 +9,18 @@ from audit.models import AuditEntry, Event, Execution
 from customers.admin import EstimatedCountPaginator, TenantAdminMixin
 
 
+class ReadOnlyAdminMixin:
+    """Records that support reads but never writes from the admin."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(TenantAdminMixin, admin.ModelAdmin):
+class AuditEntryAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: support reads the trail, nobody edits it."""
 
     list_display = [
@@ -29,12 +39,6 @@ class AuditEntryAdmin(TenantAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -43,7 +47,7 @@ class AuditEntryAdmin(TenantAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Execution)
-class ExecutionAdmin(TenantAdminMixin, admin.ModelAdmin):
+class ExecutionAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["started_at", "workflow", "customer", "triggered_by", "status", "duration_ms"]
     list_filter = ["status", "triggered_by"]
     search_fields = ["customer__name", "workflow__name", "=id"]
@@ -51,24 +55,12 @@ class ExecutionAdmin(TenantAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(Event)
-class EventAdmin(TenantAdminMixin, admin.ModelAdmin):
+class EventAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["occurred_at", "name", "type", "direction", "customer", "status"]
     list_filter = ["type", "direction"]
     search_fields = ["customer__name", "name", "=id"]
     list_select_related = ["customer"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

@@ -63,3 +63,19 @@ def write_access_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def attempt(request: HttpRequest, success: str, service: Callable[..., Any], **kwargs: Any) -> bool:
+    """Run a service for a button press: its refusal becomes an error message, its success the
+    ``success`` message. True when it went through."""
+    from django.contrib import messages
+
+    from customers.services import ServiceError
+
+    try:
+        service(**kwargs)
+    except ServiceError as error:
+        messages.error(request, str(error))
+        return False
+    messages.success(request, success)
+    return True

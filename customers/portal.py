@@ -27,6 +27,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Outcome, record
+from customers.access import attempt
 from customers.forms import PortalCustomerForm, merge_stale_edit
 from customers.models import ApiToken, Connection, CustomerStatus, CustomerUser, Invitation
 from customers.net import client_ip, ip_allowed
@@ -282,12 +283,13 @@ def _invitation_action(service: Callable[..., Any], success: str) -> View:
             Invitation.objects.for_customer(request.customer).select_related("customer"),
             pk=invitation_id,
         )
-        try:
-            service(invitation=invitation, actor=request.user)
-        except ServiceError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, success.format(email=invitation.email))
+        attempt(
+            request,
+            success.format(email=invitation.email),
+            service,
+            invitation=invitation,
+            actor=request.user,
+        )
         return redirect("portal:users")
 
     return view
@@ -315,12 +317,13 @@ def connection_revoke_view(request: HttpRequest, connection_id: UUID) -> HttpRes
         Connection.objects.for_customer(request.customer).select_related("customer"),
         pk=connection_id,
     )
-    try:
-        connection_revoke(connection=connection, actor=request.user)
-    except ServiceError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Revoked {connection}.")
+    attempt(
+        request,
+        f"Revoked {connection}.",
+        connection_revoke,
+        connection=connection,
+        actor=request.user,
+    )
     return redirect("portal:connections")
 
 
@@ -382,12 +385,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @portal_page(admin_only=True)
 def token_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects.for_customer(request.customer), pk=token_id)
-    try:
-        api_token_revoke(token=token, actor=request.user)
-    except ServiceError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Token “{token.name}” revoked.")
+    attempt(
+        request, f"Token “{token.name}” revoked.", api_token_revoke, token=token, actor=request.user
+    )
     return redirect("portal:tokens")
 
 

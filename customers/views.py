@@ -17,7 +17,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from audit.services import record
-from customers.access import organization_required, refuse_write, write_access_required
+from customers.access import (
+    attempt,
+    organization_required,
+    refuse_write,
+    write_access_required,
+)
 from customers.filters import CustomerFilter
 from customers.forms import (
     ApiTokenForm,
@@ -173,12 +178,13 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 @write_access_required
 def api_key_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects.for_organization(request.organization), pk=token_id)
-    try:
-        api_token_revoke(token=token, actor=request.user)
-    except ServiceError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Key “{token.name}” revoked. Clients using it now get 401.")
+    attempt(
+        request,
+        f"Key “{token.name}” revoked. Clients using it now get 401.",
+        api_token_revoke,
+        token=token,
+        actor=request.user,
+    )
     return redirect("api_keys")
 
 
@@ -348,12 +354,13 @@ def _lifecycle_action(
     @write_access_required
     def view(request: HttpRequest, customer_id: UUID) -> HttpResponse:
         customer = _customer_for(request, customer_id)
-        try:
-            service(customer=customer, actor=request.user)
-        except ServiceError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, success.format(name=customer.name))
+        attempt(
+            request,
+            success.format(name=customer.name),
+            service,
+            customer=customer,
+            actor=request.user,
+        )
         return redirect(customer)
 
     return view
@@ -436,12 +443,13 @@ def connection_revoke_view(
 ) -> HttpResponse:
     customer = _customer_for(request, customer_id)
     connection = get_object_or_404(Connection.objects.for_customer(customer), pk=connection_id)
-    try:
-        connection_revoke(connection=connection, actor=request.user)
-    except ServiceError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Revoked {connection}.")
+    attempt(
+        request,
+        f"Revoked {connection}.",
+        connection_revoke,
+        connection=connection,
+        actor=request.user,
+    )
     return redirect(customer)
 
 
@@ -456,12 +464,13 @@ def _invitation_action(
             Invitation.objects.for_customer(customer).select_related("customer"),
             pk=invitation_id,
         )
-        try:
-            service(invitation=invitation, actor=request.user)
-        except ServiceError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, success.format(email=invitation.email))
+        attempt(
+            request,
+            success.format(email=invitation.email),
+            service,
+            invitation=invitation,
+            actor=request.user,
+        )
         return redirect(customer)
 
     return view
