@@ -334,6 +334,41 @@ def consume(
     return Consumption(True, dimension, limit, used, reset_at)
 
 
+def consume_pool(
+    organization_id: Any, dimension: str, amount: int = 1, *, now: datetime | None = None
+) -> Consumption:
+    """Take from the organization's pooled cap alone (requests made with an organization API
+    token belong to no customer). Without a pooled cap there is nothing to hold."""
+    spec = get_dimension(dimension)
+    now = now or timezone.now()
+    start, reset_at = spec.window_start(now), spec.window_end(now)
+    cap = (
+        PooledCap.objects.for_organization(organization_id)
+        .filter(dimension=dimension)
+        .values_list("value", flat=True)
+        .first()
+    )
+    if cap is None:
+        return Consumption(True, dimension, None, 0, reset_at, scope="pool")
+    used = _add(
+        PooledUsageCounter._meta.db_table,
+        {"organization_id": _db(organization_id), "dimension": dimension},
+        start,
+        amount,
+        cap,
+    )
+    if used is None:
+        return Consumption(
+            False,
+            dimension,
+            cap,
+            _used_now(PooledUsageCounter, organization_id, start, dimension=dimension),
+            reset_at,
+            scope="pool",
+        )
+    return Consumption(True, dimension, cap, used, reset_at, scope="pool")
+
+
 def _db(value: Any) -> Any:
     # SQLite stores UUIDs as 32 hex characters; PostgreSQL takes the UUID itself.
     return value.hex if connection.vendor == "sqlite" and hasattr(value, "hex") else value

@@ -63,11 +63,17 @@ def _admit(request: HttpRequest, token: ApiToken | None) -> ApiToken | None:
                 f"{customer.name} only allows API access from listed "
                 f"addresses, and {client_ip(request)} is not one of them.",
             )
-        from billing.services import consume
+    from billing.services import consume, consume_pool
 
-        consumption = consume(customer, "api_requests_per_minute")
-        if not consumption.allowed:
-            raise RateLimited(consumption)
+    # A customer token spends its customer's requests-per-minute quota; an organization token
+    # spends the organization's pooled cap for that dimension, when one is set.
+    consumption = (
+        consume(customer, "api_requests_per_minute")
+        if customer is not None
+        else consume_pool(token.organization_id, "api_requests_per_minute")
+    )
+    if not consumption.allowed:
+        raise RateLimited(consumption)
     return token
 
 

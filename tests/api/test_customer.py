@@ -337,3 +337,16 @@ class TestCurrentCustomer:
 
 def test_seats_are_customer_users(customer):
     assert CustomerUser.objects.for_customer(customer).count() == 1
+
+
+def test_organization_tokens_are_limited_by_the_pooled_cap(api, customer, org, owner):
+    from billing.services import pooled_cap_set
+
+    assert api.get("/customers").status_code == 200  # no cap: no limit
+    pooled_cap_set(organization=org, dimension="api_requests_per_minute", value=2, actor=owner)
+    assert api.get("/customers").status_code == 200
+    assert api.get("/customers").status_code == 200
+    limited = api.get("/customers")
+    assert limited.status_code == 429
+    assert limited.json()["scope"] == "pool"
+    assert int(limited["Retry-After"]) >= 1
