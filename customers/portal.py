@@ -45,8 +45,8 @@ from customers.services import (
     invite_send,
     portal_settings_update,
 )
+from customers.signals import SESSION_SIGNED_IN_AT
 
-SESSION_SIGNED_IN_AT = "signed_in_at"
 ADMIN_ONLY = "Only an admin of your customer can change this."
 
 View = Callable[..., HttpResponse]

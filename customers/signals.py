@@ -7,6 +7,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
+SESSION_SIGNED_IN_AT = "signed_in_at"
+
 
 @receiver(user_logged_in)
 def remember_sign_in_time(
@@ -14,4 +16,4 @@ def remember_sign_in_time(
 ) -> None:
     # Forced 2FA ends portal sessions that began before it was switched on (customers/portal.py).
     if request is not None and hasattr(request, "session"):
-        request.session["signed_in_at"] = timezone.now().isoformat()
+        request.session[SESSION_SIGNED_IN_AT] = timezone.now().isoformat()
