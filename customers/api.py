@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -708,6 +709,22 @@ def encode_cursor(moment: datetime, key: Any) -> str:
     return f"{time_cursor(moment)}~{key.hex if isinstance(key, uuid.UUID) else key}"
 
 
+def cursor_page(
+    queryset: Any, cursor: str | None, limit: int, key: Callable[[str], Any]
+) -> tuple[list[Any], str | None]:
+    """One page, newest first by (created_at, pk), and the cursor of the next one."""
+    if cursor:
+        moment, raw = decode_cursor(cursor)
+        # The redundant bound lets PostgreSQL use it as an index condition.
+        queryset = queryset.filter(created_at__lte=moment).filter(
+            Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=key(raw))
+        )
+    rows = list(queryset.order_by("-created_at", "-pk")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].pk) if more else None
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     micros, key = cursor.split("~", 1)  # the schema's pattern guarantees the shape
     return cursor_time(micros), key
@@ -756,19 +773,8 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
         customers = customers.filter(created_at__gte=filters.created_after)
     if filters.created_before:
         customers = customers.filter(created_at__lt=filters.created_before)
-    if filters.cursor:
-        created_at, pk = decode_cursor(filters.cursor)
-        key = uuid.UUID(pk)
-        customers = customers.filter(created_at__lte=created_at).filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=key)
-        )
-    rows = list(customers.order_by("-created_at", "-pk")[: filters.limit + 1])
-    more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
-    return {
-        "data": [customer_list_item(c) for c in rows],
-        "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].pk) if more else None,
-    }
+    rows, next_cursor = cursor_page(customers, filters.cursor, filters.limit, uuid.UUID)
+    return {"data": [customer_list_item(c) for c in rows], "next_cursor": next_cursor}
 
 
 class CustomerCreate(Schema):
@@ -1188,16 +1194,7 @@ def audit_log(request: HttpRequest, filters: Query[AuditFilters]) -> dict[str, A
         entries = entries.filter(created_at__gte=filters.since)
     if filters.until:
         entries = entries.filter(created_at__lt=filters.until)
-    if filters.cursor:
-        created_at, pk = decode_cursor(filters.cursor)
-        key = int(pk)
-        # The redundant bound lets PostgreSQL use it as an index condition.
-        entries = entries.filter(created_at__lte=created_at).filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=key)
-        )
-    rows = list(entries.order_by("-created_at", "-pk")[: filters.limit + 1])
-    more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
+    rows, next_cursor = cursor_page(entries, filters.cursor, filters.limit, int)
     return {
         "data": [
             {
@@ -1217,5 +1214,5 @@ def audit_log(request: HttpRequest, filters: Query[AuditFilters]) -> dict[str, A
             }
             for e in rows
         ],
-        "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].pk) if more else None,
+        "next_cursor": next_cursor,
     }
