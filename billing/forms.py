@@ -69,3 +69,16 @@ class PooledCapForm(forms.Form):
         choices=[(d.key, d.label) for d in DIMENSIONS.values() if not d.is_gauge]
     )
     value = LimitValueField(label="Shared cap", help_text="Empty removes the cap.")
+
+
+class EntitlementsForm(forms.Form):
+    plan = forms.ModelChoiceField(queryset=Plan.objects.none(), empty_label=None)
+    can_configure_wordpress = forms.BooleanField(required=False, label="Can configure WordPress")
+    can_reset_passwords = forms.BooleanField(required=False, label="Can reset passwords")
+    can_upload_vcl = forms.BooleanField(required=False, label="Can upload VCL")
+    has_improved_ssl_config = forms.BooleanField(required=False, label="Has improved SSL config")
+    has_pci_passwords = forms.BooleanField(required=False, label="Has PCI passwords")
+
+    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = Plan.objects.for_organization(organization)

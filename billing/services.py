@@ -592,3 +592,41 @@ def chart_bars(
         "peak": peak,
         "total": sum(n for _, n in series),
     }
+
+
+@transaction.atomic
+def plan_entitlements_set(*, plan: Plan, entitlements: dict[str, bool], actor: User) -> Plan:
+    """Change what a plan entitles its customers to; every customer on it follows at once."""
+    from billing.models import ENTITLEMENT_FIELDS
+    from customers.models import Customer
+
+    unknown = set(entitlements) - set(ENTITLEMENT_FIELDS)
+    if unknown:
+        raise LimitError(f"Unknown entitlements: {', '.join(sorted(unknown))}.")
+    plan = Plan.objects.for_organization(plan.organization_id).select_for_update().get(pk=plan.pk)
+    before = plan.entitlements()
+    for field, value in entitlements.items():
+        setattr(plan, field, bool(value))
+    changes = {
+        f: [before[f], getattr(plan, f)] for f in entitlements if before[f] != getattr(plan, f)
+    }
+    if not changes:
+        return plan
+    plan.save(update_fields=list(changes))
+    # The entitlements are copied onto each customer (they are read-only fields of the seed's
+    # Customer); the version moves so that open edit forms notice.
+    from django.db.models import F
+
+    Customer.objects.for_organization(plan.organization_id).filter(plan=plan).update(
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+        **{field: new for field, (_, new) in changes.items()},
+    )
+    record(
+        action="plan.entitlements_changed",
+        organization=plan.organization,
+        actor=actor,
+        resource=plan,
+        changes=changes,
+    )
+    return plan

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from billing.dimensions import DIMENSIONS
-from billing.forms import OverrideForm, PlanLimitForm, PooledCapForm
+from billing.forms import EntitlementsForm, OverrideForm, PlanLimitForm, PooledCapForm
 from billing.models import ENTITLEMENT_FIELDS, Plan, PooledCap
 from billing.services import (
     LimitError,
@@ -19,6 +19,7 @@ from billing.services import (
     override_clear,
     override_set,
     plan_defaults,
+    plan_entitlements_set,
     plan_limit_impact,
     plan_limit_set,
     pooled_cap_set,
@@ -33,11 +34,20 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
     organization = request.organization
     plan_form = PlanLimitForm(organization=organization)
     cap_form = PooledCapForm()
+    entitlements_form = EntitlementsForm(organization=organization)
     impact = None
     if request.method == "POST":
         if not request.membership.can_write:
             refuse_write(request)
-        if request.POST.get("form") == "cap":
+        if request.POST.get("form") == "entitlements":
+            entitlements_form = EntitlementsForm(request.POST, organization=organization)
+            if entitlements_form.is_valid():
+                data = dict(entitlements_form.cleaned_data)
+                plan = data.pop("plan")
+                plan_entitlements_set(plan=plan, entitlements=data, actor=request.user)
+                messages.success(request, f"{plan.name}: entitlements saved; its customers follow.")
+                return redirect("billing:overview")
+        elif request.POST.get("form") == "cap":
             cap_form = PooledCapForm(request.POST)
             if cap_form.is_valid():
                 pooled_cap_set(
@@ -77,9 +87,10 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
             ],
             "plan_form": plan_form,
             "cap_form": cap_form,
+            "entitlements_form": entitlements_form,
             "impact": impact,
         },
-        status=422 if plan_form.errors or cap_form.errors else 200,
+        status=422 if plan_form.errors or cap_form.errors or entitlements_form.errors else 200,
     )
 
 

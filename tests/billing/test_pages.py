@@ -81,6 +81,30 @@ class TestOverview:
         )
         assert not PooledCap.objects.for_organization(org).exists()
 
+    def test_changing_a_plans_entitlements_moves_its_customers_too(self, owner_client, org, acme):
+        free = Plan.objects.for_organization(org).get(name="Free")
+        version = acme.version
+        response = owner_client.post(
+            "/settings/billing/",
+            {
+                "form": "entitlements",
+                "plan": str(free.pk),
+                "can_upload_vcl": "on",
+                "has_pci_passwords": "on",
+            },
+        )
+        assert response.status_code == 302
+        free.refresh_from_db()
+        acme.refresh_from_db()
+        assert (free.can_upload_vcl, free.has_pci_passwords) == (True, True)
+        assert (acme.can_upload_vcl, acme.has_pci_passwords) == (True, True)
+        assert acme.version == version + 1
+        entry = AuditEntry.objects.for_organization(org).get(action="plan.entitlements_changed")
+        assert entry.changes == {
+            "can_upload_vcl": [False, True],
+            "has_pci_passwords": [False, True],
+        }
+
     def test_viewers_read_but_cannot_change(self, viewer_client, org):
         assert viewer_client.get("/settings/billing/").status_code == 200
         assert viewer_client.post("/settings/billing/", {"form": "cap"}).status_code == 403
