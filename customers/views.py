@@ -116,7 +116,26 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @organization_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "customers/home.html")
+    from django.db.models import Count
+
+    from audit.models import AuditEntry
+
+    counts = dict(
+        Customer.objects.for_organization(request.organization)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return render(
+        request,
+        "customers/home.html",
+        {
+            "status_counts": [
+                (status, label, counts.get(status, 0)) for status, label in Customer.Status.choices
+            ],
+            "recent": AuditEntry.objects.for_organization(request.organization)[:6],
+        },
+    )
 
 
 @require_POST

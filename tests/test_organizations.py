@@ -64,3 +64,15 @@ def test_a_viewer_is_refused_write_views_and_the_attempt_is_audited(viewer_clien
     entry = AuditEntry.objects.for_organization(org).get(action="permission.denied")
     assert entry.outcome == "denied"
     assert entry.resource_label == "POST /settings/api-keys/"
+
+
+def test_the_overview_counts_customers_by_status_and_shows_recent_changes(owner_client, org, owner):
+    from customers.services import customer_suspend
+    from tests.factories import make_customer
+
+    make_customer(org, actor=owner, name="One")
+    customer_suspend(customer=make_customer(org, actor=owner, name="Two"), actor=owner)
+    response = owner_client.get("/")
+    counts = {status: n for status, _, n in response.context["status_counts"]}
+    assert counts == {"pending_admin_activation": 1, "active": 0, "suspended": 1, "deleted": 0}
+    assert b"customer.suspended" in response.content
