@@ -57,7 +57,9 @@ class OverrideForm(forms.Form):
 class PlanLimitForm(forms.Form):
     plan = forms.ModelChoiceField(queryset=Plan.objects.none(), empty_label=None)
     dimension = forms.ChoiceField(choices=DIMENSION_CHOICES)
-    value = LimitValueField(label="New default")
+    value = LimitValueField(
+        label="New default", help_text="A whole number of 0 or more; leave empty for unlimited."
+    )
 
     def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_create_copy_suspend_reactivate_delete_restore(page, owner, org):
     sign_in(page, owner.email, PASSWORD)
-    page.get_by_role("link", name="Customers").click()
+    page.get_by_label("Main navigation").get_by_role("link", name="Customers").click()
     assert page.get_by_text("No customers yet.").is_visible()
 
     page.get_by_role("link", name="Create Customer").first.click()
