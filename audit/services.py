@@ -23,7 +23,8 @@ Outcome = AuditEntry.Outcome
 _MISSING = object()
 
 
-def _as_json(value: Any) -> Any:
+def as_json(value: Any) -> Any:
+    """A value as an audit diff stores it: model rows by primary key, plain JSON as is."""
     if isinstance(value, models.Model):
         return str(value.pk)
     if value is None or isinstance(value, bool | int | float | str):
@@ -34,7 +35,7 @@ def _as_json(value: Any) -> Any:
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """{field: [old, new]} for the fields whose value changed."""
     return {
-        field: [_as_json(before.get(field)), _as_json(new)]
+        field: [as_json(before.get(field)), as_json(new)]
         for field, new in after.items()
         if before.get(field, _MISSING) != new
     }
@@ -70,7 +71,6 @@ def record(
 
     entry = AuditEntry(
         organization=organization,
-        created_at=timezone.now(),
         action=action,
         resource_type=resource_type,
         resource_id=resource_id,

@@ -12,14 +12,9 @@ from django.http import HttpRequest
 from audit.services import Outcome, record
 
 
-def _home_organization(user: Any):
-    membership = user.memberships.select_related("organization").order_by("created_at").first()
-    return membership.organization if membership else None
-
-
 @receiver(user_logged_in)
 def record_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    organization = getattr(request, "organization", None) or _home_organization(user)
+    organization = getattr(request, "organization", None) or user.home_organization()
     record(
         action="login.succeeded",
         organization=organization,
@@ -36,7 +31,7 @@ def record_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs:
         return
     record(
         action="logout",
-        organization=getattr(request, "organization", None) or _home_organization(user),
+        organization=getattr(request, "organization", None) or user.home_organization(),
         actor=user,
         resource=user,
         resource_type="user",
@@ -52,7 +47,7 @@ def record_login_failure(
     user = get_user_model().objects.filter(email__iexact=email).first() if email else None
     record(
         action="login.failed",
-        organization=_home_organization(user) if user else None,
+        organization=user.home_organization() if user else None,
         actor=None,
         actor_label=email or "anonymous",
         resource=user,

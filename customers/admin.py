@@ -10,7 +10,7 @@ from django.db import connections, models
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
-from audit.services import record
+from audit.services import as_json, record
 from billing.models import Plan
 from customers.models import (
     ApiToken,
@@ -85,7 +85,7 @@ class AuditedAdminMixin:
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         changed = {
-            field: [_plain(form.initial.get(field)), _plain(form.cleaned_data.get(field))]
+            field: [as_json(form.initial.get(field)), as_json(form.cleaned_data.get(field))]
             for field in form.changed_data
         }
         super().save_model(request, obj, form, change)
@@ -133,16 +133,8 @@ class AuditedAdminMixin:
                 organization=_organization_of(obj),
                 actor=request.user,
                 resource=obj,
-                changes={field: [None, _plain(getattr(obj, field, None))] for field in fields},
+                changes={field: [None, as_json(getattr(obj, field, None))] for field in fields},
             )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, models.Model):
-        return str(value.pk)
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    return str(value)
 
 
 def _organization_of(obj: Any) -> Organization | None:

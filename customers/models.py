@@ -67,6 +67,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_full_name(self) -> str:
         return self.name or self.email
 
+    def home_organization(self) -> Organization | None:
+        """The organization this person joined first: where their sign-ins are recorded."""
+        membership = self.memberships.select_related("organization").order_by("created_at").first()
+        return membership.organization if membership else None
+
     def get_short_name(self) -> str:
         return self.name.split(" ")[0] if self.name else self.email
 

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from audit.services import Outcome, diff, record
+from audit.services import Outcome, as_json, diff, record
 from customers.models import (
     ApiToken,
     Connection,
@@ -324,7 +324,7 @@ def customer_create(
         actor=actor,
         resource=customer,
         changes={
-            field: [None, _json(getattr(customer, field))]
+            field: [None, as_json(getattr(customer, field))]
             for field in ("name", "slug", "external_id", "plan_id", "status")
         },
     )
@@ -358,10 +358,6 @@ def _free_slug(organization: Organization, name: str) -> str:
     while candidate in taken:
         candidate, suffix = f"{base}-{suffix}", suffix + 1
     return candidate
-
-
-def _json(value: Any) -> Any:
-    return value if value is None or isinstance(value, bool | int | str) else str(value)
 
 
 def _validate(customer: Customer) -> None:
@@ -434,7 +430,7 @@ def customer_update(
             STALE_EDIT,
             current=current,
             changes={
-                field: [_json(getattr(customer, field)), _json(getattr(current, field))]
+                field: [as_json(getattr(customer, field)), as_json(getattr(current, field))]
                 for field in EDITABLE_FIELDS
                 if getattr(customer, field) != getattr(current, field)
             },
@@ -898,7 +894,7 @@ def invite_accept(*, invitation: Invitation, actor: User) -> CustomerUser:
             organization=customer.organization,
             actor=actor,
             resource=customer,
-            changes={"owner_id": [_json(before_owner), str(seat.pk)]},
+            changes={"owner_id": [as_json(before_owner), str(seat.pk)]},
         )
         if customer.status == Status.PENDING_ADMIN_ACTIVATION:
             _transition(customer, actor, "activate", "customer.activated")

@@ -67,7 +67,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         user = User.objects.filter(email__iexact=email).first()
         record(
             action="password_reset.requested",
-            organization=_home_organization(user),
+            organization=user.home_organization() if user else None,
             actor=None,
             actor_label=email,
             resource=user,
@@ -77,13 +77,6 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
-def _home_organization(user: User | None) -> Any:
-    if user is None:
-        return None
-    membership = user.memberships.select_related("organization").first()
-    return membership.organization if membership else None
-
-
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("password_reset_complete")
 
@@ -91,7 +84,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         record(
             action="password.reset",
-            organization=_home_organization(form.user),
+            organization=form.user.home_organization(),
             actor=form.user,
             resource=form.user,
             resource_type="user",
