@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
@@ -21,6 +22,34 @@ Outcome = AuditEntry.Outcome
 
 # Markers that say "no change" in a diff; anything else is recorded as [old, new].
 _MISSING = object()
+
+# The one list of secret fields. A diff, wherever it is made (admin, services, API), records
+# only that such a field was set, never its value. Form fields count too (password1, …).
+SECRET_FIELDS = frozenset(
+    {"token", "token_hash", "secret", "key", "bin_key", "otp_secret", "api_key"}
+)
+# password, password1, new_password2, old_password…; signing_secret, prev_token_hash…
+# (but not has_pci_passwords, an entitlement).
+SECRET_NAMES = re.compile(r"(new_|old_)?password\d?|.+_(secret|token_hash|api_key)")
+SECRET_SET = "set"
+
+
+def is_secret(field: str) -> bool:
+    name = field.lower()
+    return name in SECRET_FIELDS or SECRET_NAMES.fullmatch(name) is not None
+
+
+def redact(changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` with every secret field folded into one "<field>: set" marker; a pair of
+    form fields such as password1/password2 becomes a single ``password``."""
+    clean: dict[str, Any] = {}
+    for field, value in changes.items():
+        if is_secret(field):
+            name = "password" if "password" in field.lower() else field.rstrip("12")
+            clean[name] = [None, SECRET_SET]
+        else:
+            clean[field] = value
+    return clean
 
 
 def as_json(value: Any) -> Any:
@@ -76,7 +105,7 @@ def record(
         resource_id=resource_id,
         resource_label=resource_label[:254],
         outcome=outcome,
-        changes=changes or {},
+        changes=redact(changes or {}),
         message=message[:500],
     )
     if isinstance(actor, ApiToken):

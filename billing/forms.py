@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 
 from billing.dimensions import DIMENSION_CHOICES, DIMENSIONS
-from billing.models import Plan
+from billing.models import MAX_LIMIT, Plan
 
 LIMIT_HELP = "A whole number of 0 or more. Leave empty (or tick Unlimited) for no limit."
 
@@ -14,10 +14,12 @@ class LimitValueField(forms.IntegerField):
     default_error_messages = {
         "invalid": "Enter a whole number of 0 or more, like 5000.",
         "min_value": "A limit cannot be negative: use 0 or more.",
+        "max_value": "That is more than any limit can hold: for no limit, choose Unlimited.",
     }
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", MAX_LIMIT)
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", LIMIT_HELP)
         super().__init__(**kwargs)
@@ -74,13 +76,25 @@ class PooledCapForm(forms.Form):
 
 
 class EntitlementsForm(forms.Form):
-    plan = forms.ModelChoiceField(queryset=Plan.objects.none(), empty_label=None)
+    """One plan's entitlements, starting from its current values: a save changes only the
+    boxes the person changed (``changed_data``), never the others."""
+
+    plan = forms.ModelChoiceField(queryset=Plan.objects.none(), widget=forms.HiddenInput)
     can_configure_wordpress = forms.BooleanField(required=False, label="Can configure WordPress")
     can_reset_passwords = forms.BooleanField(required=False, label="Can reset passwords")
     can_upload_vcl = forms.BooleanField(required=False, label="Can upload VCL")
     has_improved_ssl_config = forms.BooleanField(required=False, label="Has improved SSL config")
     has_pci_passwords = forms.BooleanField(required=False, label="Has PCI passwords")
 
-    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, plan: Plan, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"plan": plan.pk, **plan.entitlements()})
+        # Several of these forms share a page: each gets its own element ids.
+        kwargs.setdefault("auto_id", f"entitlements-{plan.pk}-%s")
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = Plan.objects.for_organization(organization)
+        self.for_plan = plan
+        self.fields["plan"].queryset = Plan.objects.for_organization(plan.organization_id)
+
+    def changed_entitlements(self) -> dict[str, bool]:
+        return {
+            name: self.cleaned_data[name] for name in self.changed_data if name != "plan"
+        }

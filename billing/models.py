@@ -11,6 +11,9 @@ from billing.dimensions import DIMENSION_CHOICES
 from customers.tenancy import TenantModel
 
 DEFAULT_PLAN_NAMES = ("Free", "Starter", "Pro", "Enterprise")
+# The largest limit any form, the API or a service accepts: counters are bigints, and a counter
+# at the limit plus one more request must still fit.
+MAX_LIMIT = 2**62
 ENTITLEMENT_FIELDS = (
     "can_configure_wordpress",
     "can_reset_passwords",

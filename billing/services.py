@@ -15,6 +15,7 @@ from billing.dimensions import DIMENSIONS, Dimension, get_dimension
 from billing.models import (
     DEFAULT_ENTITLEMENTS,
     DEFAULT_PLAN_NAMES,
+    MAX_LIMIT,
     CustomerLimitOverride,
     Plan,
     PlanLimit,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 REASON_REQUIRED = "Say why this customer gets its own limit (for the audit trail)."
 NEGATIVE_LIMIT = "A limit is a whole number of 0 or more; leave it empty for unlimited."
+LIMIT_TOO_LARGE = "That is more than any limit can hold: leave it empty for unlimited."
 
 
 class LimitError(Exception):
@@ -236,7 +238,7 @@ DO UPDATE SET used = {table}.used + excluded.used
 WHERE {table}.used + excluded.used <= %s
 RETURNING used
 """
-_UNLIMITED = 2**62
+_UNLIMITED = MAX_LIMIT
 
 
 def _add(
@@ -397,6 +399,8 @@ def _validate_value(value: Any) -> int | None:
         raise LimitError(NEGATIVE_LIMIT) from None
     if number < 0 or str(value).strip() not in (str(number), f"+{number}"):
         raise LimitError(NEGATIVE_LIMIT)
+    if number > MAX_LIMIT:
+        raise LimitError(LIMIT_TOO_LARGE)
     return number
 
 

@@ -34,18 +34,26 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
     organization = request.organization
     plan_form = PlanLimitForm(organization=organization)
     cap_form = PooledCapForm()
-    entitlements_form = EntitlementsForm(organization=organization)
+    plans = list(Plan.objects.for_organization(organization))
+    entitlement_forms = {plan.pk: EntitlementsForm(plan=plan) for plan in plans}
     impact = None
     if request.method == "POST":
         if not request.membership.can_write:
             refuse_write(request)
         if request.POST.get("form") == "entitlements":
-            entitlements_form = EntitlementsForm(request.POST, organization=organization)
-            if entitlements_form.is_valid():
-                data = dict(entitlements_form.cleaned_data)
-                plan = data.pop("plan")
-                plan_entitlements_set(plan=plan, entitlements=data, actor=request.user)
-                messages.success(request, f"{plan.name}: entitlements saved; its customers follow.")
+            plan = next((p for p in plans if str(p.pk) == request.POST.get("plan")), None)
+            if plan is None:
+                raise Http404("No such plan in your organization.")
+            form = entitlement_forms[plan.pk] = EntitlementsForm(request.POST, plan=plan)
+            if form.is_valid():
+                changes = form.changed_entitlements()
+                plan_entitlements_set(plan=plan, entitlements=changes, actor=request.user)
+                messages.success(
+                    request,
+                    f"{plan.name}: entitlements saved; its customers follow."
+                    if changes
+                    else f"{plan.name}: nothing changed.",
+                )
                 return redirect("billing:overview")
         elif request.POST.get("form") == "cap":
             cap_form = PooledCapForm(request.POST)
@@ -69,7 +77,6 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
                         f"{'unlimited' if data['value'] is None else data['value']}.",
                     )
                     return redirect("billing:overview")
-    plans = list(Plan.objects.for_organization(organization))
     defaults = plan_defaults(organization.pk)
     caps = {c.dimension: c.value for c in PooledCap.objects.for_organization(organization)}
     return render(
@@ -87,10 +94,10 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
             ],
             "plan_form": plan_form,
             "cap_form": cap_form,
-            "entitlements_form": entitlements_form,
+            "entitlement_forms": list(entitlement_forms.values()),
             "impact": impact,
         },
-        status=422 if plan_form.errors or cap_form.errors or entitlements_form.errors else 200,
+        status=422 if plan_form.errors or cap_form.errors else 200,
     )
 
 

@@ -6,11 +6,11 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.paginator import Paginator
-from django.db import connections, models
-from django.http import HttpRequest
+from django.db import connections, models, transaction
+from django.http import HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 
-from audit.services import as_json, record
+from audit.services import SECRET_SET, as_json, record
 from billing.models import Plan
 from customers.models import (
     ApiToken,
@@ -157,6 +157,28 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        # Audited in the same transaction as the new hash; the entry says "password set" only.
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            saved = (
+                request.method == "POST"
+                and response.status_code == 302
+                and response["Location"] != request.get_full_path()
+            )
+            if saved:
+                user = User.objects.get(pk=id)
+                record(
+                    action="user.password_set_by_support",
+                    organization=user.home_organization(),
+                    actor=request.user,
+                    resource=user,
+                    changes={"password": [None, SECRET_SET]},
+                )
+        return response
 
 
 class MembershipInline(admin.TabularInline):

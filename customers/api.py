@@ -224,7 +224,7 @@ class CustomerOut(Schema):
     ip_whitelist: str
     legal_contact_id: str | None
     name: str
-    owner_id: str | None
+    owner_id: str = Field(description="The customer admin; empty until an admin accepts.")
     phone_number: str
     postal_address: str
     pricing_plan: str
@@ -273,7 +273,8 @@ def customer_out(customer: Customer) -> dict[str, Any]:
         "ip_whitelist": customer.ip_whitelist,
         "legal_contact_id": _id(customer.legal_contact_id),
         "name": customer.name,
-        "owner_id": _id(customer.owner_id),
+        # The seed types owner_id as a string: "" until a customer admin accepts.
+        "owner_id": _id(customer.owner_id) or "",
         "phone_number": customer.phone_number,
         "postal_address": customer.postal_address,
         "pricing_plan": customer.plan.name,
@@ -436,6 +437,19 @@ def _boolean(value: Any, form: bool) -> bool:
     raise ValueError("must be true or false")
 
 
+def _same_value(sent: Any, current: Any, form: bool) -> bool:
+    """Whether a read-only field was sent back unchanged, compared as parsed values: a
+    form-encoded "false" is the boolean False, an empty field the absent timestamp."""
+    if isinstance(current, bool):
+        try:
+            return _boolean(sent, form) == current
+        except ValueError:
+            return False
+    if form and sent == "" and current in (None, ""):
+        return True
+    return sent == current
+
+
 def _changes(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> dict[str, Any]:
     """Turn a PUT body into service changes, or 422 with a message per field."""
     from billing.models import Plan
@@ -447,7 +461,7 @@ def _changes(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> 
     allowed = CUSTOMER_TOKEN_FIELDS if request.auth.customer_id else None
     for key, value in data.items():
         if key in READ_ONLY:
-            if value != current.get(key):
+            if not _same_value(value, current.get(key), form):
                 errors[key] = "is read-only and cannot be changed"
             continue
         if allowed is not None and key not in allowed and key in CustomerUpdate.model_fields:

@@ -105,6 +105,56 @@ class TestOverview:
             "has_pci_passwords": [False, True],
         }
 
+    def test_each_plans_form_starts_from_its_current_entitlements(self, owner_client, org):
+        pro = Plan.objects.for_organization(org).get(name="Pro")
+        content = owner_client.get("/settings/billing/").content.decode()
+        at = content.index(f'id="entitlements-{pro.pk}-can_upload_vcl"')
+        box = content[content.rindex("<input", 0, at) : content.index(">", at)]
+        assert "checked" in box
+
+    def test_submitting_a_plans_form_unchanged_changes_nothing(self, owner_client, org, acme):
+        enterprise = Plan.objects.for_organization(org).get(name="Enterprise")
+        before = enterprise.entitlements()
+        assert all(before.values())
+        unchanged = {"form": "entitlements", "plan": str(enterprise.pk)}
+        unchanged.update(dict.fromkeys(before, "on"))
+        response = owner_client.post("/settings/billing/", unchanged)
+        assert response.status_code == 302
+        enterprise.refresh_from_db()
+        assert enterprise.entitlements() == before
+        assert not AuditEntry.objects.for_organization(org).filter(
+            action="plan.entitlements_changed"
+        )
+
+    def test_unticking_one_box_changes_that_one_only(self, owner_client, org):
+        enterprise = Plan.objects.for_organization(org).get(name="Enterprise")
+        body = {"form": "entitlements", "plan": str(enterprise.pk)}
+        body.update({field: "on" for field in enterprise.entitlements() if field != "has_pci"})
+        body.pop("can_upload_vcl")
+        owner_client.post("/settings/billing/", body)
+        enterprise.refresh_from_db()
+        assert enterprise.can_upload_vcl is False
+        assert sum(enterprise.entitlements().values()) == len(enterprise.entitlements()) - 1
+        entry = AuditEntry.objects.for_organization(org).get(action="plan.entitlements_changed")
+        assert entry.changes == {"can_upload_vcl": [True, False]}
+
+    def test_another_organizations_plan_is_404(self, owner_client, other_org):
+        theirs = Plan.objects.for_organization(other_org).get(name="Free")
+        response = owner_client.post(
+            "/settings/billing/", {"form": "entitlements", "plan": str(theirs.pk)}
+        )
+        assert response.status_code == 404
+
+    def test_limits_beyond_what_a_counter_holds_are_refused_by_name(self, owner_client, org):
+        free = Plan.objects.for_organization(org).get(name="Free")
+        for body in (
+            {"form": "plan", "plan": str(free.pk), "dimension": "events_per_day"},
+            {"form": "cap", "dimension": "events_per_day"},
+        ):
+            response = owner_client.post("/settings/billing/", {**body, "value": "9" * 30})
+            assert response.status_code == 422
+            assert "more than any limit can hold" in response.content.decode()
+
     def test_viewers_read_but_cannot_change(self, viewer_client, org):
         assert viewer_client.get("/settings/billing/").status_code == 200
         assert viewer_client.post("/settings/billing/", {"form": "cap"}).status_code == 403
