@@ -9,7 +9,6 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import StrictInt
 
-from audit.models import Workflow
 from audit.services import QuotaExceeded, events_ingest, executions_ingest
 from billing.services import refused
 from config.api_types import IsoDateTime, text
@@ -24,14 +23,14 @@ MAX_BATCH = 1000
 class EventIn(Schema):
     type: Literal["webhook", "scheduled", "manual"]
     direction: Literal["incoming", "outgoing"]
-    name: text(120, min_length=1)
+    name: text(120, min_length=1, one_line=True)
     status: text(32) = "delivered"
     occurred_at: IsoDateTime | None = None
     payload_summary: text(500) = ""
 
 
 class ExecutionIn(Schema):
-    workflow: text(120, min_length=1, description="Workflow name")
+    workflow: text(120, min_length=1, one_line=True, description="Workflow name")
     triggered_by: Literal["agent-service", "webhook", "scheduler", "manual"]
     status: Literal["running", "succeeded", "failed"] = "running"
     started_at: IsoDateTime
@@ -119,22 +118,10 @@ def executions_create(
 ):
     customer = _writable_customer(request, customer_id)
     items = payload if isinstance(payload, list) else [payload]
-    names = {item.workflow for item in items}
-    workflows = {
-        w.name: w
-        for w in Workflow.objects.for_organization(customer.organization_id).filter(name__in=names)
-    }
-    for name in names - set(workflows):
-        workflows[name] = Workflow.objects.create(
-            organization_id=customer.organization_id, name=name
-        )
-    rows = []
-    for item in items:
-        data = item.model_dump()
-        data["workflow"] = workflows[data["workflow"]]
-        rows.append(data)
     try:
-        created = executions_ingest(customer=customer, items=rows)
+        created = executions_ingest(
+            customer=customer, items=[item.model_dump() for item in items], actor=request.auth
+        )
     except QuotaExceeded as error:
         return _too_many(request, customer, error, "executions.refused")
     return Status(201, {"accepted": len(created)})

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from billing.dimensions import DIMENSION_CHOICES
+from customers.models import validate_single_line
 from customers.tenancy import TenantModel
 
 DEFAULT_PLAN_NAMES = ("Free", "Starter", "Pro", "Enterprise")
@@ -42,7 +43,7 @@ class Plan(TenantModel):
     organization = models.ForeignKey(
         "customers.Organization", on_delete=models.CASCADE, related_name="plans"
     )
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=80, validators=[validate_single_line])
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in lists.")
     can_configure_wordpress = models.BooleanField(default=False)
     can_reset_passwords = models.BooleanField(default=False)

@@ -28,8 +28,26 @@ def _clean(value: str) -> str:
     return value
 
 
-def text(max_length: int, *, min_length: int = 0, description: str | None = None) -> Any:
-    pattern = r"^[^\x00]*[^\x00\s][^\x00]*$" if min_length else NO_NUL
+# One-line fields (names, identifiers) also refuse line breaks and other control characters:
+# they end up in email subjects, CSV cells and log lines.
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+ONE_LINE_NOT_BLANK = (
+    r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\x00-\x1f\x7f-\x9f\u2028\u2029\s]"
+    r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+)
+
+
+def text(
+    max_length: int,
+    *,
+    min_length: int = 0,
+    description: str | None = None,
+    one_line: bool = False,
+) -> Any:
+    if one_line:
+        pattern = ONE_LINE_NOT_BLANK if min_length else ONE_LINE
+    else:
+        pattern = r"^[^\x00]*[^\x00\s][^\x00]*$" if min_length else NO_NUL
     return Annotated[
         str,
         Field(

@@ -73,9 +73,22 @@ def attempt(request: HttpRequest, success: str, service: Callable[..., Any], **k
     from customers.services import ServiceError
 
     try:
-        service(**kwargs)
+        result = service(**kwargs)
     except ServiceError as error:
         messages.error(request, str(error))
         return False
-    messages.success(request, success)
+    if not warn_if_undelivered(request, result):
+        messages.success(request, success)
+    return True
+
+
+def warn_if_undelivered(request: HttpRequest, invitation: Any) -> bool:
+    """Say so when an invitation is saved but its email could not be sent; True if it said."""
+    from django.contrib import messages
+
+    from customers.services import INVITE_EMAIL_FAILED
+
+    if not getattr(invitation, "delivery_failed", False):
+        return False
+    messages.warning(request, INVITE_EMAIL_FAILED.format(email=invitation.email))
     return True

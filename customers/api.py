@@ -28,6 +28,7 @@ from config.api_types import (
     time_cursor,
 )
 from customers.models import (
+    CONTROL_CHARACTERS,
     ApiToken,
     Connection,
     Customer,
@@ -356,6 +357,7 @@ TEXT_FIELDS = {
     "postal_address": 2000,
     "ip_whitelist": 4000,
 }
+ONE_LINE_FIELDS = {"name", "billing_ref", "phone_number"}
 CONTACT_FIELDS = {
     "billing_contact_id": "billing_contact",
     "legal_contact_id": "legal_contact",
@@ -392,14 +394,14 @@ class CustomerUpdate(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: text(200, min_length=1) | None = None
+    name: text(200, min_length=1, one_line=True) | None = None
     billing_contact_id: text(64) | None = None
     legal_contact_id: text(64) | None = None
     security_contact_id: text(64) | None = None
     technical_contact_id: text(64) | None = None
     billing_network_type: Literal["public", "private"] | None = None
-    billing_ref: text(200) | None = None
-    phone_number: text(40) | None = None
+    billing_ref: text(200, one_line=True) | None = None
+    phone_number: text(40, one_line=True) | None = None
     postal_address: text(2000) | None = None
     force_2fa: bool | None = None
     force_sso: bool | None = None
@@ -475,6 +477,8 @@ def _changes(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> 
                     raise ValueError("must be a string")
                 if not is_clean_text(value):
                     raise ValueError("may not contain NUL characters or lone surrogates")
+                if key in ONE_LINE_FIELDS and CONTROL_CHARACTERS.search(value):
+                    raise ValueError("must be a single line, without control characters")
                 if len(value) > TEXT_FIELDS[key]:
                     raise ValueError(f"must be at most {TEXT_FIELDS[key]} characters")
                 if key == "name" and not value.strip():
@@ -506,6 +510,16 @@ def _changes(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> 
         missing = all(v.startswith(("is not the id", "is not one of")) for v in errors.values())
         raise HttpError(404 if missing else 422, message)
     return changes
+
+
+def field_messages(error: ValidationError) -> str:
+    """A model validation error as one line that names each field."""
+    if not hasattr(error, "error_dict"):
+        return "; ".join(error.messages)
+    return "; ".join(
+        f"{field}: {' '.join(messages)}" if field != "__all__" else " ".join(messages)
+        for field, messages in error.message_dict.items()
+    )
 
 
 def _uuid_or_none(value: Any) -> uuid.UUID | None:
@@ -589,7 +603,7 @@ def customer_put(request: HttpRequest, customer_id: str) -> HttpResponse:
             412, "The customer changed since you read it: GET it again, then retry your update."
         ) from None
     except ValidationError as error:
-        raise HttpError(422, "; ".join(error.messages)) from None
+        raise HttpError(422, field_messages(error)) from None
     except ServiceError as error:
         raise HttpError(409, str(error)) from None
     return _with_etag(request, updated)
@@ -792,11 +806,11 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
 
 
 class CustomerCreate(Schema):
-    name: text(200, min_length=1)
+    name: text(200, min_length=1, one_line=True)
     slug: Annotated[str, Field(max_length=80, pattern=r"^[-a-zA-Z0-9_]*$")] | None = Field(
         None, description="Default: made from the name (unique in your organization)"
     )
-    external_id: text(100) | None = None
+    external_id: text(100, one_line=True) | None = None
     pricing_plan_id: text(64) | None = Field(None, description="Default: the first plan (Free)")
     admin_email: Email | None = Field(None, description="Invites this person as the admin")
 
@@ -849,14 +863,9 @@ def customers_create(request: HttpRequest, payload: CustomerCreate) -> HttpRespo
                 admin_email=payload.admin_email or "",
             )
         except ValidationError as error:
-            problems = error.message_dict
-            message = "; ".join(
-                f"{field} {' '.join(messages)}" if field != "__all__" else " ".join(messages)
-                for field, messages in problems.items()
-            )
             # A slug or external ID another customer already has is a conflict, not bad input.
-            taken = all("Another customer" in " ".join(m) for m in problems.values())
-            raise HttpError(409 if taken else 422, message) from None
+            taken = all("Another customer" in " ".join(m) for m in error.message_dict.values())
+            raise HttpError(409 if taken else 422, field_messages(error)) from None
         except ServiceError as error:
             raise HttpError(422, str(error)) from None
         customer = (
@@ -1088,8 +1097,8 @@ class ConnectionOut(Schema):
 
 
 class ConnectionCreate(Schema):
-    app: text(60, min_length=1)
-    account_label: text(200, min_length=1)
+    app: text(60, min_length=1, one_line=True)
+    account_label: text(200, min_length=1, one_line=True)
     scopes: text(500) = ""
     credential_ref: text(200, description="Where the runtime keeps it, never the secret") = ""
     connected_by: text(254) = ""

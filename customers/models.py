@@ -13,6 +13,19 @@ from django.utils import timezone
 
 from customers.tenancy import TenantModel
 
+# Control characters (line breaks, tabs, NUL, DEL…) in a one-line field end up in email
+# headers, CSV cells and log lines; they are refused where the value comes in.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+NOT_ONE_LINE = (
+    "Use a single line of plain text: line breaks, tabs and other control characters are not "
+    "allowed here."
+)
+
+
+def validate_single_line(value: str) -> None:
+    if value and CONTROL_CHARACTERS.search(value):
+        raise ValidationError(NOT_ONE_LINE, code="control_characters")
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -45,7 +58,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField("email address", unique=True)
-    name = models.CharField(max_length=150, blank=True)
+    name = models.CharField(max_length=150, blank=True, validators=[validate_single_line])
     is_staff = models.BooleanField(
         "staff status", default=False, help_text="Can sign in to the support admin."
     )
@@ -84,7 +97,7 @@ class Organization(models.Model):
     """A SaaS company: the tenant. Everything else belongs to one."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     slug = models.SlugField(max_length=80, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -151,7 +164,7 @@ class ApiToken(TenantModel):
         on_delete=models.CASCADE,
         related_name="api_tokens",
     )
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_single_line])
     prefix = models.CharField(max_length=16, help_text="The first characters, to recognise it.")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(
@@ -267,7 +280,7 @@ class Customer(TenantModel):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="customers"
     )
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     slug = models.SlugField(
         max_length=80,
         validators=[validate_slug_not_uuid],
@@ -277,6 +290,7 @@ class Customer(TenantModel):
         "external ID",
         max_length=100,
         blank=True,
+        validators=[validate_single_line],
         help_text="Your own identifier for this customer, e.g. customer_12345.",
     )
     status = models.CharField(
@@ -315,9 +329,13 @@ class Customer(TenantModel):
         max_length=16, choices=NetworkType.choices, default=NetworkType.PUBLIC
     )
     billing_ref = models.CharField(
-        "billing reference", max_length=200, blank=True, help_text="e.g. a purchase order number."
+        "billing reference",
+        max_length=200,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="e.g. a purchase order number.",
     )
-    phone_number = models.CharField(max_length=40, blank=True)
+    phone_number = models.CharField(max_length=40, blank=True, validators=[validate_single_line])
     postal_address = models.TextField(blank=True)
 
     force_2fa = models.BooleanField(
@@ -488,6 +506,9 @@ class Invitation(TenantModel):
     Only a SHA-256 of the token is stored; the token itself exists in the email alone.
     """
 
+    # Set (in memory, not stored) when the email for this invitation could not be sent.
+    delivery_failed = False
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         ACCEPTED = "accepted", "Accepted"
@@ -563,7 +584,9 @@ class Connection(TenantModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="connections")
-    app = models.CharField(max_length=60, help_text="e.g. Shopify, Slack, HubSpot.")
+    app = models.CharField(
+        max_length=60, validators=[validate_single_line], help_text="e.g. Shopify, Slack, HubSpot."
+    )
     account_label = models.CharField(
         max_length=200, help_text="The account at the app: a shop domain, a workspace…"
     )
@@ -603,8 +626,9 @@ class IdempotencyKey(TenantModel):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)
     request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    response = models.JSONField()
+    # Both empty while the first request is still running (the key is reserved).
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -27,7 +27,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Outcome, record
-from customers.access import attempt
+from customers.access import attempt, warn_if_undelivered
 from customers.forms import PortalCustomerForm, merge_stale_edit
 from customers.models import ApiToken, Connection, CustomerStatus, CustomerUser, Invitation
 from customers.net import client_ip, ip_allowed
@@ -201,7 +201,7 @@ def users(request: HttpRequest) -> HttpResponse:
     form = TeammateInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invite_send(
+            invitation = invite_send(
                 customer=customer,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
@@ -210,7 +210,8 @@ def users(request: HttpRequest) -> HttpResponse:
         except (ServiceError, ValidationError) as error:
             form.add_error("email", " ".join(getattr(error, "messages", [str(error)])))
         else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            if not warn_if_undelivered(request, invitation):
+                messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect("portal:users")
     return _render(
         request,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +22,7 @@ from django.utils.text import slugify
 
 from audit.services import Outcome, as_json, diff, record
 from customers.models import (
+    CONTROL_CHARACTERS,
     ApiToken,
     Connection,
     Customer,
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from billing.models import Plan
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 TOKEN_NAME_REQUIRED = "Give the key a name, so you know later what it is used for."
 TOKEN_ALREADY_REVOKED = "This key was already revoked."
@@ -51,9 +54,15 @@ def organization_create(*, name: str, owner: User | None = None, slug: str = "")
 
     base = slugify(slug or name)[:70] or "org"
     candidate, suffix = base, 2
-    while Organization.objects.filter(slug=candidate).exists():
+    while True:
+        if not Organization.objects.filter(slug=candidate).exists():
+            try:
+                with transaction.atomic():
+                    organization = Organization.objects.create(name=name, slug=candidate)
+                break
+            except IntegrityError:
+                pass  # taken by a concurrent sign-up since the check: take the next one
         candidate, suffix = f"{base}-{suffix}", suffix + 1
-    organization = Organization.objects.create(name=name, slug=candidate)
     plans_create_defaults(organization=organization)
     if owner is not None:
         Membership.objects.create(user=owner, organization=organization, role=Membership.Role.OWNER)
@@ -317,7 +326,7 @@ def customer_create(
     )
     _apply_entitlements(customer)
     _validate(customer)
-    customer.save(force_insert=True)
+    _save_unique(customer, force_insert=True)
     record(
         action="customer.created",
         organization=organization,
@@ -366,6 +375,23 @@ def _validate(customer: Customer) -> None:
         customer.full_clean(exclude=["owner", "admin_invitation"])
     except ValidationError as error:
         raise _friendly(error, customer) from None
+
+
+def _save_unique(customer: Customer, **kwargs: Any) -> None:
+    """Save, turning a lost race on the slug or external ID (both passed full_clean, one
+    committed first) into the same message the check before it gives."""
+    try:
+        with transaction.atomic():
+            customer.save(**kwargs)
+    except IntegrityError as error:
+        text = str(error)
+        if "customer_unique_slug" in text or "customer.slug" in text:
+            raise ValidationError({"slug": [SLUG_TAKEN.format(slug=customer.slug)]}) from None
+        if "customer_unique_external_id" in text or "customer.external_id" in text:
+            raise ValidationError(
+                {"external_id": [EXTERNAL_ID_TAKEN.format(external_id=customer.external_id)]}
+            ) from None
+        raise
 
 
 def _friendly(error: ValidationError, customer: Customer) -> ValidationError:
@@ -448,7 +474,7 @@ def customer_update(
     changed = diff(before, changes)
     if changed:
         current.version += 1
-        current.save()
+        _save_unique(current)
         record(
             action="customer.updated",
             organization=current.organization,
@@ -578,6 +604,9 @@ def hash_invite_token(token: str) -> str:
 
 
 def _send_invite_email(invitation: Invitation, token: str, inviter: str) -> None:
+    """Send the invitation. Runs after the commit, so a failure must not become an error page
+    for a write that is already saved: it is logged, audited, and marked on the invitation
+    (``delivery_failed``) for the page to say so; resending works as usual."""
     context = {
         "invitation": invitation,
         "customer": invitation.customer,
@@ -586,7 +615,9 @@ def _send_invite_email(invitation: Invitation, token: str, inviter: str) -> None
         "accept_url": f"{settings.SITE_URL}{reverse('invite_landing', args=[token])}",
         "expires_at": invitation.expires_at,
     }
-    subject = render_to_string("customers/email/invite_subject.txt", context).strip()
+    # A header is one line of plain text, whatever a name contains.
+    subject = " ".join(render_to_string("customers/email/invite_subject.txt", context).split())
+    subject = CONTROL_CHARACTERS.sub(" ", subject)
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("customers/email/invite.txt", context),
@@ -595,7 +626,26 @@ def _send_invite_email(invitation: Invitation, token: str, inviter: str) -> None
     message.attach_alternative(
         render_to_string("customers/email/invite.html", context), "text/html"
     )
-    message.send()
+    try:
+        message.send()
+    except Exception as error:  # any backend failure: SMTP down, a refused header…
+        logger.exception("The invitation email to %s could not be sent", invitation.email)
+        invitation.delivery_failed = True
+        record(
+            action="invite.email_failed",
+            organization=invitation.customer.organization,
+            actor=None,
+            resource=invitation,
+            resource_label=f"{invitation.email} → {invitation.customer.name}",
+            outcome=Outcome.FAILURE,
+            message=f"The email could not be sent ({type(error).__name__}); resend it.",
+        )
+
+
+INVITE_EMAIL_FAILED = (
+    "The invitation to {email} is saved, but its email could not be sent. Use Resend to try "
+    "again."
+)
 
 
 def _issue(invitation: Invitation, actor: Any) -> str:

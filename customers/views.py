@@ -21,6 +21,7 @@ from customers.access import (
     attempt,
     organization_required,
     refuse_write,
+    warn_if_undelivered,
     write_access_required,
 )
 from customers.filters import CustomerFilter
@@ -268,8 +269,11 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
         except ServiceError as error:
             form.add_error(None, str(error))
         else:
-            invited = f" and invited {customer.admin_email}" if customer.admin_email else ""
-            messages.success(request, f"Created {customer.name}{invited}.")
+            if warn_if_undelivered(request, customer.admin_invitation):
+                messages.success(request, f"Created {customer.name}.")
+            else:
+                invited = f" and invited {customer.admin_email}" if customer.admin_email else ""
+                messages.success(request, f"Created {customer.name}{invited}.")
             return redirect(customer)
     return render(
         request,
@@ -430,13 +434,14 @@ def customer_replace_admin(request: HttpRequest, customer_id: UUID) -> HttpRespo
     form = ReplaceAdminForm(request.POST)
     if form.is_valid():
         try:
-            customer_admin_replace(
+            replaced = customer_admin_replace(
                 customer=customer, email=form.cleaned_data["email"], actor=request.user
             )
         except ServiceError as error:
             form.add_error("email", str(error))
         else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            if not warn_if_undelivered(request, replaced.admin_invitation):
+                messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect(customer)
     return render(
         request,
