@@ -187,7 +187,9 @@ def executions_ingest(
     from audit.models import Execution
 
     def build() -> list[Execution]:
-        workflows = workflows_for(customer=customer, names={i["workflow"] for i in items}, actor=actor)
+        workflows = workflows_for(
+            customer=customer, names={i["workflow"] for i in items}, actor=actor
+        )
         return [
             Execution(
                 organization_id=customer.organization_id,

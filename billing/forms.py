@@ -95,6 +95,4 @@ class EntitlementsForm(forms.Form):
         self.fields["plan"].queryset = Plan.objects.for_organization(plan.organization_id)
 
     def changed_entitlements(self) -> dict[str, bool]:
-        return {
-            name: self.cleaned_data[name] for name in self.changed_data if name != "plan"
-        }
+        return {name: self.cleaned_data[name] for name in self.changed_data if name != "plan"}

@@ -31,12 +31,10 @@ POLL_SECONDS = 0.05
 
 KEY_TOO_LONG = "The Idempotency-Key header is at most 200 characters."
 KEY_REUSED = (
-    "This Idempotency-Key was already used with a different body; use a new key for a new "
-    "request."
+    "This Idempotency-Key was already used with a different body; use a new key for a new request."
 )
 IN_PROGRESS = (
-    "A request with this Idempotency-Key is being processed; retry in a moment to get its "
-    "response."
+    "A request with this Idempotency-Key is being processed; retry in a moment to get its response."
 )
 
 

@@ -643,8 +643,7 @@ def _send_invite_email(invitation: Invitation, token: str, inviter: str) -> None
 
 
 INVITE_EMAIL_FAILED = (
-    "The invitation to {email} is saved, but its email could not be sent. Use Resend to try "
-    "again."
+    "The invitation to {email} is saved, but its email could not be sent. Use Resend to try again."
 )
 
 

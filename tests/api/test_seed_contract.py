@@ -125,9 +125,7 @@ def customers_in_every_status(org, owner, customer):
 
 
 class TestSeedContract:
-    def test_get_put_and_users_validate_for_every_live_status(
-        self, api, customers_in_every_status
-    ):
+    def test_get_put_and_users_validate_for_every_live_status(self, api, customers_in_every_status):
         checked = 0
         for status in ("active", "pending", "suspended"):
             customer = customers_in_every_status[status]
