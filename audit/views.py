@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.filters import AuditFilter, EventFilter, ExecutionFilter
@@ -197,8 +198,14 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
             )
             .order_by("name")[:10]
         )
+    # The links go back to the page that asked, and only ever to one of these pages.
+    targets = [reverse(name) for name in LOOKUP_TARGETS]
+    wanted = request.GET.get("for", "")
     return render(
         request,
         "activity/customer_lookup.html",
-        {"matches": matches, "query": query, "target": request.GET.get("for", "")},
+        {"matches": matches, "query": query, "target": wanted if wanted in targets else targets[0]},
     )
+
+
+LOOKUP_TARGETS = ("activity:executions", "activity:events")

@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from audit.api import router as ingestion_router
-from customers.api import RateLimited, customers_router, token_auth
+from customers.api import TOO_DEEP, RateLimited, customers_router, token_auth
 from customers.api import router as organization_router
 
 api = NinjaAPI(
@@ -32,6 +32,12 @@ def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
     response = api.create_response(request, exc.consumption.as_error(), status=429)
     response["Retry-After"] = str(exc.consumption.retry_after)
     return response
+
+
+@api.exception_handler(RecursionError)
+def too_deep(request: HttpRequest, exc: RecursionError) -> HttpResponse:
+    # JSON nested thousands deep exhausts the parser's recursion: bad input, not a crash.
+    return api.create_response(request, {"detail": TOO_DEEP}, status=400)
 
 
 @api.exception_handler(AuthenticationError)

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "customers.middleware.CurrentOrganizationMiddleware",
+    "config.input_guard.QueryStringGuardMiddleware",
     "config.middleware.HtmxMessagesMiddleware",
     "config.middleware.HtmxRedirectMiddleware",
     "config.middleware.VaryOnHtmxMiddleware",
@@ -214,9 +215,28 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Tenantry")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"mask_invite_tokens": {"()": "config.log_masking.MaskInviteTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_invite_tokens"]},
+        # runserver's request log, with its colours, minus live invitation tokens.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["mask_invite_tokens"],
+        },
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
 
 if TESTING:

@@ -54,14 +54,16 @@ def _admit(request: HttpRequest, token: ApiToken | None) -> ApiToken | None:
     customer = token.customer
     if customer is not None:
         if customer.status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED):
-            raise HttpError(
-                403,
+            deny(
+                request,
+                token,
                 f"{customer.name} is {customer.get_status_display().lower()}: "
                 "its API tokens are refused until it is reactivated.",
             )
         if not ip_allowed(client_ip(request), customer.ip_whitelist):
-            raise HttpError(
-                403,
+            deny(
+                request,
+                token,
                 f"{customer.name} only allows API access from listed "
                 f"addresses, and {client_ip(request)} is not one of them.",
             )
@@ -77,6 +79,25 @@ def _admit(request: HttpRequest, token: ApiToken | None) -> ApiToken | None:
     if not consumption.allowed:
         raise RateLimited(consumption)
     return token
+
+
+def deny(request: HttpRequest, token: ApiToken, message: str) -> None:
+    """Refuse with 403, audited as denied (as the portal and the console do)."""
+    from audit.services import Outcome, record
+
+    record(
+        action="api.denied",
+        organization=token.organization,
+        actor=token,
+        resource=token.customer,
+        resource_type="" if token.customer_id else "url",
+        resource_id="" if token.customer_id else request.path[:64],
+        resource_label="" if token.customer_id else f"{request.method} {request.path}"[:254],
+        outcome=Outcome.DENIED,
+        message=message,
+        request=request,
+    )
+    raise HttpError(403, message)
 
 
 class BearerToken(HttpBearer):
@@ -160,8 +181,9 @@ def token_detail(request: HttpRequest) -> TokenOut:
 def _organization_token(request: HttpRequest) -> ApiToken:
     token = request.auth
     if token.customer_id:
-        raise HttpError(
-            403,
+        deny(
+            request,
+            token,
             "This needs an organization token (Settings → API keys); a "
             "customer token only sees its own customer.",
         )
@@ -423,12 +445,17 @@ def _body(request: HttpRequest) -> dict[str, Any]:
             data = json.loads(request.body)
         except (ValueError, UnicodeDecodeError):
             raise HttpError(400, "The body is not valid JSON.") from None
+        except RecursionError:
+            raise HttpError(400, TOO_DEEP) from None
         if not isinstance(data, dict):
             raise HttpError(422, "The body must be a JSON object of fields to change.")
         return data
     if not request.body:
         return {}
     raise HttpError(415, "Send application/json or application/x-www-form-urlencoded.")
+
+
+TOO_DEEP = "The body is nested too deeply: send a flat JSON object of fields."
 
 
 def _boolean(value: Any, form: bool) -> bool:

@@ -20,6 +20,7 @@ class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search",
         label="Search",
+        max_length=200,
         widget=forms.TextInput(
             attrs={"type": "search", "placeholder": "Name, slug, external ID or admin email"}
         ),

@@ -30,19 +30,7 @@ class SignInForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         refusal = sign_in_refusal(user)
         if refusal:
-            from audit.services import Outcome, record
-
-            seat = CustomerUser.seats_of(user).first()
-            record(
-                action="login.refused",
-                organization=seat.customer.organization if seat else None,
-                actor=user,
-                resource=user,
-                resource_type="user",
-                outcome=Outcome.DENIED,
-                message=refusal,
-                request=self.request,
-            )
+            record_sign_in_refusal(user, refusal, self.request)
             raise forms.ValidationError(refusal, code="refused")
 
     error_messages = {
@@ -51,6 +39,22 @@ class SignInForm(AuthenticationForm):
             "That email and password don't match an account. Check both and try again."
         ),
     }
+
+
+def record_sign_in_refusal(user: Any, refusal: str, request: HttpRequest | None) -> None:
+    from audit.services import Outcome, record
+
+    seat = CustomerUser.seats_of(user).first()
+    record(
+        action="login.refused",
+        organization=seat.customer.organization if seat else None,
+        actor=user,
+        resource=user,
+        resource_type="user",
+        outcome=Outcome.DENIED,
+        message=refusal,
+        request=request,
+    )
 
 
 def sign_in_refusal(user: Any) -> str | None:

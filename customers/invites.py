@@ -6,14 +6,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import authenticate, login
+from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.password_validation import validate_password
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from customers.forms import record_sign_in_refusal, sign_in_refusal
 from customers.models import Invitation, User
-from customers.services import ServiceError, invitation_for_token, invite_accept
+from customers.services import (
+    InvitationUnusable,
+    ServiceError,
+    invitation_for_token,
+    invite_accept,
+)
 
 SESSION_KEY = "invite_token"
 
@@ -103,30 +110,45 @@ def invite_accept_view(request: HttpRequest) -> HttpResponse:
             if account is None:
                 form.add_error("password", "That password is not right for this account.")
             else:
-                login(request, account, backend="django.contrib.auth.backends.ModelBackend")
                 return _accept(request, invitation, account)
     else:
         form = NewAccountForm(request.POST or None, email=invitation.email)
         context.update(mode="new", form=form)
         if request.method == "POST" and form.is_valid():
-            account = User.objects.create_user(
-                email=invitation.email,
-                password=form.cleaned_data["password1"],
-                name=form.cleaned_data["name"],
-            )
-            login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+            try:
+                account = User.objects.create_user(
+                    email=invitation.email,
+                    password=form.cleaned_data["password1"],
+                    name=form.cleaned_data["name"],
+                )
+            except IntegrityError:
+                # The same link was accepted a moment ago (another tab, a double submit).
+                return _invalid(request, "used_or_unknown")
             return _accept(request, invitation, account)
     status = 422 if request.method == "POST" else 200
     return _private(render(request, "customers/invite/accept.html", context, status=status))
 
 
 def _accept(request: HttpRequest, invitation: Invitation, user: User) -> HttpResponse:
+    """Accept, then sign in: unless the customer's rules refuse a password sign-in (forced
+    SSO, or a suspended customer), with the same refusal as the sign-in page. A user with an
+    enrolled second factor still has to give their code (the portal asks for it)."""
     try:
         invite_accept(invitation=invitation, actor=user)
+    except InvitationUnusable:
+        return _invalid(request, "used_or_unknown")
     except ServiceError as error:
         messages.error(request, str(error))
         return _invalid(request, "refused", invitation, message=str(error))
     request.session.pop(SESSION_KEY, None)
+    refusal = sign_in_refusal(user)
+    if refusal:
+        record_sign_in_refusal(user, refusal, request)
+        if request.user.is_authenticated:
+            logout(request)
+        return _invalid(request, "accepted_sign_in_refused", invitation, message=refusal)
+    if not request.user.is_authenticated:
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, f"Welcome to {invitation.customer.name}.")
     return _private(redirect("portal:home"))
 
@@ -140,6 +162,6 @@ def _invalid(
             request,
             "customers/invite/invalid.html",
             {"reason": reason, "invitation": invitation, "message": message},
-            status=410 if reason != "refused" else 409,
+            status={"refused": 409, "accepted_sign_in_refused": 403}.get(reason, 410),
         )
     )

@@ -1,11 +1,14 @@
-"""The client's address, as far as our own proxies vouch for it."""
+"""Addresses: the client's, as far as our own proxies vouch for it; allow-lists; local paths."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from django.conf import settings
 from django.http import HttpRequest
+
+CONTROL_IN_URL = re.compile(r"[\x00-\x1f\x7f\s]")
 
 
 def _normalise(address: str) -> str | None:
@@ -79,3 +82,15 @@ def ip_allowed(address: str | None, allow_list: str) -> bool:
         return False
     ip = ipaddress.ip_address(address)
     return any(ip.version == network.version and ip in network for network in networks)
+
+
+def local_path(url: str) -> str | None:
+    """``url`` if it is a path on this site ("/settings/…"), else None: never another host, a
+    scheme such as javascript:, a protocol-relative "//host" or a bare view name."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    if not url or not url.startswith("/") or url.startswith(("//", "/\\")):
+        return None
+    if CONTROL_IN_URL.search(url) or not url_has_allowed_host_and_scheme(url, allowed_hosts=set()):
+        return None
+    return url

@@ -28,7 +28,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Outcome, record
 from customers.access import attempt, warn_if_undelivered
-from customers.forms import PortalCustomerForm, merge_stale_edit
+from customers.forms import (
+    PortalCustomerForm,
+    merge_stale_edit,
+    record_sign_in_refusal,
+    sign_in_refusal,
+)
 from customers.models import ApiToken, Connection, CustomerStatus, CustomerUser, Invitation
 from customers.net import client_ip, ip_allowed
 from customers.services import (
@@ -88,13 +93,19 @@ def _blocked(request: HttpRequest, seat: CustomerUser) -> HttpResponse | None:
 
 
 def _second_factor(request: HttpRequest, seat: CustomerUser) -> HttpResponse | None:
-    """With forced 2FA: set it up, or pass it, before anything else."""
+    """Pass the second factor before anything else: always once the person has enrolled a
+    device, and with forced 2FA, set one up first."""
+    if request.user.is_verified():
+        return None
+    has_device = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
     customer = seat.customer
-    if not customer.force_2fa or request.user.is_verified():
+    if not customer.force_2fa and not has_device:
         return None
     started = request.session.get(SESSION_SIGNED_IN_AT)
-    if customer.force_2fa_since and (
-        not started or datetime.fromisoformat(started) < customer.force_2fa_since
+    if (
+        customer.force_2fa
+        and customer.force_2fa_since
+        and (not started or datetime.fromisoformat(started) < customer.force_2fa_since)
     ):
         # A session that began before 2FA was required, and never passed it, ends here.
         logout(request)
@@ -103,8 +114,18 @@ def _second_factor(request: HttpRequest, seat: CustomerUser) -> HttpResponse | N
             f"{customer.name} now requires two-factor authentication. Sign in again to set it up.",
         )
         return redirect(f"{reverse('login')}?next={reverse('portal:home')}")
-    has_device = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
     return redirect("portal:two_factor_verify" if has_device else "portal:two_factor_setup")
+
+
+def _password_sign_in_refused(request: HttpRequest) -> HttpResponse | None:
+    """The sign-in page's refusal (forced SSO), applied on every portal request too: a session
+    obtained some other way (an invitation link, a session from before SSO was forced) ends."""
+    refusal = sign_in_refusal(request.user)
+    if not refusal:
+        return None
+    record_sign_in_refusal(request.user, refusal, request)
+    logout(request)
+    return render(request, "portal/blocked.html", {"reason": refusal}, status=403)
 
 
 def portal_page(*, admin_only: bool = False, second_factor: bool = True) -> Callable[[View], View]:
@@ -115,7 +136,7 @@ def portal_page(*, admin_only: bool = False, second_factor: bool = True) -> Call
             seat = CustomerUser.seats_of(request.user).first()
             if seat is None:
                 return render(request, "portal/no_customer.html", status=403)
-            blocked = _blocked(request, seat)
+            blocked = _password_sign_in_refused(request) or _blocked(request, seat)
             if blocked is not None:
                 return blocked
             if second_factor:

@@ -197,6 +197,11 @@ class Denied(ServiceError):
     """The actor may not do this (audited as denied rather than failed)."""
 
 
+class InvitationUnusable(ServiceError):
+    """The invitation was used, revoked or expired (perhaps a moment ago, by a concurrent
+    acceptance)."""
+
+
 class StaleEdit(ServiceError):
     """The record changed since the form (or ETag) was read."""
 
@@ -898,7 +903,7 @@ def invite_accept(*, invitation: Invitation, actor: User) -> CustomerUser:
     current = _locked_invitation(invitation)
     customer = _locked(current.customer)
     if not current.is_usable:
-        raise ServiceError(
+        raise InvitationUnusable(
             f"This invitation is {current.get_display_status_display().lower()} and cannot be "
             "accepted."
         )

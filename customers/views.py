@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -12,11 +13,10 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
-from audit.services import record
+from audit.services import Outcome, record
 from customers.access import (
     attempt,
     organization_required,
@@ -35,6 +35,7 @@ from customers.forms import (
 )
 from customers.middleware import SESSION_KEY
 from customers.models import ApiToken, Connection, Customer, CustomerUser, Invitation, User
+from customers.net import client_ip, local_path
 from customers.services import (
     ServiceError,
     StaleEdit,
@@ -53,6 +54,7 @@ from customers.services import (
     invite_resend,
     invite_revoke,
 )
+from customers.throttle import throttle_hit
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -66,6 +68,9 @@ class PasswordResetView(auth_views.PasswordResetView):
         self.extra_email_context = {"site_url": settings.SITE_URL}
         email = form.cleaned_data["email"]
         user = User.objects.filter(email__iexact=email).first()
+        refused = self._throttled(email, user)
+        if refused is not None:
+            return refused
         record(
             action="password_reset.requested",
             organization=user.home_organization() if user else None,
@@ -76,6 +81,42 @@ class PasswordResetView(auth_views.PasswordResetView):
             resource_label=email,
         )
         return super().form_valid(form)
+
+    def _throttled(self, email: str, user: User | None) -> HttpResponse | None:
+        """The sign-in throttle's rule (LOGIN_FAILURE_LIMIT per cool-off window), per client
+        address and per email: past it, no email is sent. Only the first refusal in a window
+        is audited, so a flood cannot flood the audit log either."""
+        window = timedelta(hours=settings.AXES_COOLOFF_TIME)
+        limit = settings.AXES_FAILURE_LIMIT
+        address = client_ip(self.request) or "unknown"
+        hits = max(
+            throttle_hit("password_reset.ip", address, window=window),
+            throttle_hit("password_reset.email", email, window=window),
+        )
+        if hits <= limit:
+            return None
+        minutes = round(window.total_seconds() / 60)
+        if hits == limit + 1:
+            record(
+                action="password_reset.throttled",
+                organization=user.home_organization() if user else None,
+                actor=None,
+                actor_label=email,
+                resource=user,
+                resource_type="user",
+                resource_label=email,
+                outcome=Outcome.DENIED,
+                message=f"More than {limit} reset requests in {minutes} minutes.",
+            )
+        form = self.get_form()
+        form.add_error(None, PASSWORD_RESET_THROTTLED.format(minutes=minutes))
+        return self.render_to_response(self.get_context_data(form=form), status=429)
+
+
+PASSWORD_RESET_THROTTLED = (
+    "Too many password reset requests from your address or for this email. Wait {minutes} "
+    "minutes, then try again; a link that was already sent still works."
+)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -142,12 +183,7 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
     else:
         request.session[SESSION_KEY] = str(membership.organization_id)
         messages.success(request, f"Now working in {membership.organization.name}.")
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = "home"
-    return redirect(next_url)
+    return redirect(local_path(request.POST.get("next", "")) or reverse("home"))
 
 
 @organization_required

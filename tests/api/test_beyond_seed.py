@@ -233,8 +233,7 @@ class TestInputThatPostgresWouldRefuse:
         assert response.status_code == 422
         assert api.get("/customer/a\u0000b").status_code == 404
 
-    def test_nul_in_the_limits_search(self, owner_client, customer):
-        assert (
-            owner_client.get("/settings/billing/customer-limits/", {"q": "a\x00b"}).status_code
-            == 200
-        )
+    def test_nul_in_the_limits_search_is_refused_naming_the_field(self, owner_client, customer):
+        response = owner_client.get("/settings/billing/customer-limits/", {"q": "a\x00b"})
+        assert response.status_code == 400
+        assert "“q” contains a NUL character" in response.content.decode()
