@@ -28,8 +28,8 @@ def refusal(request: HttpRequest) -> str | None:
                 return f"“{shown}” contains a NUL character, which is never valid: remove it."
             if name == SEARCH_PARAMETER and len(value) > MAX_SEARCH_LENGTH:
                 return (
-                    f"Search terms are at most {MAX_SEARCH_LENGTH} characters; this one has "
-                    f"{len(value):,}."
+                    f"Search terms (“{shown}”) are at most {MAX_SEARCH_LENGTH} characters; "
+                    f"this one has {len(value):,}."
                 )
             if len(value) > MAX_PARAMETER_LENGTH:
                 return (

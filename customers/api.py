@@ -92,7 +92,7 @@ def deny(request: HttpRequest, token: ApiToken, message: str) -> None:
         resource=token.customer,
         resource_type="" if token.customer_id else "url",
         resource_id="" if token.customer_id else request.path[:64],
-        resource_label="" if token.customer_id else f"{request.method} {request.path}"[:254],
+        resource_label=f"{request.method} {request.path}"[:254],
         outcome=Outcome.DENIED,
         message=message,
         request=request,

@@ -137,3 +137,45 @@ class TestThrottling:
             HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.99",
         )
         assert response.status_code == 429
+
+
+class TestPasswordResetThrottle:
+    @pytest.fixture(autouse=True)
+    def _low_limit(self, settings):
+        settings.AXES_FAILURE_LIMIT = 3
+
+    def test_requests_past_the_limit_per_address_send_nothing(self, client, owner, org):
+        answers = [
+            client.post("/accounts/password-reset/", {"email": owner.email}).status_code
+            for _ in range(6)
+        ]
+        assert answers == [302, 302, 302, 429, 429, 429]
+        assert len(mail.outbox) == 3
+        refused = client.post("/accounts/password-reset/", {"email": owner.email})
+        assert "Too many password reset requests" in refused.content.decode()
+        assert f'value="{owner.email}"' in refused.content.decode()  # what was typed stays
+        # One denied entry for the window, not one per refused request.
+        throttled = AuditEntry.objects.for_organization(org).filter(
+            action="password_reset.throttled"
+        )
+        assert throttled.count() == 1
+        assert throttled.get().outcome == "denied"
+
+    def test_one_email_is_limited_across_addresses(self, owner):
+        for n in range(3):
+            Client(REMOTE_ADDR=f"198.51.100.{n}").post(
+                "/accounts/password-reset/", {"email": owner.email}
+            )
+        late = Client(REMOTE_ADDR="198.51.100.99").post(
+            "/accounts/password-reset/", {"email": owner.email}
+        )
+        assert late.status_code == 429
+        assert len(mail.outbox) == 3
+
+    def test_other_addresses_and_emails_are_not_affected(self, client, owner, viewer):
+        for _ in range(4):
+            client.post("/accounts/password-reset/", {"email": owner.email})
+        other = Client(REMOTE_ADDR="198.51.100.7").post(
+            "/accounts/password-reset/", {"email": viewer.email}
+        )
+        assert other.status_code == 302

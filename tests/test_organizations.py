@@ -76,3 +76,15 @@ def test_the_overview_counts_customers_by_status_and_shows_recent_changes(owner_
     counts = {status: n for status, _, n in response.context["status_counts"]}
     assert counts == {"pending_admin_activation": 1, "active": 0, "suspended": 1, "deleted": 0}
     assert b"customer.suspended" in response.content
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["-1", "%", "😀", "javascript:alert(1)", "//evil.example/", "home", "/\\evil.example"],
+)
+def test_switch_accepts_only_local_paths_as_next(owner_client, org, next_url):
+    response = owner_client.post(
+        "/organizations/switch/", {"organization": str(org.pk), "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"

@@ -90,3 +90,44 @@ def test_sqlite_is_the_default_database():
     )
     assert "sqlite3" in result.stdout, result.stderr
     assert "var/tenantry.sqlite3" in result.stdout
+
+
+def test_invitation_tokens_are_masked_in_access_logs():
+    import logging
+
+    from config.log_masking import MaskInviteTokens, mask
+
+    assert mask('"GET /invite/abcDEF_123-x/ HTTP/1.1" 302') == '"GET /invite/[token]/ HTTP/1.1" 302'
+    assert mask("GET /invite/accept/ HTTP/1.1") == "GET /invite/accept/ HTTP/1.1"
+    record = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        "",
+        0,
+        '"%s" %s %s',
+        ("GET /invite/s3cr3t/ HTTP/1.1", 302, 0),
+        None,
+    )
+    MaskInviteTokens().filter(record)
+    assert "s3cr3t" not in record.getMessage()
+
+
+def test_gunicorns_access_log_masks_invitation_tokens():
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from config.log_masking import MaskedGunicornLogger
+
+    logger = MaskedGunicornLogger(Config())
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/invite/s3cr3t/",
+        "PATH_INFO": "/invite/s3cr3t/",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "QUERY_STRING": "",
+    }
+    response = SimpleNamespace(status="302 Found", headers=[], sent=0)
+    atoms = logger.atoms(response, SimpleNamespace(headers=[]), environ, timedelta(seconds=0))
+    assert "s3cr3t" not in atoms["r"] and "s3cr3t" not in atoms["U"]

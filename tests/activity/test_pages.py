@@ -358,3 +358,37 @@ def test_the_customer_detail_links_to_its_filtered_activity(owner_client, activi
     assert f"/activity/executions/?customer={acme.pk}" in content
     assert f"/activity/events/?customer={acme.pk}" in content
     assert f"resource_id={acme.pk}" in content
+
+
+class TestInputThatMustNotReachTheDatabase:
+    @pytest.mark.parametrize(
+        "target",
+        ["javascript:alert(1)", "https://other.example/", "//other.example/", "/admin/"],
+    )
+    def test_the_lookup_links_only_to_activity_pages(self, owner_client, activity, target):
+        content = owner_client.get(
+            "/activity/customers/", {"q": "acm", "for": target}
+        ).content.decode()
+        assert target not in content
+        assert 'href="/activity/executions/?customer=' in content
+
+    def test_the_lookup_links_back_to_events(self, owner_client, activity):
+        content = owner_client.get(
+            "/activity/customers/", {"q": "acm", "for": "/activity/events/"}
+        ).content.decode()
+        assert 'href="/activity/events/?customer=' in content
+
+    @pytest.mark.parametrize(
+        "path",
+        ["/settings/audit-log/", "/settings/audit-log/export.csv", "/activity/events/"],
+    )
+    @pytest.mark.parametrize("field", ["user", "action", "resource_id", "date_after", "cursor"])
+    def test_nul_in_a_filter_is_400_naming_it(self, owner_client, activity, path, field):
+        response = owner_client.get(path, {field: "a\x00b"})
+        assert response.status_code == 400
+        assert f"“{field}” contains a NUL character" in response.content.decode()
+
+    def test_search_terms_are_capped(self, owner_client, activity):
+        response = owner_client.get("/activity/customers/", {"q": "x" * 60_000})
+        assert response.status_code == 400
+        assert "at most 200 characters" in response.content.decode()

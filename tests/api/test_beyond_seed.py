@@ -237,3 +237,79 @@ class TestInputThatPostgresWouldRefuse:
         response = owner_client.get("/settings/billing/customer-limits/", {"q": "a\x00b"})
         assert response.status_code == 400
         assert "“q” contains a NUL character" in response.content.decode()
+
+
+class TestRefusalsWriteNothing:
+    def test_an_execution_refused_for_quota_creates_no_workflow(self, api, customer, org, owner):
+        from audit.models import Workflow
+        from billing.services import override_set
+
+        override_set(
+            customer=customer, dimension="executions_per_month", value=0, reason="t", actor=owner
+        )
+        for n in range(20):
+            response = api.post(
+                f"/customer/{customer.pk}/executions",
+                {
+                    "workflow": f"new-{n}",
+                    "triggered_by": "webhook",
+                    "started_at": "2026-11-20T10:00:00Z",
+                },
+            )
+            assert response.status_code == 429
+        assert not Workflow.objects.for_organization(org).exists()
+
+    def test_an_allowed_execution_creates_its_new_workflow_audited(self, api, customer, org):
+        response = api.post(
+            f"/customer/{customer.pk}/executions",
+            {"workflow": "fresh", "triggered_by": "webhook", "started_at": "2026-11-20T10:00:00Z"},
+        )
+        assert response.status_code == 201
+        entry = AuditEntry.objects.for_organization(org).get(action="workflow.created")
+        assert entry.actor_type == "token"
+        assert entry.changes == {"name": [None, "fresh"]}
+
+
+class TestBodiesThatBreakParsers:
+    @pytest.mark.parametrize("path", ["/customer/{pk}", "/customers"])
+    def test_json_nested_100000_deep_is_400_in_json(self, api, customer, path):
+        body = "[" * 100_000 + "]" * 100_000
+        url = path.format(pk=customer.pk)
+        response = (api.put if "{pk}" in path else api.post)(url, body)
+        assert response.status_code == 400
+        assert response["Content-Type"].startswith("application/json")
+        assert response.json()["detail"]
+
+
+class TestRefusalsAreAudited:
+    def test_an_address_outside_the_allow_list(self, customer_api, customer, org):
+        from customers.services import customer_update
+
+        customer_update(
+            customer=customer,
+            actor=None,
+            expected_version=None,
+            changes={"ip_whitelist": "198.51.100.0/24"},
+        )
+        assert customer_api.get("/current_customer", REMOTE_ADDR="203.0.113.1").status_code == 403
+        entry = AuditEntry.objects.for_organization(org).get(action="api.denied")
+        assert entry.outcome == "denied"
+        assert entry.actor_type == "token"
+        assert entry.ip_address == "203.0.113.1"
+        assert "203.0.113.1 is not one of them" in entry.message
+
+    @pytest.mark.parametrize("lifecycle", ["customer_suspend", "customer_delete"])
+    def test_tokens_of_suspended_and_deleted_customers(
+        self, customer_api, customer, org, owner, lifecycle
+    ):
+        from customers import services
+
+        getattr(services, lifecycle)(customer=customer, actor=owner)
+        assert customer_api.get("/current_customer").status_code == 403
+        entry = AuditEntry.objects.for_organization(org).get(action="api.denied")
+        assert entry.resource_id == str(customer.pk)
+
+    def test_customer_tokens_on_organization_endpoints(self, customer_api, customer, org):
+        assert customer_api.get("/customers").status_code == 403
+        entry = AuditEntry.objects.for_organization(org).get(action="api.denied")
+        assert entry.resource_label == "GET /api/v1/customers"

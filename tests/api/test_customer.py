@@ -350,3 +350,20 @@ def test_organization_tokens_are_limited_by_the_pooled_cap(api, customer, org, o
     assert limited.status_code == 429
     assert limited.json()["scope"] == "pool"
     assert int(limited["Retry-After"]) >= 1
+
+
+def test_a_form_encoded_read_only_boolean_equal_to_its_value_is_accepted(api, customer):
+    assert customer.can_upload_vcl is False
+    response = api.put(
+        f"/customer/{customer.pk}",
+        "can_upload_vcl=false&deleted_at=&phone_number=%2B1",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200, response.content
+    refused = api.put(
+        f"/customer/{customer.pk}",
+        "can_upload_vcl=true",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert refused.status_code == 422
+    assert "can_upload_vcl is read-only" in refused.json()["detail"]

@@ -301,3 +301,12 @@ def test_the_customer_detail_shows_usage_bars_and_a_chart(owner_client, acme):
     assert "<svg" in content
     assert "3 in all" in content
     assert "Show as a table" in content
+
+
+def test_an_override_beyond_what_a_counter_holds_is_refused_in_the_grid(owner_client, acme):
+    response = owner_client.post(
+        f"/settings/billing/customer-limits/{acme.pk}/events_per_day/",
+        {"action": "set", "value": str(2**63), "reason": "huge"},
+    )
+    assert response.status_code == 422
+    assert "more than any limit can hold" in response.content.decode()

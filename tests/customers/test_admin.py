@@ -149,3 +149,17 @@ def test_the_changelist_avoids_a_double_count():
 def test_the_estimated_paginator_counts_for_real_when_filtered(customer, org):
     queryset = Customer.objects.unscoped().filter(name="John-Acme")
     assert EstimatedCountPaginator(queryset, 10).count == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"q": "a\x00b"}, {"status__exact": "\x00"}, {"q": "x " * 30_000}, {"plan_name": "\x00"}],
+)
+def test_nul_and_huge_searches_in_admin_lists_are_400_not_500(support, customer, query):
+    response = support.get("/admin/customers/customer/", query)
+    assert response.status_code == 400
+    assert "“" in response.content.decode()  # the parameter is named
+
+
+def test_long_but_sane_admin_searches_work(support, customer):
+    assert support.get("/admin/customers/customer/", {"q": "acme " * 39}).status_code == 200

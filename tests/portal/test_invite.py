@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import timedelta
 
@@ -189,3 +190,115 @@ class TestTheLink:
             Customer.objects.for_organization(customer.organization).get(pk=customer.pk).status
             == "deleted"
         )
+
+
+class TestForcedSsoInTheInviteFlow:
+    def test_a_new_person_accepts_but_is_not_signed_in(self, invited, client, org):
+        customer, token = invited
+        Customer.objects.for_organization(org).filter(pk=customer.pk).update(force_sso=True)
+        response = accept_as_new(client, token)
+        assert response.status_code == 403
+        content = response.content.decode()
+        assert "Invitation accepted" in content
+        assert "requires single sign-on (SSO)" in content
+        assert CustomerUser.objects.for_customer(customer).count() == 1
+        # No session: the portal and its API-token page send them to sign in.
+        for page in ("/portal/", "/portal/api-tokens/"):
+            assert client.get(page)["Location"].startswith("/accounts/login/")
+        assert AuditEntry.objects.for_organization(org).filter(action="login.refused").exists()
+
+    def test_an_existing_user_accepting_a_reinvitation_is_not_signed_in(
+        self, invited, client, org, owner
+    ):
+        customer, token = invited
+        UserFactory(email="john@acme.ai")
+        Customer.objects.for_organization(org).filter(pk=customer.pk).update(force_sso=True)
+        client.get(f"/invite/{token}/")
+        response = client.post("/invite/accept/", {"password": PASSWORD})
+        assert response.status_code == 403
+        assert "_auth_user_id" not in client.session
+        assert client.get("/portal/")["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db(transaction=True)  # emails go on a real commit, as in production
+class TestEmailThatCannotBeSent:
+    @pytest.fixture
+    def broken_email(self, settings):
+        settings.EMAIL_BACKEND = "tests.portal.test_invite.FailingBackend"
+
+    def test_the_customer_is_kept_the_page_says_so_and_resend_works(
+        self, broken_email, owner_client, org, settings
+    ):
+        from billing.models import Plan
+
+        plan = Plan.objects.for_organization(org).get(name="Free")
+        response = owner_client.post(
+            "/settings/customers/new",
+            {"name": "Unlucky", "slug": "unlucky", "plan": plan.pk, "admin_email": "u@u.test"},
+            follow=True,
+        )
+        assert response.status_code == 200
+        assert "its email could not be sent" in response.content.decode()
+        customer = Customer.objects.for_organization(org).get(slug="unlucky")
+        failed = AuditEntry.objects.for_organization(org).get(action="invite.email_failed")
+        assert failed.outcome == "failure"
+
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        resent = owner_client.post(
+            f"/settings/customers/{customer.pk}/invitations/{customer.admin_invitation_id}/resend",
+            follow=True,
+        )
+        assert "Sent a new invitation" in resent.content.decode()
+        assert mail.outbox[-1].to == ["u@u.test"]
+
+    def test_the_api_answers_201_not_500(self, broken_email, org, owner):
+        from customers.services import api_token_create
+        from tests.api.conftest import ApiClient
+
+        api = ApiClient(api_token_create(organization=org, name="t", actor=owner)[1])
+        response = api.post("/customers", {"name": "Unlucky", "admin_email": "u@u.test"})
+        assert response.status_code == 201
+
+
+class TestHeaderInjection:
+    @pytest.mark.parametrize("name", ["Acme\r\nBcc: victim@x.test", "Tab\there", "Line\u2028sep"])
+    def test_names_with_control_characters_are_refused_by_the_console(
+        self, owner_client, org, name
+    ):
+        from billing.models import Plan
+
+        plan = Plan.objects.for_organization(org).get(name="Free")
+        response = owner_client.post(
+            "/settings/customers/new",
+            {"name": name, "slug": "x", "plan": plan.pk, "admin_email": "a@a.test"},
+        )
+        assert response.status_code == 422
+        assert "single line" in response.content.decode()
+        assert not Customer.objects.for_organization(org).filter(slug="x").exists()
+
+    def test_and_by_the_api_naming_the_field(self, org, owner):
+        from customers.services import api_token_create
+        from tests.api.conftest import ApiClient
+
+        api = ApiClient(api_token_create(organization=org, name="t", actor=owner)[1])
+        response = api.post("/customers", {"name": "A\r\nB", "admin_email": "a@a.test"})
+        assert response.status_code == 422
+        assert "name" in json.dumps(response.json())
+        assert not Customer.objects.for_organization(org).exists()
+
+    def test_subjects_are_plain_text(self, org, owner, django_capture_on_commit_callbacks):
+        from tests.factories import make_customer
+
+        with django_capture_on_commit_callbacks(execute=True):
+            make_customer(org, actor=owner, name="X<script>&Co", admin_email="x@x.test")
+        assert mail.outbox[-1].subject == ("You're invited to administer X<script>&Co on Acme SaaS")
+
+
+class FailingBackend:
+    """An email backend whose server is down."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("SMTP server down")

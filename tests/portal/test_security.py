@@ -157,6 +157,24 @@ class TestForced2FA:
         assert response["Location"] == "/portal/"
         assert client.get("/portal/").status_code == 200
 
+    def test_an_enrolled_device_asks_for_the_code_even_when_2fa_is_not_forced(self, portal_admin):
+        seat, _ = portal_admin
+        device = TOTPDevice.objects.create(user=seat.user, name="phone", confirmed=True)
+        assert not seat.customer.force_2fa
+        client = Client()
+        client.post("/accounts/login/", {"username": seat.user.email, "password": PASSWORD})
+        for page in ("/portal/", "/portal/api-tokens/", "/portal/settings/"):
+            assert client.get(page)["Location"] == "/portal/two-factor/verify/"
+        with time_machine.travel(timezone.now() + timedelta(seconds=5)):
+            client.post("/portal/two-factor/verify/", {"code": f"{totp(device.bin_key):06d}"})
+        assert client.get("/portal/").status_code == 200
+
+    def test_without_a_device_or_forced_2fa_no_code_is_asked(self, portal_admin):
+        seat, _ = portal_admin
+        client = Client()
+        client.post("/accounts/login/", {"username": seat.user.email, "password": PASSWORD})
+        assert client.get("/portal/").status_code == 200
+
     def test_existing_sessions_without_2fa_end_when_it_is_switched_on(self, portal_admin):
         seat, _ = portal_admin
         client = Client()
@@ -182,6 +200,18 @@ class TestSignInRefusals:
         assert response.status_code == 200
         assert "requires single sign-on (SSO)" in response.content.decode()
         assert AuditEntry.objects.for_organization(org).filter(action="login.refused").exists()
+
+    def test_forced_sso_ends_an_open_portal_session_on_its_next_request(self, portal_admin, org):
+        seat, client = portal_admin
+        assert client.get("/portal/api-tokens/").status_code == 200
+        set_customer(seat.customer, force_sso=True)
+        response = client.get("/portal/api-tokens/")
+        assert response.status_code == 403
+        assert "requires single sign-on (SSO)" in response.content.decode()
+        # Signed out: the next request goes to the sign-in page.
+        assert client.get("/portal/")["Location"].startswith("/accounts/login/")
+        refused = AuditEntry.objects.for_organization(org).filter(action="login.refused")
+        assert refused.get().outcome == "denied"
 
     def test_a_suspended_customers_users_are_told_why(self, portal_admin, owner):
         seat, client = portal_admin
