@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.paginator import Paginator
 from django.db import connections, models, transaction
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 
@@ -250,8 +251,20 @@ class PlanNameFilter(admin.SimpleListFilter):
         return queryset.filter(plan__name=self.value()) if self.value() else queryset
 
 
+class ParentScopedInlineFormSet(BaseInlineFormSet):
+    """An inline's row ids are looked up among the parent's own rows: Django reads them through
+    the model's default manager, which (tenant-scoped) refuses an unscoped lookup."""
+
+    def add_fields(self, form: Any, index: int | None) -> None:
+        super().add_fields(form, index)
+        pk = form.fields.get(self.model._meta.pk.name)
+        if pk is not None and hasattr(pk, "queryset"):
+            pk.queryset = self.model.objects.unscoped().filter(**{self.fk.name: self.instance})
+
+
 class CustomerUserInline(admin.TabularInline):
     model = CustomerUser
+    formset = ParentScopedInlineFormSet
     extra = 0
     fields = ["user", "role", "locked", "two_factor_enabled", "created_at"]
     readonly_fields = ["user", "created_at"]

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.password_validation import validate_password
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -100,6 +100,9 @@ def invite_accept_view(request: HttpRequest) -> HttpResponse:
         return _private(render(request, "customers/invite/accept.html", context))
 
     existing = User.objects.filter(email__iexact=invitation.email).first()
+    if existing is not None and _accepted_meanwhile(invitation):
+        # A concurrent acceptance created the account and used the link (one transaction).
+        return _invalid(request, "used_or_unknown")
     if existing is not None:
         form = ExistingAccountForm(request.POST or None)
         context.update(mode="sign_in", form=form)
@@ -116,17 +119,24 @@ def invite_accept_view(request: HttpRequest) -> HttpResponse:
         context.update(mode="new", form=form)
         if request.method == "POST" and form.is_valid():
             try:
-                account = User.objects.create_user(
-                    email=invitation.email,
-                    password=form.cleaned_data["password1"],
-                    name=form.cleaned_data["name"],
-                )
+                # The account and the acceptance commit together: a concurrent acceptance of
+                # the same link waits on the account's email, then fails and says "used".
+                with transaction.atomic():
+                    account = User.objects.create_user(
+                        email=invitation.email,
+                        password=form.cleaned_data["password1"],
+                        name=form.cleaned_data["name"],
+                    )
+                    return _accept(request, invitation, account)
             except IntegrityError:
-                # The same link was accepted a moment ago (another tab, a double submit).
                 return _invalid(request, "used_or_unknown")
-            return _accept(request, invitation, account)
     status = 422 if request.method == "POST" else 200
     return _private(render(request, "customers/invite/accept.html", context, status=status))
+
+
+def _accepted_meanwhile(invitation: Invitation) -> bool:
+    invitation.refresh_from_db(fields=["status"])
+    return invitation.status == Invitation.Status.ACCEPTED
 
 
 def _accept(request: HttpRequest, invitation: Invitation, user: User) -> HttpResponse:

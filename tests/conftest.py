@@ -80,3 +80,13 @@ def viewer_client(viewer) -> Client:
 @pytest.fixture
 def outsider_client(outsider) -> Client:
     return _client_for(outsider)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The outside-in checks' figures (tests/figures.py), for CI's log and the closing note."""
+    from tests.figures import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("outside-in figures")
+        for name, value in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{name}: {value:,}")

@@ -27,6 +27,7 @@ from customers.models import (
 from customers.services import api_token_create, membership_add, organization_create
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory, make_customer
+from tests.figures import count
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -48,6 +49,8 @@ def race(work: Callable[[int], Any], threads: int = THREADS) -> list[Any]:
         finally:
             connections.close_all()
 
+    count("races run")
+    count("racing requests", threads)
     pool = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
     for thread in pool:
         thread.start()
@@ -59,6 +62,11 @@ def race(work: Callable[[int], Any], threads: int = THREADS) -> list[Any]:
 
 def no_errors(results: list[Any]) -> None:
     errors = [r for r in results if isinstance(r, Exception)]
+    count("racing requests answered 5xx", len(errors))
+    count(
+        "racing requests answered 5xx",
+        sum(getattr(r, "status_code", 200) >= 500 for r in results if r not in errors),
+    )
     assert not errors, errors
     statuses = [getattr(r, "status_code", 200) for r in results]
     assert all(s < 500 for s in statuses), statuses
@@ -95,6 +103,7 @@ def test_idempotency_key_100_bursts_of_8_give_one_customer_per_key(org, secret):
         bodies = {json.dumps(r.json(), sort_keys=True) for r in results if r.status_code == 201}
         assert len(bodies) == 1  # every 201 is the replay of the one response
         duplicates += Customer.objects.for_organization(org).filter(name=body["name"]).count() - 1
+    count("duplicate rows after races", duplicates)
     assert duplicates == 0
     assert IdempotencyKey.objects.for_organization(org).count() == 100
     assert not IdempotencyKey.objects.for_organization(org).filter(status_code__isnull=True)

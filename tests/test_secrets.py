@@ -23,6 +23,7 @@ from audit.models import AuditEntry
 from audit.services import SECRET_SET, is_secret, redact
 from customers.models import ApiToken, User
 from tests.factories import UserFactory, make_customer
+from tests.figures import count
 
 pytestmark = pytest.mark.django_db
 
@@ -157,6 +158,9 @@ def test_every_secret_setting_flow_leaves_no_secret_in_the_audit_log(
 
     text = every_audit_row_as_text()
     found = [secret for secret in secrets if secret and secret in text]
+    count("secret-setting flows exercised", flows)
+    count("secrets searched for in the audit log", len(secrets))
+    count("secrets found in the audit log", len(found))
     assert flows == 8
     assert len(secrets) >= 15
     assert found == []
