@@ -1,0 +1,119 @@
+"""Connected accounts: connect within the limit, revoke one or all."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import record
+from customers.models import (
+    ApiToken,
+    Connection,
+    Customer,
+    User,
+)
+from customers.services.common import audited, locked_customer
+from customers.services.errors import ServiceError
+from customers.services.lifecycle import Status
+
+CONNECTION_NOT_ACTIVE = "This connection is {status} already."
+NO_CONNECTIONS = "{name} has no connected accounts to revoke."
+
+
+CONNECTIONS_FULL = (
+    "{name} has used all {limit} of its connected accounts. Revoke one, or ask {org} to raise "
+    "the limit, before connecting another."
+)
+
+
+@audited("connection.revoked")
+@transaction.atomic
+def connection_revoke(*, connection: Connection, actor: User | ApiToken | None) -> Connection:
+    current = (
+        Connection.objects.for_organization(connection.organization_id)
+        .select_for_update()
+        .select_related("customer__organization")
+        .get(pk=connection.pk)
+    )
+    if current.status == Connection.Status.REVOKED:
+        raise ServiceError(CONNECTION_NOT_ACTIVE.format(status="revoked"))
+    before = current.status
+    current.status = Connection.Status.REVOKED
+    current.revoked_at = timezone.now()
+    current.save(update_fields=["status", "revoked_at"])
+    record(
+        action="connection.revoked",
+        organization=current.customer.organization,
+        actor=actor,
+        resource=current,
+        resource_label=f"{current} ({current.customer.name})",
+        changes={"status": [before, "revoked"]},
+    )
+    return current
+
+
+@audited("connection.revoked_all")
+@transaction.atomic
+def connections_revoke_all(*, customer: Customer, actor: User | ApiToken | None) -> int:
+    current = locked_customer(customer)
+    live = Connection.objects.for_customer(current).exclude(status=Connection.Status.REVOKED)
+    count = live.update(status=Connection.Status.REVOKED, revoked_at=timezone.now())
+    if count == 0:
+        raise ServiceError(NO_CONNECTIONS.format(name=current.name))
+    record(
+        action="connection.revoked_all",
+        organization=current.organization,
+        actor=actor,
+        resource=current,
+        message=f"{count} connected account(s) revoked.",
+        changes={"connections_revoked": [0, count]},
+    )
+    return count
+
+
+@audited("connection.created")
+@transaction.atomic
+def connection_create(
+    *,
+    customer: Customer,
+    app: str,
+    account_label: str,
+    actor: User | ApiToken | None,
+    scopes: str = "",
+    credential_ref: str = "",
+    connected_by: str = "",
+) -> Connection:
+    """A connected account reported by the integration runtime, within the customer's limit."""
+    from billing.services import check_gauge
+
+    current = locked_customer(customer)
+    if current.status != Status.ACTIVE:
+        raise ServiceError(
+            f"{current.name} is {current.get_status_display().lower()}: only an active "
+            "customer can connect accounts."
+        )
+    live = Connection.objects.for_customer(current).filter(status=Connection.Status.CONNECTED)
+    verdict = check_gauge(current, "connected_accounts", current=live.count())
+    if not verdict.allowed:
+        raise ServiceError(
+            CONNECTIONS_FULL.format(
+                name=current.name, limit=verdict.limit, org=current.organization.name
+            )
+        )
+    connection = Connection.objects.create(
+        organization_id=current.organization_id,
+        customer=current,
+        app=app.strip(),
+        account_label=account_label.strip(),
+        scopes=scopes,
+        credential_ref=credential_ref,
+        connected_by=connected_by,
+    )
+    record(
+        action="connection.created",
+        organization=current.organization,
+        actor=actor,
+        resource=connection,
+        resource_label=f"{connection} ({current.name})",
+    )
+    return connection

@@ -1,0 +1,208 @@
+"""The customer lifecycle (SPEC §2): suspend, reactivate, activate, delete, restore, purge."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import diff, record
+from customers.models import (
+    ApiToken,
+    Connection,
+    Customer,
+    CustomerStatus,
+    CustomerUser,
+    User,
+)
+from customers.services.common import audited, locked_customer
+from customers.services.errors import TransitionRefused
+
+Status = CustomerStatus
+
+
+LIFECYCLE: dict[str, tuple[Status, ...]] = {
+    "activate": (Status.PENDING_ADMIN_ACTIVATION,),
+    "suspend": (Status.PENDING_ADMIN_ACTIVATION, Status.ACTIVE),
+    "reactivate": (Status.SUSPENDED,),
+    "delete": (Status.PENDING_ADMIN_ACTIVATION, Status.ACTIVE, Status.SUSPENDED),
+    "restore": (Status.DELETED,),
+}
+
+
+REFUSALS = {
+    ("suspend", Status.SUSPENDED): "{name} is already suspended.",
+    ("suspend", Status.DELETED): "{name} is deleted; restore it before suspending it.",
+    ("reactivate", Status.ACTIVE): "{name} is active already.",
+    ("reactivate", Status.PENDING_ADMIN_ACTIVATION): (
+        "{name} is not suspended: it is waiting for its admin to accept the invitation."
+    ),
+    ("reactivate", Status.DELETED): "{name} is deleted; restore it instead.",
+    ("delete", Status.DELETED): "{name} is deleted already.",
+    ("restore", Status.ACTIVE): "{name} is not deleted, so there is nothing to restore.",
+    ("restore", Status.SUSPENDED): "{name} is not deleted, so there is nothing to restore.",
+    ("restore", Status.PENDING_ADMIN_ACTIVATION): (
+        "{name} is not deleted, so there is nothing to restore."
+    ),
+    ("activate", Status.ACTIVE): "{name} is active already.",
+    ("activate", Status.SUSPENDED): "{name} is suspended; reactivate it first.",
+    ("activate", Status.DELETED): "{name} is deleted.",
+}
+
+
+RESTORE_WINDOW_PASSED = (
+    "{name} was deleted on {deleted:%Y-%m-%d}, more than {days} days ago: it can no longer be "
+    "restored."
+)
+
+
+def _check_transition(customer: Customer, event: str) -> None:
+    if customer.status not in LIFECYCLE[event]:
+        template = REFUSALS.get(
+            (event, customer.status), "{name} cannot be {event}d while {status}."
+        )
+        raise TransitionRefused(
+            template.format(
+                name=customer.name, event=event, status=customer.get_status_display().lower()
+            )
+        )
+
+
+def _set_status(customer: Customer, status: str, *, extra: dict[str, Any] | None = None) -> dict:
+    before = {"status": customer.status, **{k: getattr(customer, k) for k in (extra or {})}}
+    customer.status = status
+    for field, value in (extra or {}).items():
+        setattr(customer, field, value)
+    customer.version += 1
+    customer.save(update_fields=["status", "version", "updated_at", *(extra or {})])
+    return diff(before, {"status": status, **(extra or {})})
+
+
+IMPACT_CAP = 10_000
+
+
+def impact_summary(customer: Customer) -> dict[str, int]:
+    """What a lifecycle action affects, for the confirmation dialogs."""
+    from audit.models import Execution
+
+    since = timezone.now() - timedelta(days=7)
+    return {
+        "users": CustomerUser.objects.for_customer(customer).count(),
+        "connections": Connection.objects.for_customer(customer)
+        .filter(status=Connection.Status.CONNECTED)
+        .count(),
+        # Counted over at most IMPACT_CAP rows: the dialog needs "how many", not an exact
+        # count that would read a busy customer's whole week.
+        "executions_7d": Execution.objects.for_customer(customer)
+        .filter(started_at__gte=since)[:IMPACT_CAP]
+        .count(),
+    }
+
+
+def transition(
+    customer: Customer, actor: User | ApiToken | None, event: str, action: str
+) -> Customer:
+    current = locked_customer(customer)
+    _check_transition(current, event)
+    if event == "suspend":
+        changes = _set_status(current, Status.SUSPENDED)
+    elif event == "reactivate":
+        target = Status.ACTIVE if current.owner_id else Status.PENDING_ADMIN_ACTIVATION
+        changes = _set_status(current, target)
+    elif event == "activate":
+        changes = _set_status(current, Status.ACTIVE)
+    elif event == "delete":
+        changes = _set_status(
+            current,
+            Status.DELETED,
+            extra={"deleted_at": timezone.now(), "status_before_delete": current.status},
+        )
+    else:  # restore
+        deadline = current.restore_deadline()
+        if deadline is not None and deadline < timezone.now():
+            raise TransitionRefused(
+                RESTORE_WINDOW_PASSED.format(
+                    name=current.name,
+                    deleted=current.deleted_at,
+                    days=settings.CUSTOMER_RETENTION_DAYS,
+                )
+            )
+        previous = current.status_before_delete or Status.PENDING_ADMIN_ACTIVATION
+        changes = _set_status(
+            current, previous, extra={"deleted_at": None, "status_before_delete": ""}
+        )
+    record(
+        action=action,
+        organization=current.organization,
+        actor=actor,
+        resource=current,
+        changes=changes,
+    )
+    return current
+
+
+@audited("customer.suspended")
+@transaction.atomic
+def customer_suspend(*, customer: Customer, actor: User | ApiToken | None) -> Customer:
+    """Portal login, customer tokens and ingestion stop; every record is kept."""
+    return transition(customer, actor, "suspend", "customer.suspended")
+
+
+@audited("customer.reactivated")
+@transaction.atomic
+def customer_reactivate(*, customer: Customer, actor: User | ApiToken | None) -> Customer:
+    """Back to Active, or to Pending Admin Activation when no admin has accepted yet."""
+    return transition(customer, actor, "reactivate", "customer.reactivated")
+
+
+@audited("customer.activated")
+@transaction.atomic
+def customer_activate(*, customer: Customer, actor: User | ApiToken | None) -> Customer:
+    return transition(customer, actor, "activate", "customer.activated")
+
+
+@audited("customer.deleted")
+@transaction.atomic
+def customer_delete(*, customer: Customer, actor: User | ApiToken | None) -> Customer:
+    """Soft delete: hidden from lists, restorable for CUSTOMER_RETENTION_DAYS."""
+    return transition(customer, actor, "delete", "customer.deleted")
+
+
+@audited("customer.restored")
+@transaction.atomic
+def customer_restore(*, customer: Customer, actor: User | ApiToken | None) -> Customer:
+    """Back to the status it had before it was deleted, within the retention window."""
+    return transition(customer, actor, "restore", "customer.restored")
+
+
+def customers_purge_deleted(*, now: datetime | None = None) -> list[str]:
+    """Remove customers deleted more than CUSTOMER_RETENTION_DAYS ago, with everything they own.
+    Their audit entries stay. Returns the purged customers' labels."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.CUSTOMER_RETENTION_DAYS)
+    purged = []
+    # A management command's job: it works across every organization, explicitly.
+    expired = Customer.objects.unscoped().filter(status=Status.DELETED, deleted_at__lt=cutoff)
+    for customer in expired.select_related("organization").iterator():
+        with transaction.atomic():
+            record(
+                action="customer.purged",
+                organization=customer.organization,
+                actor=None,
+                resource=customer,
+                message=f"Deleted {customer.deleted_at:%Y-%m-%d}; retention window passed.",
+            )
+            # The customer points at its own users and invitation; cut those first.
+            Customer.objects.unscoped().filter(pk=customer.pk).update(
+                owner=None,
+                admin_invitation=None,
+                billing_contact=None,
+                legal_contact=None,
+                security_contact=None,
+                technical_contact=None,
+            )
+            Customer.objects.unscoped().filter(pk=customer.pk).delete()
+        purged.append(f"{customer.name} ({customer.pk})")
+    return purged

@@ -1,0 +1,111 @@
+"""Organizations, their members and their API tokens."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from audit.services import record
+from customers.models import (
+    ApiToken,
+    Customer,
+    Membership,
+    Organization,
+    User,
+)
+from customers.services.errors import ServiceError
+
+TOKEN_NAME_REQUIRED = "Give the key a name, so you know later what it is used for."
+TOKEN_ALREADY_REVOKED = "This key was already revoked."
+
+
+@transaction.atomic
+def organization_create(*, name: str, owner: User | None = None, slug: str = "") -> Organization:
+    from billing.services import plans_create_defaults
+
+    base = slugify(slug or name)[:70] or "org"
+    candidate, suffix = base, 2
+    while True:
+        if not Organization.objects.filter(slug=candidate).exists():
+            try:
+                with transaction.atomic():
+                    organization = Organization.objects.create(name=name, slug=candidate)
+                break
+            except IntegrityError:
+                pass  # taken by a concurrent sign-up since the check: take the next one
+        candidate, suffix = f"{base}-{suffix}", suffix + 1
+    plans_create_defaults(organization=organization)
+    if owner is not None:
+        Membership.objects.create(user=owner, organization=organization, role=Membership.Role.OWNER)
+    record(
+        action="organization.created", organization=organization, actor=owner, resource=organization
+    )
+    return organization
+
+
+@transaction.atomic
+def membership_add(
+    *, organization: Organization, user: User, role: str, actor: User | None = None
+) -> Membership:
+    membership, created = Membership.objects.update_or_create(
+        organization=organization, user=user, defaults={"role": role}
+    )
+    record(
+        action="membership.added" if created else "membership.changed",
+        organization=organization,
+        actor=actor,
+        resource=membership,
+        resource_label=f"{user.email} ({role})",
+        changes={"role": [None, role]},
+    )
+    return membership
+
+
+@transaction.atomic
+def api_token_create(
+    *, organization: Organization, name: str, actor: User, customer: Customer | None = None
+) -> tuple[ApiToken, str]:
+    """A new API token and its secret, which is never retrievable again. With ``customer``,
+    a customer token (created in the portal) that sees that customer only."""
+    name = name.strip()
+    if not name:
+        raise ServiceError(TOKEN_NAME_REQUIRED)
+    secret, prefix, token_hash = ApiToken.new_secret()
+    token = ApiToken.objects.create(
+        organization=organization,
+        customer=customer,
+        name=name,
+        prefix=prefix,
+        token_hash=token_hash,
+        created_by=actor,
+    )
+    record(
+        action="api_token.created",
+        organization=organization,
+        actor=actor,
+        resource=token,
+        message=f"Customer token for {customer.name}" if customer else "",
+    )
+    return token, secret
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
+    token = (
+        ApiToken.objects.for_organization(token.organization_id)
+        .select_for_update()
+        .get(pk=token.pk)
+    )
+    if token.revoked_at is not None:
+        raise ServiceError(TOKEN_ALREADY_REVOKED)
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    record(
+        action="api_token.revoked",
+        organization=token.organization,
+        actor=actor,
+        resource=token,
+        changes={"revoked_at": [None, token.revoked_at.isoformat()]},
+    )
+    return token
