@@ -1,18 +1,23 @@
-"""Ingestion of events and executions: the enforcement points of the quotas (SPEC §5)."""
+"""The audit app's API: ingestion of events and executions (where quotas are enforced, SPEC §5)
+and the organization's audit log."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema, Status
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import StrictInt
 
-from audit.services import QuotaExceeded, events_ingest, executions_ingest
-from billing.services import refused
-from config.api_types import IsoDateTime, text
-from customers.api import customer_in_scope
+from audit.ingestion import events_ingest, executions_ingest
+from audit.models import AuditEntry
+from billing.services import QuotaExceeded, refused
+from customers.api.auth import organization_token
+from customers.api.listing import cursor_page
+from customers.api.lookup import customer_in_scope
+from customers.api.schemas import ERRORS as AUDIT_ERRORS
+from customers.api.types import INT_CURSOR, IsoDateTime, text
 from customers.models import CustomerStatus
 
 router = Router(tags=["Ingestion"])
@@ -84,13 +89,9 @@ def _writable_customer(request: HttpRequest, customer_id: str):
     return customer
 
 
-def _too_many(request: HttpRequest, customer, error: QuotaExceeded, action: str) -> HttpResponse:
-    from config.api import api
-
+def _refused(request: HttpRequest, customer: Any, error: QuotaExceeded, action: str) -> None:
+    # Audited here; config/api.py turns the exception into the 429 with Retry-After.
     refused(customer, error.consumption, action, request.auth)
-    response = api.create_response(request, error.consumption.as_error(), status=429)
-    response["Retry-After"] = str(error.consumption.retry_after)
-    return response
 
 
 @router.post(
@@ -104,7 +105,8 @@ def events_create(request: HttpRequest, customer_id: str, payload: EventIn | Eve
     try:
         rows = events_ingest(customer=customer, items=[item.model_dump() for item in items])
     except QuotaExceeded as error:
-        return _too_many(request, customer, error, "events.refused")
+        _refused(request, customer, error, "events.refused")
+        raise
     return Status(201, {"accepted": len(rows)})
 
 
@@ -123,5 +125,84 @@ def executions_create(
             customer=customer, items=[item.model_dump() for item in items], actor=request.auth
         )
     except QuotaExceeded as error:
-        return _too_many(request, customer, error, "executions.refused")
+        _refused(request, customer, error, "executions.refused")
+        raise
     return Status(201, {"accepted": len(created)})
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+
+class AuditEntryOut(Schema):
+    id: int
+    timestamp: str
+    actor_type: str
+    actor: str
+    action: str
+    resource_type: str
+    resource_id: str
+    resource_label: str
+    outcome: str
+    changes: dict[str, Any]
+    message: str
+    ip_address: str | None
+    request_id: str
+
+
+class AuditPage(Schema):
+    data: list[AuditEntryOut]
+    next_cursor: str | None
+
+
+class AuditFilters(Schema):
+    actor: text(254, description="Actor email or token label (exact)") | None = None
+    action: text(64) | None = None
+    resource_type: text(64) | None = None
+    resource_id: text(64) | None = None
+    outcome: Literal["success", "failure", "denied"] | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
+    cursor: INT_CURSOR | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+@router.get(
+    "/audit-log",
+    response={200: AuditPage, **AUDIT_ERRORS},
+    tags=["Audit"],
+    summary="The organization's audit log (cursor pagination, newest first)",
+)
+def audit_log(request: HttpRequest, filters: Query[AuditFilters]) -> dict[str, Any]:
+    token = organization_token(request)
+    entries = AuditEntry.objects.for_organization(token.organization_id)
+    for field in ("action", "resource_type", "resource_id", "outcome"):
+        if getattr(filters, field):
+            entries = entries.filter(**{field: getattr(filters, field)})
+    if filters.actor:
+        entries = entries.filter(actor_label=filters.actor)
+    if filters.since:
+        entries = entries.filter(created_at__gte=filters.since)
+    if filters.until:
+        entries = entries.filter(created_at__lt=filters.until)
+    rows, next_cursor = cursor_page(entries, filters.cursor, filters.limit, int)
+    return {
+        "data": [
+            {
+                "id": e.pk,
+                "timestamp": e.created_at.isoformat(),
+                "actor_type": e.actor_type,
+                "actor": e.actor_label,
+                "action": e.action,
+                "resource_type": e.resource_type,
+                "resource_id": e.resource_id,
+                "resource_label": e.resource_label,
+                "outcome": e.outcome,
+                "changes": e.changes,
+                "message": e.message,
+                "ip_address": e.ip_address,
+                "request_id": e.request_id,
+            }
+            for e in rows
+        ],
+        "next_cursor": next_cursor,
+    }

@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
-from config.api_types import cursor_time, time_cursor
+from customers.api.types import cursor_time, time_cursor
 
 CURSOR = re.compile(r"^\d{1,18}~\d{1,18}$")
 

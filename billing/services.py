@@ -23,6 +23,7 @@ from billing.models import (
     PooledUsageCounter,
     UsageCounter,
 )
+from customers.services.errors import Conflict, Invalid
 
 if TYPE_CHECKING:
     from customers.models import Customer, Organization, User
@@ -32,8 +33,12 @@ NEGATIVE_LIMIT = "A limit is a whole number of 0 or more; leave it empty for unl
 LIMIT_TOO_LARGE = "That is more than any limit can hold: leave it empty for unlimited."
 
 
-class LimitError(Exception):
+class LimitError(Invalid):
     """A limit change was refused; the message is for the person who asked."""
+
+
+class NothingToReset(Conflict, LimitError):
+    """The customer already follows the plan's default."""
 
 
 def plans_create_defaults(*, organization: Organization) -> list[Plan]:
@@ -225,6 +230,14 @@ class Consumption:
         if self.reset_at is None:
             return 60
         return max(1, int((self.reset_at - timezone.now()).total_seconds()) + 1)
+
+
+class QuotaExceeded(Exception):
+    """A request would pass a quota (a customer's limit or the pooled cap): answered 429."""
+
+    def __init__(self, consumption: Consumption) -> None:
+        super().__init__(consumption.as_error()["detail"])
+        self.consumption = consumption
 
 
 # One statement: add ``amount`` to this window's counter unless that would pass the limit.
@@ -456,7 +469,7 @@ def override_clear(*, customer: Customer, dimension: str, actor: User) -> None:
         CustomerLimitOverride.objects.for_customer(customer).filter(dimension=spec.key).delete()
     )
     if not deleted:
-        raise LimitError(f"{customer.name} already uses the plan's default for {spec.label}.")
+        raise NothingToReset(f"{customer.name} already uses the plan's default for {spec.label}.")
     record(
         action="limit.reset",
         organization=customer.organization,

@@ -1,16 +1,39 @@
-"""The REST API: one NinjaAPI that mounts each app's router."""
+"""The REST API: one NinjaAPI that mounts each app's router, and the one place where errors
+become status codes."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError as ModelValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from audit.api import router as ingestion_router
-from customers.api import TOO_DEEP, RateLimited, customers_router, token_auth
-from customers.api import router as organization_router
+from audit.api import router as audit_router
+from billing.api import router as billing_router
+from billing.services import QuotaExceeded
+from customers.api import router as customers_router
+from customers.api import token_auth
+from customers.api.updates import TOO_DEEP, field_messages
+from customers.services.errors import (
+    Conflict,
+    Denied,
+    Invalid,
+    ServiceError,
+    StaleEdit,
+    UniqueTaken,
+)
 
-api = NinjaAPI(
+class TenantryAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation: Any) -> str:
+        # "<app>_api_<view>", whichever module of the app holds the view: operation ids stay
+        # stable for generated clients when a module is split.
+        view = operation.view_func
+        return f"{view.__module__.split('.')[0]}_api_{view.__name__}"
+
+
+api = TenantryAPI(
     title="Tenantry API",
     version="1",
     description=(
@@ -22,13 +45,40 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
 )
-api.add_router("/", organization_router)
 api.add_router("/", customers_router)
-api.add_router("/", ingestion_router)
+api.add_router("/", billing_router)
+api.add_router("/", audit_router)
+
+# A refused service, by the most specific class first (the exception's MRO is walked).
+STATUS_OF_REFUSAL: dict[type[Exception], int] = {
+    Denied: 403,
+    StaleEdit: 412,
+    Conflict: 409,
+    Invalid: 422,
+    ServiceError: 409,
+    UniqueTaken: 409,
+    ModelValidationError: 422,
+}
+STALE = "The customer changed since you read it: GET it again, then retry your update."
 
 
-@api.exception_handler(RateLimited)
-def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+def _status_of(error: Exception) -> int:
+    return next(STATUS_OF_REFUSAL[k] for k in type(error).__mro__ if k in STATUS_OF_REFUSAL)
+
+
+@api.exception_handler(ServiceError)
+def refused(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    detail = STALE if isinstance(exc, StaleEdit) else str(exc)
+    return api.create_response(request, {"detail": detail}, status=_status_of(exc))
+
+
+@api.exception_handler(ModelValidationError)
+def invalid_values(request: HttpRequest, exc: ModelValidationError) -> HttpResponse:
+    return api.create_response(request, {"detail": field_messages(exc)}, status=_status_of(exc))
+
+
+@api.exception_handler(QuotaExceeded)
+def over_quota(request: HttpRequest, exc: QuotaExceeded) -> HttpResponse:
     response = api.create_response(request, exc.consumption.as_error(), status=429)
     response["Retry-After"] = str(exc.consumption.retry_after)
     return response

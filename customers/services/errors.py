@@ -1,33 +1,51 @@
-"""What a refused service raises: one small hierarchy, translated to status codes in one place."""
+"""What a refused service raises: one small hierarchy. The API translates it to status codes in
+one table (config/api.py); views show its message (customers.access.attempt)."""
 
 from __future__ import annotations
 
-from customers.models import (
-    Customer,
-)
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from customers.models import Customer
 
 
 class ServiceError(Exception):
     """A business rule refused the action; the message is meant for the person who asked."""
 
 
-class TransitionRefused(ServiceError):
-    pass
+class Conflict(ServiceError):
+    """The current state refuses it (a lifecycle step from the wrong status, a full quota of
+    seats, something already done)."""
+
+
+class Invalid(ServiceError):
+    """The values asked for are not acceptable, whatever the state."""
 
 
 class Denied(ServiceError):
     """The actor may not do this (audited as denied rather than failed)."""
 
 
-class InvitationUnusable(ServiceError):
+class TransitionRefused(Conflict):
+    """A lifecycle step the customer's status does not allow."""
+
+
+class InvitationUnusable(Conflict):
     """The invitation was used, revoked or expired (perhaps a moment ago, by a concurrent
     acceptance)."""
 
 
-class StaleEdit(ServiceError):
+class StaleEdit(Conflict):
     """The record changed since the form (or ETag) was read."""
 
     def __init__(self, message: str, *, current: Customer, changes: dict[str, list]) -> None:
         super().__init__(message)
         self.current = current
         self.changes = changes
+
+
+class UniqueTaken(ValidationError):
+    """A field's value is another record's (a slug, an external ID): a conflict, not bad input,
+    though a form shows it next to the field like any validation error."""

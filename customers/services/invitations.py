@@ -27,7 +27,7 @@ from customers.models import (
     User,
 )
 from customers.services.common import CUSTOMER_DELETED_NO_CHANGES, audited, locked_customer
-from customers.services.errors import Denied, InvitationUnusable, ServiceError
+from customers.services.errors import Denied, Invalid, InvitationUnusable, ServiceError
 from customers.services.lifecycle import Status, transition
 
 logger = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def invite_send(
     try:
         validate_email(email)
     except ValidationError:
-        raise ServiceError(f"“{email}” is not a valid email address.") from None
+        raise Invalid(f"“{email}” is not a valid email address.") from None
     if not is_admin_invite:
         check_seats(customer)  # early word; acceptance checks again
     invitation = Invitation(

@@ -14,7 +14,7 @@ from customers.models import (
     Organization,
     User,
 )
-from customers.services.errors import ServiceError
+from customers.services.errors import Invalid, ServiceError
 
 TOKEN_NAME_REQUIRED = "Give the key a name, so you know later what it is used for."
 TOKEN_ALREADY_REVOKED = "This key was already revoked."
@@ -70,7 +70,7 @@ def api_token_create(
     a customer token (created in the portal) that sees that customer only."""
     name = name.strip()
     if not name:
-        raise ServiceError(TOKEN_NAME_REQUIRED)
+        raise Invalid(TOKEN_NAME_REQUIRED)
     secret, prefix, token_hash = ApiToken.new_secret()
     token = ApiToken.objects.create(
         organization=organization,

@@ -23,7 +23,7 @@ from customers.services.common import (
     audited,
     locked_customer,
 )
-from customers.services.errors import ServiceError, StaleEdit
+from customers.services.errors import Invalid, ServiceError, StaleEdit, UniqueTaken
 from customers.services.invitations import invite_send
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def customer_create(
 ) -> Customer:
     """A new customer, Pending Admin Activation; with an admin email, its invitation is sent."""
     if plan.organization_id != organization.pk:
-        raise ServiceError("Choose one of your organization's plans.")
+        raise Invalid("Choose one of your organization's plans.")
     customer = Customer(
         organization=organization,
         name=name.strip(),
@@ -120,9 +120,9 @@ def _save_unique(customer: Customer, **kwargs: Any) -> None:
     except IntegrityError as error:
         text = str(error)
         if "customer_unique_slug" in text or "customer.slug" in text:
-            raise ValidationError({"slug": [SLUG_TAKEN.format(slug=customer.slug)]}) from None
+            raise UniqueTaken({"slug": [SLUG_TAKEN.format(slug=customer.slug)]}) from None
         if "customer_unique_external_id" in text or "customer.external_id" in text:
-            raise ValidationError(
+            raise UniqueTaken(
                 {"external_id": [EXTERNAL_ID_TAKEN.format(external_id=customer.external_id)]}
             ) from None
         raise
@@ -140,7 +140,17 @@ def _friendly(error: ValidationError, customer: Customer) -> ValidationError:
             )
         else:
             messages.setdefault("__all__", []).append(message)
-    return ValidationError(messages)
+    # Only "taken" messages: a conflict with another customer, not bad input.
+    taken = all(
+        m
+        in (
+            SLUG_TAKEN.format(slug=customer.slug),
+            EXTERNAL_ID_TAKEN.format(external_id=customer.external_id),
+        )
+        for ms in messages.values()
+        for m in ms
+    )
+    return (UniqueTaken if taken and general else ValidationError)(messages)
 
 
 EDITABLE_FIELDS = (
@@ -181,7 +191,7 @@ def customer_update(
     """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ServiceError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+        raise Invalid(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     current = locked_customer(customer)
     if current.is_deleted:
         raise ServiceError(CUSTOMER_DELETED_NO_CHANGES.format(name=current.name))
@@ -202,7 +212,7 @@ def customer_update(
         current.force_2fa_since = timezone.now()
     if "plan" in changes:
         if current.plan.organization_id != current.organization_id:
-            raise ServiceError("Choose one of your organization's plans.")
+            raise Invalid("Choose one of your organization's plans.")
         apply_entitlements(current)
     _validate(current)
     changed = diff(before, changes)

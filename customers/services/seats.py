@@ -14,7 +14,7 @@ from customers.models import (
     User,
 )
 from customers.services.common import audited, locked_customer
-from customers.services.errors import ServiceError
+from customers.services.errors import Invalid, ServiceError
 from customers.services.records import customer_update
 
 LAST_ADMIN = (
@@ -57,7 +57,7 @@ def portal_settings_update(
 
     unknown = set(changes) - set(PORTAL_FIELDS)
     if unknown:
-        raise ServiceError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+        raise Invalid(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     if "ip_whitelist" in changes and not ip_allowed(client_address, changes["ip_whitelist"]):
         error = ValidationError(
             {"ip_whitelist": [ALLOW_LIST_EXCLUDES_YOU.format(address=client_address)]}
@@ -104,7 +104,7 @@ def _protect_last_admin(seat: CustomerUser) -> None:
 def customer_user_change_role(*, seat: CustomerUser, role: str, actor: User) -> CustomerUser:
     current = _locked_seat(seat)
     if role not in CustomerUser.Role.values:
-        raise ServiceError("Choose one of the roles: Admin, Engineer, Billing or User.")
+        raise Invalid("Choose one of the roles: Admin, Engineer, Billing or User.")
     if current.role == role:
         return current
     if role != CustomerUser.Role.SUPERUSER:

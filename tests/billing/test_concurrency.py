@@ -7,10 +7,10 @@ import threading
 import pytest
 from django.db import connection, connections
 
+from audit.ingestion import events_ingest
 from audit.models import Event
-from audit.services import QuotaExceeded, events_ingest
 from billing.models import UsageCounter
-from billing.services import override_set, pooled_cap_set
+from billing.services import QuotaExceeded, override_set, pooled_cap_set
 from tests.conftest import requires_postgres
 from tests.factories import make_customer
 

@@ -1,4 +1,4 @@
-"""Field types shared by the API's schemas, so the OpenAPI document says exactly what the server
+"""Field types the API schemas share, so the OpenAPI document says exactly what the server
 accepts (schemathesis holds us to it)."""
 
 from __future__ import annotations

@@ -1,0 +1,112 @@
+"""A customer's limits over the API: effective limits with usage, set and clear an override."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+from pydantic import StrictInt
+
+from billing.dimensions import DIMENSIONS
+from billing.services import override_clear, override_set, usage_rows
+from customers.api.auth import organization_token
+from customers.api.lookup import customer_in_scope
+from customers.api.schemas import ERRORS, Detail, iso
+from customers.api.types import (
+    IsoDateTime,
+    text,
+)
+from customers.models import (
+    Customer,
+)
+
+router = Router(tags=["Customer"])
+
+
+class LimitOut(Schema):
+    dimension: str
+    label: str
+    window: str | None
+    limit: int | None
+    plan_default: int | None
+    overridden: bool
+    override_reason: str | None
+    override_expires_at: str | None
+    used: int
+
+
+class LimitSet(Schema):
+    value: Annotated[StrictInt, Field(ge=0, le=2**62)] | None = Field(
+        ..., description="null = unlimited"
+    )
+    reason: text(300, min_length=1)
+    expires_at: IsoDateTime | None = None
+
+
+def _limits(customer: Customer) -> list[dict[str, Any]]:
+    return [
+        {
+            "dimension": row.dimension.key,
+            "label": row.dimension.label,
+            "window": row.dimension.window,
+            "limit": row.limit.value,
+            "plan_default": row.limit.plan_default,
+            "overridden": row.limit.is_overridden,
+            "override_reason": row.limit.override.reason if row.limit.override else None,
+            "override_expires_at": iso(row.limit.override.expires_at)
+            if row.limit.override
+            else None,
+            "used": row.used,
+        }
+        for row in usage_rows(customer)
+    ]
+
+
+def _dimension(dimension: str) -> str:
+    if dimension not in DIMENSIONS:
+        raise HttpError(
+            404, f"No quota dimension “{dimension}”: use one of {', '.join(DIMENSIONS)}."
+        )
+    return dimension
+
+
+@router.get(
+    "/customer/{customer_id}/limits",
+    response={200: list[LimitOut], **ERRORS},
+    summary="Effective limits and current usage",
+)
+def limits_list(request: HttpRequest, customer_id: str):
+    return _limits(customer_in_scope(request, customer_id))
+
+
+@router.put(
+    "/customer/{customer_id}/limits/{dimension}",
+    response={200: list[LimitOut], **ERRORS},
+    summary="Set a customer's own limit in one dimension",
+)
+def limits_set(request: HttpRequest, customer_id: str, dimension: str, payload: LimitSet):
+    token = organization_token(request)
+    customer = customer_in_scope(request, customer_id)
+    override_set(
+        customer=customer,
+        dimension=_dimension(dimension),
+        value=payload.value,
+        reason=payload.reason,
+        expires_at=payload.expires_at,
+        actor=token,
+    )
+    return _limits(customer)
+
+
+@router.delete(
+    "/customer/{customer_id}/limits/{dimension}",
+    response={200: list[LimitOut], 409: Detail, **ERRORS},
+    summary="Back to the plan's default",
+)
+def limits_clear(request: HttpRequest, customer_id: str, dimension: str):
+    token = organization_token(request)
+    customer = customer_in_scope(request, customer_id)
+    override_clear(customer=customer, dimension=_dimension(dimension), actor=token)
+    return _limits(customer)

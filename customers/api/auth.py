@@ -1,0 +1,96 @@
+"""Who is calling: API tokens (Bearer or Fastly-Key), where they may be used from, and refusals."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja.errors import HttpError
+from ninja.security import APIKeyHeader, HttpBearer
+
+from billing.services import QuotaExceeded, consume, consume_pool
+from customers.models import (
+    ApiToken,
+    CustomerStatus,
+)
+from customers.net import client_ip, ip_allowed
+
+
+def _admit(request: HttpRequest, token: ApiToken | None) -> ApiToken | None:
+    """A live token, and whether it may be used from here, now."""
+    if token is None:
+        return None
+    customer = token.customer
+    if customer is not None:
+        if customer.status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED):
+            deny(
+                request,
+                token,
+                f"{customer.name} is {customer.get_status_display().lower()}: "
+                "its API tokens are refused until it is reactivated.",
+            )
+        if not ip_allowed(client_ip(request), customer.ip_whitelist):
+            deny(
+                request,
+                token,
+                f"{customer.name} only allows API access from listed "
+                f"addresses, and {client_ip(request)} is not one of them.",
+            )
+    # A customer token spends its customer's requests-per-minute quota; an organization token
+    # spends the organization's pooled cap for that dimension, when one is set.
+    consumption = (
+        consume(customer, "api_requests_per_minute")
+        if customer is not None
+        else consume_pool(token.organization_id, "api_requests_per_minute")
+    )
+    if not consumption.allowed:
+        raise QuotaExceeded(consumption)
+    return token
+
+
+def deny(request: HttpRequest, token: ApiToken, message: str) -> None:
+    """Refuse with 403, audited as denied (as the portal and the console do)."""
+    from audit.services import Outcome, record
+
+    record(
+        action="api.denied",
+        organization=token.organization,
+        actor=token,
+        resource=token.customer,
+        resource_type="" if token.customer_id else "url",
+        resource_id="" if token.customer_id else request.path[:64],
+        resource_label=f"{request.method} {request.path}"[:254],
+        outcome=Outcome.DENIED,
+        message=message,
+        request=request,
+    )
+    raise HttpError(403, message)
+
+
+class BearerToken(HttpBearer):
+    """``Authorization: Bearer <token>``."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        return _admit(request, ApiToken.authenticate(token))
+
+
+class FastlyKey(APIKeyHeader):
+    """``Fastly-Key: <token>``, so clients written for the seed's API work unchanged."""
+
+    param_name = "Fastly-Key"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> ApiToken | None:
+        return _admit(request, ApiToken.authenticate(key or ""))
+
+
+token_auth = [BearerToken(), FastlyKey()]
+
+
+def organization_token(request: HttpRequest) -> ApiToken:
+    token = request.auth
+    if token.customer_id:
+        deny(
+            request,
+            token,
+            "This needs an organization token (Settings → API keys); a "
+            "customer token only sees its own customer.",
+        )
+    return token

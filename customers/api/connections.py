@@ -1,0 +1,97 @@
+"""A customer's connected accounts: list, record, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+
+from customers.api.auth import organization_token
+from customers.api.lookup import customer_in_scope, uuid_or_none
+from customers.api.schemas import ERRORS, Detail, iso
+from customers.api.types import (
+    text,
+)
+from customers.models import (
+    Connection,
+)
+
+router = Router(tags=["Customer"])
+
+
+class ConnectionOut(Schema):
+    id: str
+    app: str
+    account_label: str
+    status: str
+    scopes: str
+    connected_by: str
+    connected_at: str
+    last_used_at: str | None
+
+
+class ConnectionCreate(Schema):
+    app: text(60, min_length=1, one_line=True)
+    account_label: text(200, min_length=1, one_line=True)
+    scopes: text(500) = ""
+    credential_ref: text(200, description="Where the runtime keeps it, never the secret") = ""
+    connected_by: text(254) = ""
+
+
+def connection_out(connection: Connection) -> dict[str, Any]:
+    return {
+        "id": str(connection.pk),
+        "app": connection.app,
+        "account_label": connection.account_label,
+        "status": connection.status,
+        "scopes": connection.scopes,
+        "connected_by": connection.connected_by,
+        "connected_at": connection.connected_at.isoformat(),
+        "last_used_at": iso(connection.last_used_at),
+    }
+
+
+@router.get(
+    "/customer/{customer_id}/connections",
+    response={200: list[ConnectionOut], **ERRORS},
+    summary="List connected accounts",
+)
+def connections_list(request: HttpRequest, customer_id: str):
+    customer = customer_in_scope(request, customer_id)
+    return [connection_out(c) for c in Connection.objects.for_customer(customer)]
+
+
+@router.post(
+    "/customer/{customer_id}/connections",
+    response={201: ConnectionOut, 409: Detail, **ERRORS},
+    summary="Record a connected account (from the integration runtime)",
+)
+def connections_create(request: HttpRequest, customer_id: str, payload: ConnectionCreate):
+    from customers.services import connection_create
+
+    token = organization_token(request)
+    customer = customer_in_scope(request, customer_id)
+    connection = connection_create(customer=customer, actor=token, **payload.model_dump())
+    return Status(201, connection_out(connection))
+
+
+@router.post(
+    "/customer/{customer_id}/connections/{connection_id}/revoke",
+    response={200: ConnectionOut, 409: Detail, **ERRORS},
+    summary="Revoke a connected account",
+)
+def connections_revoke(request: HttpRequest, customer_id: str, connection_id: str):
+    from customers.services import connection_revoke
+
+    customer = customer_in_scope(request, customer_id)
+    key = uuid_or_none(connection_id)
+    connection = (
+        Connection.objects.for_customer(customer).select_related("customer").filter(pk=key).first()
+        if key
+        else None
+    )
+    if connection is None:
+        raise HttpError(404, "No such connected account for this customer.")
+    return connection_out(connection_revoke(connection=connection, actor=request.auth))
