@@ -14,6 +14,7 @@ SESSION_SIGNED_IN_AT = "signed_in_at"
 def remember_sign_in_time(
     sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
 ) -> None:
-    # Forced 2FA ends portal sessions that began before it was switched on (customers/portal.py).
+    # Forced 2FA ends portal sessions that began before it was switched on
+    # (customers/views/portal_access.py).
     if request is not None and hasattr(request, "session"):
         request.session[SESSION_SIGNED_IN_AT] = timezone.now().isoformat()

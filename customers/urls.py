@@ -1,11 +1,13 @@
+"""The customers app's pages: sign-in and account, the console, invitations, the portal."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from customers import invites, portal, views
 from customers.forms import SignInForm
+from customers.views import account, console, invites, portal, two_factor
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", account.home, name="home"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -16,7 +18,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
-        views.PasswordResetView.as_view(),
+        account.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(
@@ -26,7 +28,7 @@ urlpatterns = [
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        views.PasswordResetConfirmView.as_view(),
+        account.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -36,7 +38,7 @@ urlpatterns = [
     ),
     path(
         "accounts/password/",
-        views.PasswordChangeView.as_view(),
+        account.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(
@@ -46,39 +48,41 @@ urlpatterns = [
     ),
     path("invite/accept/", invites.invite_accept_view, name="invite_accept"),
     path("invite/<str:token>/", invites.invite_landing, name="invite_landing"),
-    path("organizations/switch/", views.organization_switch, name="organization_switch"),
-    path("settings/api-keys/", views.api_keys, name="api_keys"),
-    path("settings/api-keys/<uuid:token_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("organizations/switch/", account.organization_switch, name="organization_switch"),
+    path("settings/api-keys/", account.api_keys, name="api_keys"),
+    path(
+        "settings/api-keys/<uuid:token_id>/revoke/", account.api_key_revoke, name="api_key_revoke"
+    ),
 ]
 
 console_patterns = [
-    path("", views.customer_list, name="list"),
-    path("new", views.customer_create_view, name="create"),
-    path("<uuid:customer_id>/", views.customer_detail, name="detail"),
-    path("<uuid:customer_id>/edit", views.customer_edit, name="edit"),
-    path("<uuid:customer_id>/suspend", views.customer_suspend_view, name="suspend"),
-    path("<uuid:customer_id>/reactivate", views.customer_reactivate_view, name="reactivate"),
-    path("<uuid:customer_id>/delete", views.customer_delete_view, name="delete"),
-    path("<uuid:customer_id>/restore", views.customer_restore_view, name="restore"),
+    path("", console.customer_list, name="list"),
+    path("new", console.customer_create_view, name="create"),
+    path("<uuid:customer_id>/", console.customer_detail, name="detail"),
+    path("<uuid:customer_id>/edit", console.customer_edit, name="edit"),
+    path("<uuid:customer_id>/suspend", console.customer_suspend_view, name="suspend"),
+    path("<uuid:customer_id>/reactivate", console.customer_reactivate_view, name="reactivate"),
+    path("<uuid:customer_id>/delete", console.customer_delete_view, name="delete"),
+    path("<uuid:customer_id>/restore", console.customer_restore_view, name="restore"),
     path(
         "<uuid:customer_id>/revoke-connections",
-        views.customer_revoke_connections,
+        console.customer_revoke_connections,
         name="revoke_connections",
     ),
-    path("<uuid:customer_id>/replace-admin", views.customer_replace_admin, name="replace_admin"),
+    path("<uuid:customer_id>/replace-admin", console.customer_replace_admin, name="replace_admin"),
     path(
         "<uuid:customer_id>/connections/<uuid:connection_id>/revoke",
-        views.connection_revoke_view,
+        console.connection_revoke_view,
         name="connection_revoke",
     ),
     path(
         "<uuid:customer_id>/invitations/<uuid:invitation_id>/resend",
-        views.invitation_resend_view,
+        console.invitation_resend_view,
         name="invitation_resend",
     ),
     path(
         "<uuid:customer_id>/invitations/<uuid:invitation_id>/revoke",
-        views.invitation_revoke_view,
+        console.invitation_revoke_view,
         name="invitation_revoke",
     ),
 ]
@@ -114,8 +118,8 @@ portal_patterns = [
     path("usage/", portal.usage, name="usage"),
     path("api-tokens/", portal.tokens, name="tokens"),
     path("api-tokens/<uuid:token_id>/revoke", portal.token_revoke, name="token_revoke"),
-    path("two-factor/setup/", portal.two_factor_setup, name="two_factor_setup"),
-    path("two-factor/verify/", portal.two_factor_verify, name="two_factor_verify"),
+    path("two-factor/setup/", two_factor.two_factor_setup, name="two_factor_setup"),
+    path("two-factor/verify/", two_factor.two_factor_verify, name="two_factor_verify"),
 ]
 
 urlpatterns += [

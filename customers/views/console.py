@@ -1,46 +1,37 @@
+"""The customers console: list, create, detail, edit, and the Danger Zone actions."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
-from audit.services import Outcome, record
 from customers.access import (
     attempt,
     organization_required,
-    refuse_write,
     warn_if_undelivered,
     write_access_required,
 )
 from customers.filters import CustomerFilter
 from customers.forms import (
-    ApiTokenForm,
     CustomerCreateForm,
     CustomerEditForm,
     DeleteCustomerForm,
     ReplaceAdminForm,
     merge_stale_edit,
 )
-from customers.middleware import SESSION_KEY
-from customers.models import ApiToken, Connection, Customer, CustomerUser, Invitation, User
-from customers.net import client_ip, local_path
+from customers.models import Connection, Customer, CustomerUser, Invitation
 from customers.services import (
     ServiceError,
     StaleEdit,
-    api_token_create,
-    api_token_revoke,
     connection_revoke,
     connections_revoke_all,
     customer_admin_replace,
@@ -54,195 +45,11 @@ from customers.services import (
     invite_resend,
     invite_revoke,
 )
-from customers.throttle import throttle_hit
-
-
-class PasswordResetView(auth_views.PasswordResetView):
-    html_email_template_name = "registration/password_reset_email.html"
-    email_template_name = "registration/password_reset_email.txt"
-    subject_template_name = "registration/password_reset_subject.txt"
-    success_url = reverse_lazy("password_reset_done")
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        # Links in emails come from SITE_URL, never from the request's Host header.
-        self.extra_email_context = {"site_url": settings.SITE_URL}
-        email = form.cleaned_data["email"]
-        user = User.objects.filter(email__iexact=email).first()
-        refused = self._throttled(email, user)
-        if refused is not None:
-            return refused
-        record(
-            action="password_reset.requested",
-            organization=user.home_organization() if user else None,
-            actor=None,
-            actor_label=email,
-            resource=user,
-            resource_type="user",
-            resource_label=email,
-        )
-        return super().form_valid(form)
-
-    def _throttled(self, email: str, user: User | None) -> HttpResponse | None:
-        """The sign-in throttle's rule (LOGIN_FAILURE_LIMIT per cool-off window), per client
-        address and per email: past it, no email is sent. Only the first refusal in a window
-        is audited, so a flood cannot flood the audit log either."""
-        window = timedelta(hours=settings.AXES_COOLOFF_TIME)
-        limit = settings.AXES_FAILURE_LIMIT
-        address = client_ip(self.request) or "unknown"
-        hits = max(
-            throttle_hit("password_reset.ip", address, window=window),
-            throttle_hit("password_reset.email", email, window=window),
-        )
-        if hits <= limit:
-            return None
-        minutes = round(window.total_seconds() / 60)
-        if hits == limit + 1:
-            record(
-                action="password_reset.throttled",
-                organization=user.home_organization() if user else None,
-                actor=None,
-                actor_label=email,
-                resource=user,
-                resource_type="user",
-                resource_label=email,
-                outcome=Outcome.DENIED,
-                message=f"More than {limit} reset requests in {minutes} minutes.",
-            )
-        form = self.get_form()
-        form.add_error(None, PASSWORD_RESET_THROTTLED.format(minutes=minutes))
-        return self.render_to_response(self.get_context_data(form=form), status=429)
-
-
-PASSWORD_RESET_THROTTLED = (
-    "Too many password reset requests from your address or for this email. Wait {minutes} "
-    "minutes, then try again; a link that was already sent still works."
-)
-
-
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    success_url = reverse_lazy("password_reset_complete")
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
-        record(
-            action="password.reset",
-            organization=form.user.home_organization(),
-            actor=form.user,
-            resource=form.user,
-            resource_type="user",
-        )
-        return response
-
-
-class PasswordChangeView(auth_views.PasswordChangeView):
-    success_url = reverse_lazy("password_change_done")
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
-        record(
-            action="password.changed",
-            organization=getattr(self.request, "organization", None),
-            actor=self.request.user,
-            resource=self.request.user,
-            resource_type="user",
-        )
-        return response
-
-
-@organization_required
-def home(request: HttpRequest) -> HttpResponse:
-    from django.db.models import Count
-
-    from audit.models import AuditEntry
-
-    counts = dict(
-        Customer.objects.for_organization(request.organization)
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return render(
-        request,
-        "customers/home.html",
-        {
-            "status_counts": [
-                (status, label, counts.get(status, 0)) for status, label in Customer.Status.choices
-            ],
-            "recent": AuditEntry.objects.for_organization(request.organization)[:6],
-        },
-    )
-
-
-@require_POST
-@login_required
-def organization_switch(request: HttpRequest) -> HttpResponse:
-    wanted = request.POST.get("organization", "")
-    membership = next((m for m in request.memberships if str(m.organization_id) == wanted), None)
-    if membership is None:
-        messages.error(request, "You are not a member of that organization.")
-    else:
-        request.session[SESSION_KEY] = str(membership.organization_id)
-        messages.success(request, f"Now working in {membership.organization.name}.")
-    return redirect(local_path(request.POST.get("next", "")) or reverse("home"))
-
-
-@organization_required
-def api_keys(request: HttpRequest) -> HttpResponse:
-    form = ApiTokenForm()
-    new_secret = None
-    if request.method == "POST":
-        if not request.membership.can_write:
-            refuse_write(request)
-        form = ApiTokenForm(request.POST)
-        if form.is_valid():
-            try:
-                token, new_secret = api_token_create(
-                    organization=request.organization,
-                    name=form.cleaned_data["name"],
-                    actor=request.user,
-                )
-            except ServiceError as error:
-                form.add_error("name", str(error))
-            else:
-                form = ApiTokenForm()
-                messages.success(request, f"Key “{token.name}” created. Copy it now.")
-    tokens = (
-        ApiToken.objects.for_organization(request.organization)
-        .filter(customer__isnull=True)  # customer tokens live in each customer's portal
-        .select_related("created_by")
-    )
-    response = render(
-        request,
-        "customers/api_keys.html",
-        {"form": form, "tokens": tokens, "new_secret": new_secret},
-        status=422 if form.errors else 200,
-    )
-    if new_secret:
-        # The secret is on this page only: keep it out of every cache.
-        response["Cache-Control"] = "no-store"
-    return response
-
-
-@require_POST
-@write_access_required
-def api_key_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
-    token = get_object_or_404(ApiToken.objects.for_organization(request.organization), pk=token_id)
-    attempt(
-        request,
-        f"Key “{token.name}” revoked. Clients using it now get 401.",
-        api_token_revoke,
-        token=token,
-        actor=request.user,
-    )
-    return redirect("api_keys")
-
-
-# --- the customers console -------------------------------------------------------------------
 
 PAGE_SIZES = (10, 25, 50, 100)
 
 
-def _customer_for(request: HttpRequest, customer_id: UUID) -> Customer:
+def customer_for(request: HttpRequest, customer_id: UUID) -> Customer:
     """The customer if it is in the current organization, else 404 (as if it did not exist)."""
     return get_object_or_404(
         Customer.objects.for_organization(request.organization).select_related(
@@ -328,7 +135,7 @@ def _add_errors(form: Any, error: ValidationError) -> None:
 
 @organization_required
 def customer_detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
-    customer = _customer_for(request, customer_id)
+    customer = customer_for(request, customer_id)
     return render(request, "customers/detail.html", _detail_context(request, customer))
 
 
@@ -364,7 +171,7 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
 
 @write_access_required
 def customer_edit(request: HttpRequest, customer_id: UUID) -> HttpResponse:
-    customer = _customer_for(request, customer_id)
+    customer = customer_for(request, customer_id)
     if customer.is_deleted:
         messages.error(request, f"{customer.name} is deleted; restore it before editing it.")
         return redirect(customer)
@@ -405,7 +212,7 @@ def _lifecycle_action(
     @require_POST
     @write_access_required
     def view(request: HttpRequest, customer_id: UUID) -> HttpResponse:
-        customer = _customer_for(request, customer_id)
+        customer = customer_for(request, customer_id)
         attempt(
             request,
             success.format(name=customer.name),
@@ -421,14 +228,18 @@ def _lifecycle_action(
 customer_suspend_view = _lifecycle_action(
     customer_suspend, "{name} is suspended: portal sign-in, its API tokens and ingestion stop."
 )
+
+
 customer_reactivate_view = _lifecycle_action(customer_reactivate, "{name} is reactivated.")
+
+
 customer_restore_view = _lifecycle_action(customer_restore, "{name} is restored.")
 
 
 @require_POST
 @write_access_required
 def customer_delete_view(request: HttpRequest, customer_id: UUID) -> HttpResponse:
-    customer = _customer_for(request, customer_id)
+    customer = customer_for(request, customer_id)
     form = DeleteCustomerForm(request.POST, customer=customer)
     if not form.is_valid():
         return render(
@@ -453,7 +264,7 @@ def customer_delete_view(request: HttpRequest, customer_id: UUID) -> HttpRespons
 @require_POST
 @write_access_required
 def customer_revoke_connections(request: HttpRequest, customer_id: UUID) -> HttpResponse:
-    customer = _customer_for(request, customer_id)
+    customer = customer_for(request, customer_id)
     try:
         count = connections_revoke_all(customer=customer, actor=request.user)
     except ServiceError as error:
@@ -466,7 +277,7 @@ def customer_revoke_connections(request: HttpRequest, customer_id: UUID) -> Http
 @require_POST
 @write_access_required
 def customer_replace_admin(request: HttpRequest, customer_id: UUID) -> HttpResponse:
-    customer = _customer_for(request, customer_id)
+    customer = customer_for(request, customer_id)
     form = ReplaceAdminForm(request.POST)
     if form.is_valid():
         try:
@@ -494,7 +305,7 @@ def customer_replace_admin(request: HttpRequest, customer_id: UUID) -> HttpRespo
 def connection_revoke_view(
     request: HttpRequest, customer_id: UUID, connection_id: UUID
 ) -> HttpResponse:
-    customer = _customer_for(request, customer_id)
+    customer = customer_for(request, customer_id)
     connection = get_object_or_404(Connection.objects.for_customer(customer), pk=connection_id)
     attempt(
         request,
@@ -512,7 +323,7 @@ def _invitation_action(
     @require_POST
     @write_access_required
     def view(request: HttpRequest, customer_id: UUID, invitation_id: UUID) -> HttpResponse:
-        customer = _customer_for(request, customer_id)
+        customer = customer_for(request, customer_id)
         invitation = get_object_or_404(
             Invitation.objects.for_customer(customer).select_related("customer"),
             pk=invitation_id,
@@ -532,4 +343,6 @@ def _invitation_action(
 invitation_resend_view = _invitation_action(
     invite_resend, "Sent a new invitation to {email}; the previous link no longer works."
 )
+
+
 invitation_revoke_view = _invitation_action(invite_revoke, "Revoked the invitation for {email}.")

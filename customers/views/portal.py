@@ -1,0 +1,294 @@
+"""The customer portal (/portal/): a customer's own users run their own customer. Every query
+is scoped with ``.for_customer(request.customer)``: it never shows another customer's rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from customers.access import attempt, warn_if_undelivered
+from customers.forms import (
+    PortalCustomerForm,
+    merge_stale_edit,
+)
+from customers.models import ApiToken, Connection, CustomerUser, Invitation
+from customers.net import client_ip
+from customers.services import (
+    ServiceError,
+    StaleEdit,
+    api_token_create,
+    api_token_revoke,
+    connection_revoke,
+    customer_user_change_role,
+    customer_user_remove,
+    customer_user_set_locked,
+    invite_resend,
+    invite_revoke,
+    invite_send,
+    portal_settings_update,
+)
+from customers.views.portal_access import View, portal_page, render_portal
+
+
+@portal_page()
+def home(request: HttpRequest) -> HttpResponse:
+    return render_portal(
+        request,
+        "portal/home.html",
+        {
+            "admin_invitation": request.customer.admin_invitation,
+        },
+    )
+
+
+@portal_page(admin_only=True)
+def settings_view(request: HttpRequest) -> HttpResponse:
+    customer = request.customer
+    form = PortalCustomerForm(request.POST or None, instance=customer)
+    if not request.seat.is_admin:
+        for field in form.fields.values():
+            field.disabled = True
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "version"}
+        try:
+            portal_settings_update(
+                customer=customer,
+                actor=request.user,
+                expected_version=form.cleaned_data["version"],
+                changes=changes,
+                client_address=client_ip(request),
+            )
+        except StaleEdit as error:
+            conflict, form = merge_stale_edit(request, form, error.current)
+            form.add_error(None, f"{error} Review the differences below, then save again.")
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("portal:settings")
+    return render_portal(
+        request,
+        "portal/settings.html",
+        {"form": form, "conflict": conflict},
+        status=409 if conflict else 422 if form.errors else 200,
+    )
+
+
+class TeammateInviteForm(forms.Form):
+    email = forms.EmailField(
+        error_messages={"invalid": "Enter a full email address, like jane@example.com."}
+    )
+    role = forms.ChoiceField(choices=CustomerUser.Role.choices, initial=CustomerUser.Role.USER)
+
+
+@portal_page(admin_only=True)
+def users(request: HttpRequest) -> HttpResponse:
+    customer = request.customer
+    form = TeammateInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = invite_send(
+                customer=customer,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                actor=request.user,
+            )
+        except (ServiceError, ValidationError) as error:
+            form.add_error("email", " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            if not warn_if_undelivered(request, invitation):
+                messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect("portal:users")
+    return render_portal(
+        request,
+        "portal/users.html",
+        {
+            "form": form,
+            "seats": CustomerUser.objects.for_customer(customer).select_related("user"),
+            "invitations": Invitation.objects.for_customer(customer)
+            .filter(status=Invitation.Status.PENDING)
+            .select_related("invited_by"),
+            "roles": CustomerUser.Role.choices,
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+def _seat(request: HttpRequest, seat_id: UUID) -> CustomerUser:
+    return get_object_or_404(
+        CustomerUser.objects.for_customer(request.customer).select_related("user", "customer"),
+        pk=seat_id,
+    )
+
+
+def _seat_action(run: Callable[[HttpRequest, CustomerUser], str]) -> View:
+    @require_POST
+    @portal_page(admin_only=True)
+    @wraps(run)
+    def view(request: HttpRequest, seat_id: UUID) -> HttpResponse:
+        seat = _seat(request, seat_id)
+        try:
+            messages.success(request, run(request, seat))
+        except ServiceError as error:
+            messages.error(request, str(error))
+        return redirect("portal:users")
+
+    return view
+
+
+@_seat_action
+def user_role(request: HttpRequest, seat: CustomerUser) -> str:
+    seat = customer_user_change_role(
+        seat=seat, role=request.POST.get("role", ""), actor=request.user
+    )
+    return f"{seat.user.email} is now {seat.get_role_display()}."
+
+
+@_seat_action
+def user_lock(request: HttpRequest, seat: CustomerUser) -> str:
+    customer_user_set_locked(seat=seat, locked=True, actor=request.user)
+    return f"{seat.user.email} is locked out of the portal."
+
+
+@_seat_action
+def user_unlock(request: HttpRequest, seat: CustomerUser) -> str:
+    customer_user_set_locked(seat=seat, locked=False, actor=request.user)
+    return f"{seat.user.email} can sign in again."
+
+
+@_seat_action
+def user_remove(request: HttpRequest, seat: CustomerUser) -> str:
+    customer_user_remove(seat=seat, actor=request.user)
+    return f"{seat.user.email} was removed from {seat.customer.name}."
+
+
+def _invitation_action(service: Callable[..., Any], success: str) -> View:
+    @require_POST
+    @portal_page(admin_only=True)
+    def view(request: HttpRequest, invitation_id: UUID) -> HttpResponse:
+        invitation = get_object_or_404(
+            Invitation.objects.for_customer(request.customer).select_related("customer"),
+            pk=invitation_id,
+        )
+        attempt(
+            request,
+            success.format(email=invitation.email),
+            service,
+            invitation=invitation,
+            actor=request.user,
+        )
+        return redirect("portal:users")
+
+    return view
+
+
+invitation_resend = _invitation_action(invite_resend, "Sent a new invitation to {email}.")
+
+
+invitation_revoke = _invitation_action(invite_revoke, "Revoked the invitation for {email}.")
+
+
+@portal_page()
+def connections(request: HttpRequest) -> HttpResponse:
+    return render_portal(
+        request,
+        "portal/connections.html",
+        {
+            "connections": Connection.objects.for_customer(request.customer),
+        },
+    )
+
+
+@require_POST
+@portal_page(admin_only=True)
+def connection_revoke_view(request: HttpRequest, connection_id: UUID) -> HttpResponse:
+    connection = get_object_or_404(
+        Connection.objects.for_customer(request.customer).select_related("customer"),
+        pk=connection_id,
+    )
+    attempt(
+        request,
+        f"Revoked {connection}.",
+        connection_revoke,
+        connection=connection,
+        actor=request.user,
+    )
+    return redirect("portal:connections")
+
+
+@portal_page()
+def usage(request: HttpRequest) -> HttpResponse:
+    from billing.services import chart_bars, events_per_day_series, usage_rows
+
+    customer = request.customer
+    return render_portal(
+        request,
+        "portal/usage.html",
+        {
+            "usage_rows": usage_rows(customer),
+            "chart": chart_bars(events_per_day_series(customer)),
+            "chart_id": "portal",
+        },
+    )
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, label="Token name", help_text="Where it will be used, e.g. “ci-pipeline”."
+    )
+
+
+@portal_page(admin_only=True)
+def tokens(request: HttpRequest) -> HttpResponse:
+    customer = request.customer
+    form = TokenForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, new_secret = api_token_create(
+                organization=customer.organization,
+                customer=customer,
+                name=form.cleaned_data["name"],
+                actor=request.user,
+            )
+        except ServiceError as error:
+            form.add_error("name", str(error))
+        else:
+            form = TokenForm()
+    response = render_portal(
+        request,
+        "portal/tokens.html",
+        {
+            "form": form,
+            "new_secret": new_secret,
+            "tokens": ApiToken.objects.for_customer(customer).select_related("created_by"),
+        },
+        status=422 if form.errors else 200,
+    )
+    if new_secret:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@portal_page(admin_only=True)
+def token_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
+    token = get_object_or_404(ApiToken.objects.for_customer(request.customer), pk=token_id)
+    attempt(
+        request, f"Token “{token.name}” revoked.", api_token_revoke, token=token, actor=request.user
+    )
+    return redirect("portal:tokens")

@@ -1,0 +1,134 @@
+"""Who may use the portal right now: the checks every portal page runs first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.services import Outcome, record
+from customers.forms import (
+    record_sign_in_refusal,
+    sign_in_refusal,
+)
+from customers.models import CustomerStatus, CustomerUser
+from customers.net import client_ip, ip_allowed
+from customers.signals import SESSION_SIGNED_IN_AT
+
+ADMIN_ONLY = "Only an admin of your customer can change this."
+
+
+View = Callable[..., HttpResponse]
+
+
+def refuse_in_portal(request: HttpRequest, customer: Any, message: str, action: str) -> None:
+    record(
+        action=action,
+        organization=customer.organization,
+        actor=request.user,
+        resource=customer,
+        outcome=Outcome.DENIED,
+        message=message,
+    )
+
+
+def _blocked(request: HttpRequest, seat: CustomerUser) -> HttpResponse | None:
+    """Why this person may not use the portal right now, as a page; None when they may."""
+    customer = seat.customer
+    if customer.status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED):
+        reason = (
+            f"{customer.name} is {customer.get_status_display().lower()}, so its portal is "
+            f"closed. Contact {customer.organization.name} to have it reactivated."
+        )
+    elif seat.locked:
+        reason = "Your account was locked by an admin of your customer. Ask them to unlock it."
+    else:
+        address = client_ip(request)
+        if ip_allowed(address, customer.ip_whitelist):
+            return None
+        reason = (
+            f"{customer.name} only allows access from listed addresses, and yours ({address}) "
+            "is not one of them. Ask an admin of your customer to add it."
+        )
+        refuse_in_portal(request, customer, reason, "portal.ip_denied")
+    return render(
+        request, "portal/blocked.html", {"reason": reason, "customer": customer}, status=403
+    )
+
+
+def _second_factor(request: HttpRequest, seat: CustomerUser) -> HttpResponse | None:
+    """Pass the second factor before anything else: always once the person has enrolled a
+    device, and with forced 2FA, set one up first."""
+    if request.user.is_verified():
+        return None
+    has_device = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
+    customer = seat.customer
+    if not customer.force_2fa and not has_device:
+        return None
+    started = request.session.get(SESSION_SIGNED_IN_AT)
+    if (
+        customer.force_2fa
+        and customer.force_2fa_since
+        and (not started or datetime.fromisoformat(started) < customer.force_2fa_since)
+    ):
+        # A session that began before 2FA was required, and never passed it, ends here.
+        logout(request)
+        messages.info(
+            request,
+            f"{customer.name} now requires two-factor authentication. Sign in again to set it up.",
+        )
+        return redirect(f"{reverse('login')}?next={reverse('portal:home')}")
+    return redirect("portal:two_factor_verify" if has_device else "portal:two_factor_setup")
+
+
+def _password_sign_in_refused(request: HttpRequest) -> HttpResponse | None:
+    """The sign-in page's refusal (forced SSO), applied on every portal request too: a session
+    obtained some other way (an invitation link, a session from before SSO was forced) ends."""
+    refusal = sign_in_refusal(request.user)
+    if not refusal:
+        return None
+    record_sign_in_refusal(request.user, refusal, request)
+    logout(request)
+    return render(request, "portal/blocked.html", {"reason": refusal}, status=403)
+
+
+def portal_page(*, admin_only: bool = False, second_factor: bool = True) -> Callable[[View], View]:
+    def decorator(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            seat = CustomerUser.seats_of(request.user).first()
+            if seat is None:
+                return render(request, "portal/no_customer.html", status=403)
+            blocked = _password_sign_in_refused(request) or _blocked(request, seat)
+            if blocked is not None:
+                return blocked
+            if second_factor:
+                challenge = _second_factor(request, seat)
+                if challenge is not None:
+                    return challenge
+            request.seat, request.customer = seat, seat.customer
+            if admin_only and not seat.is_admin and request.method == "POST":
+                refuse_in_portal(request, seat.customer, ADMIN_ONLY, "permission.denied")
+                raise PermissionDenied(ADMIN_ONLY)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def render_portal(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200):
+    context.setdefault("customer", request.customer)
+    context.setdefault("seat", request.seat)
+    return render(request, template, context, status=status)
