@@ -1,0 +1,45 @@
+"""The customers app's models, one module per part of the domain; re-exported here, so
+``from customers.models import Customer`` keeps working and Django finds them all."""
+
+from customers.models.connections import Connection
+from customers.models.customer import (
+    SLUG_LOOKS_LIKE_UUID,
+    UUID_SHAPED,
+    Customer,
+    CustomerStatus,
+    validate_ip_allow_list,
+    validate_slug_not_uuid,
+)
+from customers.models.identity import (
+    ApiToken,
+    IdempotencyKey,
+    Membership,
+    Organization,
+    ThrottleWindow,
+    User,
+    UserManager,
+)
+from customers.models.people import CustomerUser, Invitation
+from customers.models.text import CONTROL_CHARACTERS, NOT_ONE_LINE, validate_single_line
+
+__all__ = [
+    "CONTROL_CHARACTERS",
+    "NOT_ONE_LINE",
+    "SLUG_LOOKS_LIKE_UUID",
+    "UUID_SHAPED",
+    "ApiToken",
+    "Connection",
+    "Customer",
+    "CustomerStatus",
+    "CustomerUser",
+    "IdempotencyKey",
+    "Invitation",
+    "Membership",
+    "Organization",
+    "ThrottleWindow",
+    "User",
+    "UserManager",
+    "validate_ip_allow_list",
+    "validate_single_line",
+    "validate_slug_not_uuid",
+]

@@ -1,0 +1,62 @@
+"""Connected accounts: the apps a customer authenticated (a reference, never a credential)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from customers.models.customer import Customer
+from customers.models.identity import Organization
+from customers.models.text import validate_single_line
+from customers.tenancy import TenantModel
+
+
+class Connection(TenantModel):
+    """A connected account: an app the customer authenticated. Holds a reference, never a
+    credential."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+        ERROR = "error", "Error"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="connections")
+    app = models.CharField(
+        max_length=60, validators=[validate_single_line], help_text="e.g. Shopify, Slack, HubSpot."
+    )
+    account_label = models.CharField(
+        max_length=200, help_text="The account at the app: a shop domain, a workspace…"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED)
+    scopes = models.CharField(max_length=500, blank=True)
+    credential_ref = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Where the integration runtime keeps the credential. Never the credential.",
+    )
+    connected_by = models.CharField(max_length=254, blank=True)
+    connected_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["app", "account_label"]
+        indexes = [
+            models.Index(fields=["organization", "customer", "status"], name="connection_org_cust"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app}: {self.account_label}"
+
+    @property
+    def status_badge(self) -> str:
+        return {
+            self.Status.CONNECTED: "success",
+            self.Status.EXPIRED: "warning",
+            self.Status.ERROR: "danger",
+        }.get(self.status, "muted")
