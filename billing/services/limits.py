@@ -1,0 +1,144 @@
+"""Effective limits and usage: an unexpired override if there is one, else the plan's default."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from billing.dimensions import DIMENSIONS, Dimension, get_dimension
+from billing.models import (
+    CustomerLimitOverride,
+    PlanLimit,
+    UsageCounter,
+)
+
+if TYPE_CHECKING:
+    from customers.models import Customer
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A customer's limit in one dimension and where it comes from."""
+
+    dimension: Dimension
+    value: int | None  # None = unlimited
+    plan_default: int | None
+    override: CustomerLimitOverride | None
+
+    @property
+    def is_overridden(self) -> bool:
+        return self.override is not None
+
+
+def plan_defaults(organization_id: Any) -> dict[tuple[Any, str], int | None]:
+    return {
+        (row.plan_id, row.dimension): row.value
+        for row in PlanLimit.objects.for_organization(organization_id)
+    }
+
+
+def effective_limits_for(
+    customers: list[Customer], *, now: datetime | None = None
+) -> dict[Any, dict[str, Limit]]:
+    """Every dimension's limit for a page of customers, in two queries."""
+    if not customers:
+        return {}
+    now = now or timezone.now()
+    organization_id = customers[0].organization_id
+    defaults = plan_defaults(organization_id)
+    overrides: dict[Any, dict[str, CustomerLimitOverride]] = defaultdict(dict)
+    for override in CustomerLimitOverride.objects.for_organization(organization_id).filter(
+        customer_id__in=[c.pk for c in customers]
+    ):
+        # An expired override stops applying by itself: no job has to remove it.
+        if override.is_active(now):
+            overrides[override.customer_id][override.dimension] = override
+    limits: dict[Any, dict[str, Limit]] = {}
+    for customer in customers:
+        row = {}
+        for dimension in DIMENSIONS.values():
+            default = defaults.get((customer.plan_id, dimension.key))
+            override = overrides[customer.pk].get(dimension.key)
+            row[dimension.key] = Limit(
+                dimension=dimension,
+                value=override.value if override else default,
+                plan_default=default,
+                override=override,
+            )
+        limits[customer.pk] = row
+    return limits
+
+
+def effective_limit(customer: Customer, dimension: str) -> int | None:
+    """The customer's limit: its override if present and not expired, else its plan's default."""
+    return effective_limits_for([customer])[customer.pk][get_dimension(dimension).key].value
+
+
+def usage_for(
+    customers: list[Customer], *, now: datetime | None = None
+) -> dict[Any, dict[str, int]]:
+    """Current usage per customer and dimension: this window's counters, and live counts for
+    the gauges. A fixed number of queries for any number of customers."""
+    from customers.models import Connection, CustomerUser
+
+    if not customers:
+        return {}
+    now = now or timezone.now()
+    organization_id = customers[0].organization_id
+    ids = [c.pk for c in customers]
+    used: dict[Any, dict[str, int]] = {pk: dict.fromkeys(DIMENSIONS, 0) for pk in ids}
+    windows = {d.key: d.window_start(now) for d in DIMENSIONS.values() if not d.is_gauge}
+    counters = UsageCounter.objects.for_organization(organization_id).filter(
+        customer_id__in=ids, dimension__in=list(windows), window_start__gte=min(windows.values())
+    )
+    for counter in counters:
+        if counter.window_start == windows[counter.dimension]:
+            used[counter.customer_id][counter.dimension] = counter.used
+    from django.db.models import Count
+
+    for row in (
+        Connection.objects.for_organization(organization_id)
+        .filter(customer_id__in=ids, status=Connection.Status.CONNECTED)
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+    ):
+        used[row["customer_id"]]["connected_accounts"] = row["n"]
+    for row in (
+        CustomerUser.objects.for_organization(organization_id)
+        .filter(customer_id__in=ids)
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+    ):
+        used[row["customer_id"]]["seats"] = row["n"]
+    return used
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    dimension: Dimension
+    used: int
+    limit: Limit
+
+    @property
+    def percent(self) -> int:
+        if self.limit.value in (None, 0):
+            return 100 if self.limit.value == 0 and self.used else 0
+        return min(100, round(100 * self.used / self.limit.value))
+
+    @property
+    def level(self) -> str:
+        if self.limit.value is None:
+            return "ok"
+        if self.used >= self.limit.value:
+            return "over"
+        return "near" if self.percent >= 80 else "ok"
+
+
+def usage_rows(customer: Customer) -> list[UsageRow]:
+    limits = effective_limits_for([customer])[customer.pk]
+    used = usage_for([customer])[customer.pk]
+    return [UsageRow(d, used[d.key], limits[d.key]) for d in DIMENSIONS.values()]

@@ -1,0 +1,236 @@
+"""Counting usage against limits: one conditional upsert per counter, nothing read first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.services import Outcome, record
+from billing.dimensions import DIMENSIONS, get_dimension
+from billing.models import (
+    MAX_LIMIT,
+    PooledCap,
+    PooledUsageCounter,
+    UsageCounter,
+)
+from billing.services.limits import effective_limit
+
+if TYPE_CHECKING:
+    from customers.models import Customer
+
+
+@dataclass(frozen=True)
+class Consumption:
+    allowed: bool
+    dimension: str
+    limit: int | None
+    used: int
+    reset_at: datetime | None
+    scope: str = "customer"  # or "pool": the organization's shared cap refused it
+
+    def as_error(self) -> dict[str, Any]:
+        return {
+            "detail": (
+                f"Quota exceeded: {DIMENSIONS[self.dimension].label.lower()} "
+                f"{'shared by all customers ' if self.scope == 'pool' else ''}"
+                f"is limited to {self.limit}, {self.used} used in this window."
+            ),
+            "dimension": self.dimension,
+            "scope": self.scope,
+            "limit": self.limit,
+            "used": self.used,
+            "window": DIMENSIONS[self.dimension].window,
+            "reset_at": self.reset_at.isoformat() if self.reset_at else None,
+        }
+
+    @property
+    def retry_after(self) -> int:
+        if self.reset_at is None:
+            return 60
+        return max(1, int((self.reset_at - timezone.now()).total_seconds()) + 1)
+
+
+class QuotaExceeded(Exception):
+    """A request would pass a quota (a customer's limit or the pooled cap): answered 429."""
+
+    def __init__(self, consumption: Consumption) -> None:
+        super().__init__(consumption.as_error()["detail"])
+        self.consumption = consumption
+
+
+# One statement: add ``amount`` to this window's counter unless that would pass the limit.
+# The row lock taken by INSERT … ON CONFLICT DO UPDATE serializes concurrent writers on
+# PostgreSQL; SQLite runs it inside an IMMEDIATE transaction. Nothing is read first.
+_CONSUME_SQL = """
+INSERT INTO {table} ({keys}, window_start, used)
+SELECT {placeholders}, %s, %s WHERE %s <= %s
+ON CONFLICT ({keys}, window_start)
+DO UPDATE SET used = {table}.used + excluded.used
+WHERE {table}.used + excluded.used <= %s
+RETURNING used
+"""
+
+
+_UNLIMITED = MAX_LIMIT
+
+
+def _add(
+    table: str, keys: dict[str, Any], window_start: datetime, amount: int, limit: int | None
+) -> int | None:
+    cap = _UNLIMITED if limit is None else limit
+    sql = _CONSUME_SQL.format(
+        table=table, keys=", ".join(keys), placeholders=", ".join(["%s"] * len(keys))
+    )
+    window = connection.ops.adapt_datetimefield_value(window_start)
+    params = [*keys.values(), window, amount, amount, cap, cap]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _used_now(model: Any, organization_id: Any, window_start: datetime, **keys: Any) -> int:
+    counter = (
+        model.objects.for_organization(organization_id)
+        .filter(window_start=window_start, **keys)
+        .values_list("used", flat=True)
+        .first()
+    )
+    return counter or 0
+
+
+def consume(
+    customer: Customer, dimension: str, amount: int = 1, *, now: datetime | None = None
+) -> Consumption:
+    """Take ``amount`` of a windowed dimension for ``customer``: allowed only if it stays within
+    the customer's effective limit and the organization's pooled cap; nothing is counted when
+    refused. Call it inside the transaction that stores what is being counted."""
+    spec = get_dimension(dimension)
+    if spec.is_gauge:
+        raise ValueError(f"{dimension} is a gauge: use check_gauge().")
+    if amount < 0:
+        raise ValueError("amount must be 0 or more")
+    now = now or timezone.now()
+    start, reset_at = spec.window_start(now), spec.window_end(now)
+    limit = effective_limit(customer, dimension)
+    organization_id = customer.organization_id
+    with transaction.atomic():
+        used = _add(
+            UsageCounter._meta.db_table,
+            {
+                "organization_id": _db(organization_id),
+                "customer_id": _db(customer.pk),
+                "dimension": dimension,
+            },
+            start,
+            amount,
+            limit,
+        )
+        if used is None:
+            return Consumption(
+                False,
+                dimension,
+                limit,
+                _used_now(
+                    UsageCounter,
+                    organization_id,
+                    start,
+                    customer_id=customer.pk,
+                    dimension=dimension,
+                ),
+                reset_at,
+            )
+        pooled = None
+        cap = (
+            PooledCap.objects.for_organization(organization_id)
+            .filter(dimension=dimension)
+            .values_list("value", flat=True)
+            .first()
+        )
+        if cap is not None:
+            pooled = _add(
+                PooledUsageCounter._meta.db_table,
+                {"organization_id": _db(organization_id), "dimension": dimension},
+                start,
+                amount,
+                cap,
+            )
+            if pooled is None:
+                transaction.set_rollback(True)  # undo the customer's count too
+    if cap is not None and pooled is None:
+        return Consumption(
+            False,
+            dimension,
+            cap,
+            _used_now(PooledUsageCounter, organization_id, start, dimension=dimension),
+            reset_at,
+            scope="pool",
+        )
+    return Consumption(True, dimension, limit, used, reset_at)
+
+
+def consume_pool(
+    organization_id: Any, dimension: str, amount: int = 1, *, now: datetime | None = None
+) -> Consumption:
+    """Take from the organization's pooled cap alone (requests made with an organization API
+    token belong to no customer). Without a pooled cap there is nothing to hold."""
+    spec = get_dimension(dimension)
+    now = now or timezone.now()
+    start, reset_at = spec.window_start(now), spec.window_end(now)
+    cap = (
+        PooledCap.objects.for_organization(organization_id)
+        .filter(dimension=dimension)
+        .values_list("value", flat=True)
+        .first()
+    )
+    if cap is None:
+        return Consumption(True, dimension, None, 0, reset_at, scope="pool")
+    used = _add(
+        PooledUsageCounter._meta.db_table,
+        {"organization_id": _db(organization_id), "dimension": dimension},
+        start,
+        amount,
+        cap,
+    )
+    if used is None:
+        return Consumption(
+            False,
+            dimension,
+            cap,
+            _used_now(PooledUsageCounter, organization_id, start, dimension=dimension),
+            reset_at,
+            scope="pool",
+        )
+    return Consumption(True, dimension, cap, used, reset_at, scope="pool")
+
+
+def _db(value: Any) -> Any:
+    # SQLite stores UUIDs as 32 hex characters; PostgreSQL takes the UUID itself.
+    return value.hex if connection.vendor == "sqlite" and hasattr(value, "hex") else value
+
+
+def refused(customer: Customer, consumption: Consumption, action: str, actor: Any) -> None:
+    """Audit a quota refusal (outside the refused transaction, so the entry survives)."""
+    record(
+        action=action,
+        organization=customer.organization,
+        actor=actor,
+        resource=customer,
+        outcome=Outcome.DENIED,
+        message=consumption.as_error()["detail"],
+    )
+
+
+def check_gauge(
+    customer: Customer, dimension: str, *, current: int, adding: int = 1
+) -> Consumption:
+    """May ``adding`` more of a gauge (connected accounts, seats) be added to ``current``?
+    The caller holds a lock on the customer row, so two additions cannot both slip in."""
+    spec = get_dimension(dimension)
+    limit = effective_limit(customer, dimension)
+    allowed = limit is None or current + adding <= limit
+    return Consumption(allowed, spec.key, limit, current, None)
