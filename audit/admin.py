@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from audit.models import AuditEntry, Event, Execution
-from customers.admin import EstimatedCountPaginator, TenantAdminMixin
+from customers.admin.mixins import EstimatedCountPaginator, TenantAdminMixin
 
 
 class ReadOnlyAdminMixin:

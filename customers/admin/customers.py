@@ -1,32 +1,30 @@
+"""Support's pages for customers, their users, invitations and connections, through the services."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.paginator import Paginator
-from django.db import connections, models, transaction
-from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse
-from django.utils.functional import cached_property
+from django.db import models
+from django.http import HttpRequest
 
-from audit.services import SECRET_SET, as_json, record
 from billing.models import Plan
+from customers.admin.mixins import (
+    AuditedAdminMixin,
+    EstimatedCountPaginator,
+    ParentScopedInlineFormSet,
+    TenantAdminMixin,
+)
 from customers.models import (
-    ApiToken,
     Connection,
     Customer,
     CustomerUser,
     Invitation,
-    Membership,
-    Organization,
-    User,
 )
 from customers.services import (
     EDITABLE_FIELDS,
     ServiceError,
-    api_token_revoke,
     connection_revoke,
     customer_delete,
     customer_reactivate,
@@ -36,204 +34,6 @@ from customers.services import (
     invite_resend,
     invite_revoke,
 )
-from customers.tenancy import TenantManager
-
-
-class TenantAdminMixin:
-    """Support staff work across tenants: the admin is one of the few places that opts out of
-    tenant scoping, explicitly (see customers/tenancy.py)."""
-
-    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        queryset = self.model.objects.unscoped()
-        ordering = self.get_ordering(request)
-        if ordering:
-            queryset = queryset.order_by(*ordering)
-        return queryset
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        related = db_field.remote_field.model
-        if "queryset" not in kwargs and isinstance(related._default_manager, TenantManager):
-            kwargs["queryset"] = related.objects.unscoped()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class EstimatedCountPaginator(Paginator):
-    """An unfiltered changelist of a big table asks PostgreSQL's statistics for the row count
-    instead of COUNT(*), which reads the whole table; a filtered one counts for real."""
-
-    @cached_property
-    def count(self) -> int:
-        queryset = self.object_list
-        query = getattr(queryset, "query", None)
-        if (
-            query is not None
-            and not query.where
-            and connections[queryset.db].vendor == "postgresql"
-        ):
-            with connections[queryset.db].cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                    [queryset.model._meta.db_table],
-                )
-                row = cursor.fetchone()
-            if row and row[0] > 10_000:
-                return int(row[0])
-        return super().count
-
-
-class AuditedAdminMixin:
-    """Every change made in the admin is audited, in the admin's own transaction."""
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        changed = {
-            field: [as_json(form.initial.get(field)), as_json(form.cleaned_data.get(field))]
-            for field in form.changed_data
-        }
-        super().save_model(request, obj, form, change)
-        record(
-            action=f"{obj._meta.model_name}.{'updated' if change else 'created'}_by_support",
-            organization=_organization_of(obj),
-            actor=request.user,
-            resource=obj,
-            changes=changed,
-        )
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        record(
-            action=f"{obj._meta.model_name}.deleted_by_support",
-            organization=_organization_of(obj),
-            actor=request.user,
-            resource=obj,
-        )
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        for obj in queryset:
-            self.delete_model(request, obj)
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        deleted = [f.instance for f in formset.deleted_forms if f.instance.pk is not None]
-        for obj in deleted:
-            record(
-                action=f"{obj._meta.model_name}.deleted_by_support",
-                organization=_organization_of(obj),
-                actor=request.user,
-                resource=obj,
-            )
-        super().save_formset(request, form, formset, change)
-        for obj in formset.new_objects:
-            record(
-                action=f"{obj._meta.model_name}.created_by_support",
-                organization=_organization_of(obj),
-                actor=request.user,
-                resource=obj,
-            )
-        for obj, fields in formset.changed_objects:
-            record(
-                action=f"{obj._meta.model_name}.updated_by_support",
-                organization=_organization_of(obj),
-                actor=request.user,
-                resource=obj,
-                changes={field: [None, as_json(getattr(obj, field, None))] for field in fields},
-            )
-
-
-def _organization_of(obj: Any) -> Organization | None:
-    if isinstance(obj, Organization):
-        return obj
-    return getattr(obj, "organization", None)
-
-
-@admin.register(User)
-class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
-    ordering = ["email"]
-    list_display = ["email", "name", "is_staff", "is_active", "date_joined", "last_login"]
-    list_filter = ["is_staff", "is_superuser", "is_active"]
-    search_fields = ["email", "name"]
-    readonly_fields = ["date_joined", "last_login"]
-    fieldsets = (
-        (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("name",)}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
-    )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
-
-    def user_change_password(
-        self, request: HttpRequest, id: str, form_url: str = ""
-    ) -> HttpResponse:
-        # Audited in the same transaction as the new hash; the entry says "password set" only.
-        with transaction.atomic():
-            response = super().user_change_password(request, id, form_url)
-            saved = (
-                request.method == "POST"
-                and response.status_code == 302
-                and response["Location"] != request.get_full_path()
-            )
-            if saved:
-                user = User.objects.get(pk=id)
-                record(
-                    action="user.password_set_by_support",
-                    organization=user.home_organization(),
-                    actor=request.user,
-                    resource=user,
-                    changes={"password": [None, SECRET_SET]},
-                )
-        return response
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    autocomplete_fields = ["user"]
-
-
-@admin.register(Organization)
-class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "slug", "created_at"]
-    search_fields = ["name", "slug", "id"]
-    readonly_fields = ["id", "created_at"]
-    inlines = [MembershipInline]
-
-
-@admin.register(Membership)
-class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "organization", "role", "created_at"]
-    list_filter = ["role"]
-    search_fields = ["user__email", "organization__name"]
-    list_select_related = ["user", "organization"]
-    autocomplete_fields = ["user", "organization"]
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(TenantAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
-    # token_hash is never shown: support can see that a key exists and revoke it, nothing more.
-    list_display = ["name", "prefix", "organization", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["revoked_at"]
-    search_fields = ["name", "prefix", "organization__name"]
-    list_select_related = ["organization"]
-    fields = [
-        "name",
-        "prefix",
-        "organization",
-        "created_by",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    ]
-    readonly_fields = fields
-    actions = ["revoke"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    @admin.action(description="Revoke", permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        for token in queryset:
-            try:
-                api_token_revoke(token=token, actor=request.user)
-            except ServiceError as error:
-                self.message_user(request, f"{token}: {error}", messages.WARNING)
 
 
 class PlanNameFilter(admin.SimpleListFilter):
@@ -249,17 +49,6 @@ class PlanNameFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: Any) -> Any:
         return queryset.filter(plan__name=self.value()) if self.value() else queryset
-
-
-class ParentScopedInlineFormSet(BaseInlineFormSet):
-    """An inline's row ids are looked up among the parent's own rows: Django reads them through
-    the model's default manager, which (tenant-scoped) refuses an unscoped lookup."""
-
-    def add_fields(self, form: Any, index: int | None) -> None:
-        super().add_fields(form, index)
-        pk = form.fields.get(self.model._meta.pk.name)
-        if pk is not None and hasattr(pk, "queryset"):
-            pk.queryset = self.model.objects.unscoped().filter(**{self.fk.name: self.instance})
 
 
 class CustomerUserInline(admin.TabularInline):
