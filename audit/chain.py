@@ -12,6 +12,8 @@ from typing import Any
 
 from django.db import connection
 
+from audit.models import AuditEntry
+
 FIELDS = (
     "organization_id",
     "created_at",
@@ -69,8 +71,6 @@ def lock_chain(organization_id: Any) -> None:
 
 
 def last_hash(organization_id: Any) -> str:
-    from audit.models import AuditEntry
-
     entries = (
         AuditEntry.objects.for_organization(organization_id)
         if organization_id
@@ -83,8 +83,6 @@ def broken_links(
     organization_id: Any = None, *, all_chains: bool = False
 ) -> Iterator[tuple[Any, int, str]]:
     """(organization id, entry id, what is wrong) for the first broken link of each chain."""
-    from audit.models import AuditEntry
-
     chains = (
         AuditEntry.objects.unscoped()
         .order_by()

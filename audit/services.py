@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit.chain import entry_hash, last_hash, lock_chain
 from audit.context import current_request
 from audit.models import AuditEntry
+from customers.models import ApiToken
 from customers.net import client_ip
 
 if TYPE_CHECKING:
@@ -90,8 +91,6 @@ def record(
     ``actor`` is a user, an API token or None for the system. Request id, client address and
     user agent come from ``request``, or from the request being served when there is one.
     """
-    from customers.models import ApiToken
-
     request = request or current_request.get()
     if resource is not None:
         resource_type = resource_type or resource._meta.model_name

@@ -25,6 +25,7 @@ from customers.services.errors import (
     UniqueTaken,
 )
 
+
 class TenantryAPI(NinjaAPI):
     def get_openapi_operation_id(self, operation: Any) -> str:
         # "<app>_api_<view>", whichever module of the app holds the view: operation ids stay

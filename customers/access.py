@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+
+from audit.services import Outcome, record
+from customers.forms import merge_stale_edit
+from customers.models import CustomerUser
+from customers.services import INVITE_EMAIL_FAILED, ServiceError, StaleEdit
 
 View = Callable[..., HttpResponse]
 
@@ -23,8 +30,6 @@ def organization_required(view: View) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.organization is None:
-            from customers.models import CustomerUser
-
             if CustomerUser.seats_of(request.user).exists():
                 # A customer's user: their place is the portal.
                 return redirect("portal:home")
@@ -36,8 +41,6 @@ def organization_required(view: View) -> View:
 
 def refuse_write(request: HttpRequest) -> None:
     """Record the denied attempt, then answer 403."""
-    from audit.services import Outcome, record
-
     match = request.resolver_match
     record(
         action="permission.denied",
@@ -68,9 +71,6 @@ def write_access_required(view: View) -> View:
 def attempt(request: HttpRequest, success: str, service: Callable[..., Any], **kwargs: Any) -> bool:
     """Run a service for a button press: its refusal becomes an error message, its success the
     ``success`` message. True when it went through."""
-    from django.contrib import messages
-
-    from customers.services import ServiceError
 
     try:
         result = service(**kwargs)
@@ -84,11 +84,49 @@ def attempt(request: HttpRequest, success: str, service: Callable[..., Any], **k
 
 def warn_if_undelivered(request: HttpRequest, invitation: Any) -> bool:
     """Say so when an invitation is saved but its email could not be sent; True if it said."""
-    from django.contrib import messages
-
-    from customers.services import INVITE_EMAIL_FAILED
 
     if not getattr(invitation, "delivery_failed", False):
         return False
     messages.warning(request, INVITE_EMAIL_FAILED.format(email=invitation.email))
     return True
+
+
+def refusal_onto_form(form: Any, error: Exception) -> None:
+    """The one place views turn a refused service into what a form shows: a validation error
+    next to its field (or above the form), any other refusal above the form."""
+    if isinstance(error, ValidationError):
+        for field, messages in error.message_dict.items():
+            for message in messages:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        form.add_error(None, str(error))
+
+
+@dataclass
+class Edit:
+    """The outcome of saving an edit form through a service."""
+
+    form: Any
+    saved: bool = False
+    conflict: list[dict[str, Any]] | None = None
+
+    @property
+    def status(self) -> int:
+        return 409 if self.conflict else 422 if self.form.errors else 200
+
+
+def save_edit(request: HttpRequest, form: Any, service: Callable[..., Any], **kwargs: Any) -> Edit:
+    """Save a customer edit form (the console's or the portal's) through ``service``: only the
+    changed fields, pinned to the version the form was read at. A stale edit keeps both
+    people's changes in view (merge_stale_edit) instead of overwriting."""
+    changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "version"}
+    try:
+        service(expected_version=form.cleaned_data["version"], changes=changes, **kwargs)
+    except StaleEdit as error:
+        conflict, form = merge_stale_edit(request, form, error.current)
+        form.add_error(None, f"{error} Review the differences below, then save again.")
+        return Edit(form, conflict=conflict)
+    except (ServiceError, ValidationError) as error:
+        refusal_onto_form(form, error)
+        return Edit(form)
+    return Edit(form, saved=True)

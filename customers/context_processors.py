@@ -4,6 +4,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from customers.models import CustomerUser
+
 
 def tenancy(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
@@ -11,7 +13,6 @@ def tenancy(request: HttpRequest) -> dict[str, Any]:
 
     def has_portal() -> bool:
         # Only evaluated where a template asks (the user menu): one small query.
-        from customers.models import CustomerUser
 
         return bool(user and user.is_authenticated and CustomerUser.seats_of(user).exists())
 

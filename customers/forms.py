@@ -7,6 +7,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest
 from django.utils.text import slugify
 
+from audit.services import Outcome, record
 from billing.models import Plan
 from customers.models import (
     ApiToken,
@@ -42,8 +43,6 @@ class SignInForm(AuthenticationForm):
 
 
 def record_sign_in_refusal(user: Any, refusal: str, request: HttpRequest | None) -> None:
-    from audit.services import Outcome, record
-
     seat = CustomerUser.seats_of(user).first()
     record(
         action="login.refused",

@@ -6,7 +6,9 @@ import ipaddress
 import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 CONTROL_IN_URL = re.compile(r"[\x00-\x1f\x7f\s]")
 
@@ -40,8 +42,6 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def parse_ip_allow_list(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """Networks from a comma-separated allow-list; ValidationError naming each bad entry."""
-    from django.core.exceptions import ValidationError
-
     networks, problems = [], []
     for raw in (part.strip() for part in (value or "").replace("\n", ",").split(",")):
         if not raw:
@@ -87,8 +87,6 @@ def ip_allowed(address: str | None, allow_list: str) -> bool:
 def local_path(url: str) -> str | None:
     """``url`` if it is a path on this site ("/settings/…"), else None: never another host, a
     scheme such as javascript:, a protocol-relative "//host" or a bare view name."""
-    from django.utils.http import url_has_allowed_host_and_scheme
-
     if not url or not url.startswith("/") or url.startswith(("//", "/\\")):
         return None
     if CONTROL_IN_URL.search(url) or not url_has_allowed_host_and_scheme(url, allowed_hosts=set()):

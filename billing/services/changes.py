@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit.services import record
@@ -13,6 +14,7 @@ from billing.dimensions import DIMENSIONS, get_dimension
 from billing.models import (
     DEFAULT_ENTITLEMENTS,
     DEFAULT_PLAN_NAMES,
+    ENTITLEMENT_FIELDS,
     MAX_LIMIT,
     CustomerLimitOverride,
     Plan,
@@ -21,6 +23,7 @@ from billing.models import (
 )
 from billing.services.errors import LimitError, NothingToReset
 from billing.services.limits import effective_limit, usage_for
+from customers.models import Customer, CustomerStatus
 
 if TYPE_CHECKING:
     from customers.models import Customer, Organization, User
@@ -144,8 +147,6 @@ def override_clear(*, customer: Customer, dimension: str, actor: User) -> None:
 
 def plan_limit_impact(*, plan: Plan, dimension: str, value: Any) -> list[tuple[Customer, int]]:
     """Customers on ``plan``, following its default, whose current usage is over ``value``."""
-    from customers.models import Customer, CustomerStatus
-
     number = limit_value(value)
     if number is None:
         return []
@@ -212,8 +213,6 @@ def pooled_cap_set(
 @transaction.atomic
 def plan_entitlements_set(*, plan: Plan, entitlements: dict[str, bool], actor: User) -> Plan:
     """Change what a plan entitles its customers to; every customer on it follows at once."""
-    from billing.models import ENTITLEMENT_FIELDS
-    from customers.models import Customer
 
     unknown = set(entitlements) - set(ENTITLEMENT_FIELDS)
     if unknown:
@@ -230,7 +229,6 @@ def plan_entitlements_set(*, plan: Plan, entitlements: dict[str, bool], actor: U
     plan.save(update_fields=list(changes))
     # The entitlements are copied onto each customer (they are read-only fields of the seed's
     # Customer); the version moves so that open edit forms notice.
-    from django.db.models import F
 
     Customer.objects.for_organization(plan.organization_id).filter(plan=plan).update(
         version=F("version") + 1,

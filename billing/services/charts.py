@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Count
+from django.db.models.functions import TruncDate
 from django.utils import timezone
+
+from audit.models import Event
 
 if TYPE_CHECKING:
     from customers.models import Customer
@@ -15,12 +19,6 @@ def events_per_day_series(
     customer: Customer, *, days: int = 30, now: datetime | None = None
 ) -> list[tuple[Any, int]]:
     """Events per UTC day over the last ``days`` days, oldest first, zeros included."""
-    from datetime import timedelta
-
-    from django.db.models import Count
-    from django.db.models.functions import TruncDate
-
-    from audit.models import Event
 
     today = (now or timezone.now()).astimezone(timezone.get_fixed_timezone(0)).date()
     first = today - timedelta(days=days - 1)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Count
 from django.utils import timezone
 
 from billing.dimensions import DIMENSIONS, Dimension, get_dimension
@@ -15,6 +16,7 @@ from billing.models import (
     PlanLimit,
     UsageCounter,
 )
+from customers.models import Connection, CustomerUser
 
 if TYPE_CHECKING:
     from customers.models import Customer
@@ -83,8 +85,6 @@ def usage_for(
 ) -> dict[Any, dict[str, int]]:
     """Current usage per customer and dimension: this window's counters, and live counts for
     the gauges. A fixed number of queries for any number of customers."""
-    from customers.models import Connection, CustomerUser
-
     if not customers:
         return {}
     now = now or timezone.now()
@@ -98,7 +98,6 @@ def usage_for(
     for counter in counters:
         if counter.window_start == windows[counter.dimension]:
             used[counter.customer_id][counter.dimension] = counter.used
-    from django.db.models import Count
 
     for row in (
         Connection.objects.for_organization(organization_id)

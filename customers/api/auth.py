@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader, HttpBearer
 
+from audit.services import Outcome, record
 from billing.services import QuotaExceeded, consume, consume_pool
 from customers.models import (
     ApiToken,
@@ -48,8 +49,6 @@ def _admit(request: HttpRequest, token: ApiToken | None) -> ApiToken | None:
 
 def deny(request: HttpRequest, token: ApiToken, message: str) -> None:
     """Refuse with 403, audited as denied (as the portal and the console do)."""
-    from audit.services import Outcome, record
-
     record(
         action="api.denied",
         organization=token.organization,

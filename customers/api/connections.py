@@ -17,6 +17,7 @@ from customers.api.types import (
 from customers.models import (
     Connection,
 )
+from customers.services import connection_create, connection_revoke
 
 router = Router(tags=["Customer"])
 
@@ -69,8 +70,6 @@ def connections_list(request: HttpRequest, customer_id: str):
     summary="Record a connected account (from the integration runtime)",
 )
 def connections_create(request: HttpRequest, customer_id: str, payload: ConnectionCreate):
-    from customers.services import connection_create
-
     token = organization_token(request)
     customer = customer_in_scope(request, customer_id)
     connection = connection_create(customer=customer, actor=token, **payload.model_dump())
@@ -83,8 +82,6 @@ def connections_create(request: HttpRequest, customer_id: str, payload: Connecti
     summary="Revoke a connected account",
 )
 def connections_revoke(request: HttpRequest, customer_id: str, connection_id: str):
-    from customers.services import connection_revoke
-
     customer = customer_in_scope(request, customer_id)
     key = uuid_or_none(connection_id)
     connection = (

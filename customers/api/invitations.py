@@ -16,6 +16,7 @@ from customers.api.types import (
 from customers.models import (
     Invitation,
 )
+from customers.services import invite_resend, invite_revoke, invite_send
 
 router = Router(tags=["Customer"])
 
@@ -65,8 +66,6 @@ def invitations_list(request: HttpRequest, customer_id: str):
     summary="Invite a user by email",
 )
 def invitations_create(request: HttpRequest, customer_id: str, payload: InvitationCreate):
-    from customers.services import invite_send
-
     customer = customer_in_scope(request, customer_id)
     invitation = invite_send(
         customer=customer, email=payload.email, role=payload.role, actor=request.auth
@@ -95,8 +94,6 @@ def _invitation(request: HttpRequest, customer_id: str, invitation_id: str) -> I
     summary="Resend an invitation (new link, new expiry)",
 )
 def invitations_resend(request: HttpRequest, customer_id: str, invitation_id: str):
-    from customers.services import invite_resend
-
     invitation = _invitation(request, customer_id, invitation_id)
     return invitation_out(invite_resend(invitation=invitation, actor=request.auth))
 
@@ -107,7 +104,5 @@ def invitations_resend(request: HttpRequest, customer_id: str, invitation_id: st
     summary="Revoke an invitation",
 )
 def invitations_revoke(request: HttpRequest, customer_id: str, invitation_id: str):
-    from customers.services import invite_revoke
-
     invitation = _invitation(request, customer_id, invitation_id)
     return invitation_out(invite_revoke(invitation=invitation, actor=request.auth))

@@ -3,7 +3,7 @@ accepts (schemathesis holds us to it)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -68,7 +68,6 @@ def _iso_only(value: Any) -> Any:
 
 def _utc(value: datetime) -> datetime:
     # PostgreSQL takes UTC offsets up to ±15:59 only; store and compare in UTC.
-    from datetime import UTC
 
     try:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -88,8 +87,6 @@ INT_CURSOR = Annotated[
 
 
 def cursor_time(micros: str) -> datetime:
-    from datetime import UTC, timedelta
-
     value = int(micros)
     ceiling = int(
         (datetime(9999, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
@@ -99,7 +96,5 @@ def cursor_time(micros: str) -> datetime:
 
 
 def time_cursor(moment: datetime) -> str:
-    from datetime import UTC
-
     delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
     return str(delta.days * 86_400_000_000 + delta.seconds * 1_000_000 + delta.microseconds)

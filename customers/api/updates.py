@@ -11,73 +11,12 @@ from ninja import Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict
 
+from billing.selectors import plans_of
 from customers.api.lookup import uuid_or_none
-from customers.api.schemas import customer_out
-from customers.api.types import (
-    is_clean_text,
-    text,
-)
-from customers.models import (
-    CONTROL_CHARACTERS,
-    Customer,
-    CustomerUser,
-)
-
-# PUT: which fields a client may send, and how to read them.
-BOOLEAN_FIELDS = {
-    "force_2fa",
-    "force_sso",
-    "has_account_panel",
-    "has_improved_events",
-    "has_openstack_logging",
-    "has_pci",
-}
-
-
-TEXT_FIELDS = {
-    "name": 200,
-    "billing_ref": 200,
-    "phone_number": 40,
-    "postal_address": 2000,
-    "ip_whitelist": 4000,
-}
-
-
-ONE_LINE_FIELDS = {"name", "billing_ref", "phone_number"}
-
-
-CONTACT_FIELDS = {
-    "billing_contact_id": "billing_contact",
-    "legal_contact_id": "legal_contact",
-    "security_contact_id": "security_contact",
-    "technical_contact_id": "technical_contact",
-}
-
-
-READ_ONLY = {
-    "id",
-    "created_at",
-    "updated_at",
-    "deleted_at",
-    "owner_id",
-    "pricing_plan",
-    "can_configure_wordpress",
-    "can_reset_passwords",
-    "can_upload_vcl",
-    "has_improved_ssl_config",
-    "has_pci_passwords",
-}
-
-
-CUSTOMER_TOKEN_FIELDS = {
-    "force_2fa",
-    "force_sso",
-    "ip_whitelist",
-    "billing_ref",
-    "phone_number",
-    "postal_address",
-    *CONTACT_FIELDS,
-}
+from customers.api.schemas import CustomerOut, customer_out
+from customers.api.types import ONE_LINE, ONE_LINE_NOT_BLANK, is_clean_text, text
+from customers.models import CONTROL_CHARACTERS, Customer, CustomerUser
+from customers.services import PORTAL_FIELDS
 
 
 class CustomerUpdate(Schema):
@@ -136,6 +75,37 @@ def _boolean(value: Any, form: bool) -> bool:
     raise ValueError("must be true or false")
 
 
+def _published(spec: dict[str, Any]) -> dict[str, Any]:
+    """A property of the published schema without its "or null" alternative."""
+    options = [o for o in spec.get("anyOf", [spec]) if o.get("type") != "null"]
+    return options[0] if options else spec
+
+
+_UPDATE_SCHEMA = CustomerUpdate.model_json_schema()
+# Every rule below is read from the schema above (the published definition), the seed's shape
+# (CustomerOut) and the portal's field list: none is written twice.
+PROPERTIES = {name: _published(spec) for name, spec in _UPDATE_SCHEMA["properties"].items()}
+READ_ONLY = set(CustomerOut.model_fields) - set(CustomerUpdate.model_fields)
+BOOLEAN_FIELDS = {name for name, spec in PROPERTIES.items() if spec.get("type") == "boolean"}
+CONTACT_FIELDS = {
+    name: name.removesuffix("_id") for name in PROPERTIES if name.endswith("_contact_id")
+}
+TEXT_FIELDS = {
+    name: spec["maxLength"]
+    for name, spec in PROPERTIES.items()
+    if "maxLength" in spec and name not in CONTACT_FIELDS and name != "pricing_plan_id"
+}
+ONE_LINE_FIELDS = {
+    name
+    for name in TEXT_FIELDS
+    if PROPERTIES[name].get("pattern") in (ONE_LINE, ONE_LINE_NOT_BLANK)
+}
+NETWORK_TYPES = PROPERTIES["billing_network_type"]["enum"]
+CUSTOMER_TOKEN_FIELDS = {
+    f"{name}_id" if name.endswith("_contact") else name for name in PORTAL_FIELDS
+}
+
+
 def _same_value(sent: Any, current: Any, form: bool) -> bool:
     """Whether a read-only field was sent back unchanged, compared as parsed values: a
     form-encoded "false" is the boolean False, an empty field the absent timestamp."""
@@ -151,62 +121,70 @@ def _same_value(sent: Any, current: Any, form: bool) -> bool:
 
 def changes_from(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> dict[str, Any]:
     """Turn a PUT body into service changes, or 422 with a message per field."""
-    from billing.models import Plan
-
     form = (request.content_type or "") == "application/x-www-form-urlencoded"
     current = customer_out(customer)
+    allowed = CUSTOMER_TOKEN_FIELDS if request.auth.customer_id else None
     errors: dict[str, str] = {}
     changes: dict[str, Any] = {}
-    allowed = CUSTOMER_TOKEN_FIELDS if request.auth.customer_id else None
     for key, value in data.items():
         if key in READ_ONLY:
             if not _same_value(value, current.get(key), form):
                 errors[key] = "is read-only and cannot be changed"
-            continue
-        if allowed is not None and key not in allowed and key in CustomerUpdate.model_fields:
+        elif allowed is not None and key not in allowed and key in PROPERTIES:
             errors[key] = "cannot be changed with a customer token"
-            continue
-        try:
-            if key in BOOLEAN_FIELDS:
-                changes[key] = _boolean(value, form)
-            elif key in TEXT_FIELDS:
-                if not isinstance(value, str):
-                    raise ValueError("must be a string")
-                if not is_clean_text(value):
-                    raise ValueError("may not contain NUL characters or lone surrogates")
-                if key in ONE_LINE_FIELDS and CONTROL_CHARACTERS.search(value):
-                    raise ValueError("must be a single line, without control characters")
-                if len(value) > TEXT_FIELDS[key]:
-                    raise ValueError(f"must be at most {TEXT_FIELDS[key]} characters")
-                if key == "name" and not value.strip():
-                    raise ValueError("may not be empty")
-                changes[key] = value
-            elif key == "billing_network_type":
-                if value not in ("public", "private"):
-                    raise ValueError("must be “public” or “private”")
-                changes[key] = value
-            elif key in CONTACT_FIELDS:
-                changes[CONTACT_FIELDS[key]] = _contact(customer, value)
-            elif key == "pricing_plan_id":
-                plan = (
-                    uuid_or_none(value)
-                    and Plan.objects.for_organization(customer.organization_id)
-                    .filter(pk=uuid_or_none(value))
-                    .first()
-                )
-                if not plan:
-                    raise ValueError("is not one of your organization's plans")
-                changes["plan"] = plan
+        else:
+            try:
+                field, parsed = _parse(key, value, customer, form)
+            except ValueError as error:
+                errors[key] = str(error)
             else:
-                errors[key] = "is not a field of Customer"
-        except ValueError as error:
-            errors[key] = str(error)
+                changes[field] = parsed
     if errors:
         message = "; ".join(f"{k} {v}" for k, v in sorted(errors.items()))
         # Naming a user or plan that is not there is "not found"; anything else is invalid.
         missing = all(v.startswith(("is not the id", "is not one of")) for v in errors.values())
         raise HttpError(404 if missing else 422, message)
     return changes
+
+
+def _parse(key: str, value: Any, customer: Customer, form: bool) -> tuple[str, Any]:
+    """One sent field as (the service's field name, its value); ValueError says what is
+    wrong with it."""
+    if key in BOOLEAN_FIELDS:
+        return key, _boolean(value, form)
+    if key in TEXT_FIELDS:
+        return key, _text(key, value)
+    if key == "billing_network_type":
+        if value not in NETWORK_TYPES:
+            raise ValueError("must be “public” or “private”")
+        return key, value
+    if key in CONTACT_FIELDS:
+        return CONTACT_FIELDS[key], _contact(customer, value)
+    if key == "pricing_plan_id":
+        return "plan", _plan(customer, value)
+    raise ValueError("is not a field of Customer")
+
+
+def _text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    if not is_clean_text(value):
+        raise ValueError("may not contain NUL characters or lone surrogates")
+    if key in ONE_LINE_FIELDS and CONTROL_CHARACTERS.search(value):
+        raise ValueError("must be a single line, without control characters")
+    if len(value) > TEXT_FIELDS[key]:
+        raise ValueError(f"must be at most {TEXT_FIELDS[key]} characters")
+    if PROPERTIES[key].get("minLength") and not value.strip():
+        raise ValueError("may not be empty")
+    return value
+
+
+def _plan(customer: Customer, value: Any) -> Any:
+    key = uuid_or_none(value)
+    plan = key and plans_of(customer.organization_id).filter(pk=key).first()
+    if not plan:
+        raise ValueError("is not one of your organization's plans")
+    return plan
 
 
 def field_messages(error: ValidationError) -> str:
@@ -229,9 +207,6 @@ def _contact(customer: Customer, value: Any) -> CustomerUser | None:
     if not seat:
         raise ValueError("is not the id of one of this customer's users")
     return seat
-
-
-_UPDATE_SCHEMA = CustomerUpdate.model_json_schema()
 
 
 PUT_BODY = {

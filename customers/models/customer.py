@@ -6,12 +6,15 @@ import re
 import uuid
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from customers.models.identity import Organization
 from customers.models.text import validate_single_line
+from customers.net import parse_ip_allow_list
 from customers.tenancy import TenantModel
 
 UUID_SHAPED = re.compile(
@@ -31,8 +34,6 @@ def validate_slug_not_uuid(value: str) -> None:
 
 
 def validate_ip_allow_list(value: str) -> None:
-    from customers.net import parse_ip_allow_list
-
     parse_ip_allow_list(value)
 
 
@@ -201,8 +202,6 @@ class Customer(TenantModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("customers:detail", args=[self.pk])
 
     @property
@@ -235,8 +234,6 @@ class Customer(TenantModel):
         return "No invite"
 
     def restore_deadline(self) -> datetime | None:
-        from django.conf import settings
-
         if self.deleted_at is None:
             return None
         return self.deleted_at + timedelta(days=settings.CUSTOMER_RETENTION_DAYS)

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
+from billing.services import check_gauge
 from customers.models import (
     ApiToken,
     Connection,
@@ -84,8 +85,6 @@ def connection_create(
     connected_by: str = "",
 ) -> Connection:
     """A connected account reported by the integration runtime, within the customer's limit."""
-    from billing.services import check_gauge
-
     current = locked_customer(customer)
     if current.status != Status.ACTIVE:
         raise ServiceError(

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import Outcome, as_json, record
+from billing.services import check_gauge
 from customers.models import (
     CONTROL_CHARACTERS,
     ApiToken,
@@ -118,8 +119,6 @@ SEATS_FULL = (
 
 
 def check_seats(customer: Customer) -> None:
-    from billing.services import check_gauge
-
     current = CustomerUser.objects.for_customer(customer).count()
     verdict = check_gauge(customer, "seats", current=current)
     if not verdict.allowed:

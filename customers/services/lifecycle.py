@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import Execution
 from audit.services import diff, record
 from customers.models import (
     ApiToken,
@@ -86,8 +87,6 @@ IMPACT_CAP = 10_000
 
 def impact_summary(customer: Customer) -> dict[str, int]:
     """What a lifecycle action affects, for the confirmation dialogs."""
-    from audit.models import Execution
-
     since = timezone.now() - timedelta(days=7)
     return {
         "users": CustomerUser.objects.for_customer(customer).count(),

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from audit.services import record
+from billing.services import plans_create_defaults
 from customers.models import (
     ApiToken,
     Customer,
@@ -22,8 +23,6 @@ TOKEN_ALREADY_REVOKED = "This key was already revoked."
 
 @transaction.atomic
 def organization_create(*, name: str, owner: User | None = None, slug: str = "") -> Organization:
-    from billing.services import plans_create_defaults
-
     base = slugify(slug or name)[:70] or "org"
     candidate, suffix = base, 2
     while True:

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 
 from audit.services import as_json, diff, record
 from customers.models import (
+    UUID_SHAPED,
     ApiToken,
     Customer,
     CustomerUser,
@@ -87,8 +88,6 @@ def customer_create(
 
 def _free_slug(organization: Organization, name: str) -> str:
     """A slug made from the name that no other customer of the organization uses yet."""
-    from customers.models import UUID_SHAPED
-
     base = slugify(name)[:70] or "customer"
     if UUID_SHAPED.match(base):
         base = f"c-{base}"[:70]
@@ -176,6 +175,33 @@ EDITABLE_FIELDS = (
 )
 
 
+def _check_editable(seen: Customer, current: Customer, expected_version: int | None) -> None:
+    """Refuse an edit of a deleted customer, and one made from a stale read (``seen``)."""
+    if current.is_deleted:
+        raise ServiceError(CUSTOMER_DELETED_NO_CHANGES.format(name=current.name))
+    if expected_version is not None and current.version != expected_version:
+        raise StaleEdit(
+            STALE_EDIT,
+            current=current,
+            changes={
+                field: [as_json(getattr(seen, field)), as_json(getattr(current, field))]
+                for field in EDITABLE_FIELDS
+                if getattr(seen, field) != getattr(current, field)
+            },
+        )
+
+
+def _apply(current: Customer, changes: dict[str, Any], before: dict[str, Any]) -> None:
+    for field, value in changes.items():
+        setattr(current, field, value)
+    if changes.get("force_2fa") and not before.get("force_2fa"):
+        current.force_2fa_since = timezone.now()
+    if "plan" in changes:
+        if current.plan.organization_id != current.organization_id:
+            raise Invalid("Choose one of your organization's plans.")
+        apply_entitlements(current)
+
+
 @audited("customer.updated")
 @transaction.atomic
 def customer_update(
@@ -193,27 +219,9 @@ def customer_update(
     if unknown:
         raise Invalid(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     current = locked_customer(customer)
-    if current.is_deleted:
-        raise ServiceError(CUSTOMER_DELETED_NO_CHANGES.format(name=current.name))
-    if expected_version is not None and current.version != expected_version:
-        raise StaleEdit(
-            STALE_EDIT,
-            current=current,
-            changes={
-                field: [as_json(getattr(customer, field)), as_json(getattr(current, field))]
-                for field in EDITABLE_FIELDS
-                if getattr(customer, field) != getattr(current, field)
-            },
-        )
+    _check_editable(customer, current, expected_version)
     before = {field: getattr(current, field) for field in changes}
-    for field, value in changes.items():
-        setattr(current, field, value)
-    if changes.get("force_2fa") and not before.get("force_2fa"):
-        current.force_2fa_since = timezone.now()
-    if "plan" in changes:
-        if current.plan.organization_id != current.organization_id:
-            raise Invalid("Choose one of your organization's plans.")
-        apply_entitlements(current)
+    _apply(current, changes, before)
     _validate(current)
     changed = diff(before, changes)
     if changed:

@@ -13,6 +13,7 @@ from customers.models import (
     CustomerUser,
     User,
 )
+from customers.net import ip_allowed
 from customers.services.common import audited, locked_customer
 from customers.services.errors import Invalid, ServiceError
 from customers.services.records import customer_update
@@ -53,8 +54,6 @@ def portal_settings_update(
 ) -> Customer:
     """The portal's own edit: only the fields a customer may change, and never an allow-list
     that would shut out the person saving it."""
-    from customers.net import ip_allowed
-
     unknown = set(changes) - set(PORTAL_FIELDS)
     if unknown:
         raise Invalid(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")

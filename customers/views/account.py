@@ -10,11 +10,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
+from audit.models import AuditEntry
 from audit.services import Outcome, record
 from customers.access import (
     attempt,
@@ -130,9 +132,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @organization_required
 def home(request: HttpRequest) -> HttpResponse:
-    from django.db.models import Count
-
-    from audit.models import AuditEntry
 
     counts = dict(
         Customer.objects.for_organization(request.organization)

@@ -14,9 +14,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from audit.models import AuditEntry, Event, Execution
+from billing.services import chart_bars, events_per_day_series, usage_rows
+from customers import services
 from customers.access import (
+    Edit,
     attempt,
     organization_required,
+    refusal_onto_form,
+    save_edit,
     warn_if_undelivered,
     write_access_required,
 )
@@ -26,12 +32,10 @@ from customers.forms import (
     CustomerEditForm,
     DeleteCustomerForm,
     ReplaceAdminForm,
-    merge_stale_edit,
 )
 from customers.models import Connection, Customer, CustomerUser, Invitation
 from customers.services import (
     ServiceError,
-    StaleEdit,
     connection_revoke,
     connections_revoke_all,
     customer_admin_replace,
@@ -40,7 +44,6 @@ from customers.services import (
     customer_reactivate,
     customer_restore,
     customer_suspend,
-    customer_update,
     impact_summary,
     invite_resend,
     invite_revoke,
@@ -107,10 +110,8 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 **form.cleaned_data,
             )
-        except ValidationError as error:
-            _add_errors(form, error)
-        except ServiceError as error:
-            form.add_error(None, str(error))
+        except (ServiceError, ValidationError) as error:
+            refusal_onto_form(form, error)
         else:
             if warn_if_undelivered(request, customer.admin_invitation):
                 messages.success(request, f"Created {customer.name}.")
@@ -126,13 +127,6 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _add_errors(form: Any, error: ValidationError) -> None:
-    for field, field_errors in error.message_dict.items():
-        target = field if field in form.fields else None
-        for message in field_errors:
-            form.add_error(target, message)
-
-
 @organization_required
 def customer_detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
@@ -140,8 +134,6 @@ def customer_detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> dict[str, Any]:
-    from audit.models import AuditEntry, Event, Execution
-    from billing.services import chart_bars, events_per_day_series, usage_rows
 
     seats = CustomerUser.objects.for_customer(customer).select_related("user")
     return {
@@ -176,33 +168,19 @@ def customer_edit(request: HttpRequest, customer_id: UUID) -> HttpResponse:
         messages.error(request, f"{customer.name} is deleted; restore it before editing it.")
         return redirect(customer)
     form = CustomerEditForm(request.POST or None, instance=customer)
-    conflict = None
+    edit = Edit(form)
     if request.method == "POST" and form.is_valid():
-        changes = {
-            field: form.cleaned_data[field] for field in form.changed_data if field != "version"
-        }
-        try:
-            customer_update(
-                customer=customer,
-                actor=request.user,
-                expected_version=form.cleaned_data["version"],
-                changes=changes,
-            )
-        except StaleEdit as error:
-            conflict, form = merge_stale_edit(request, form, error.current)
-            form.add_error(None, f"{error} Review the differences below, then save again.")
-        except ValidationError as error:
-            _add_errors(form, error)
-        except ServiceError as error:
-            form.add_error(None, str(error))
-        else:
+        edit = save_edit(
+            request, form, services.customer_update, customer=customer, actor=request.user
+        )
+        if edit.saved:
             messages.success(request, f"Saved {customer.name}.")
             return redirect(customer)
     return render(
         request,
         "customers/edit.html",
-        {"form": form, "customer": customer, "conflict": conflict},
-        status=409 if conflict else 422 if form.errors else 200,
+        {"form": edit.form, "customer": customer, "conflict": edit.conflict},
+        status=edit.status,
     )
 
 

@@ -83,53 +83,67 @@ def invite_accept_view(request: HttpRequest) -> HttpResponse:
         return _invalid(request, "used_or_unknown")
     if not invitation.is_usable:
         return _invalid(request, invitation.display_status, invitation)
-
     context: dict[str, Any] = {"invitation": invitation, "customer": invitation.customer}
-    user = request.user
-    if user.is_authenticated:
-        if user.email.lower() != invitation.email.lower():
-            # Audited as denied by the service, and the invitation stays pending.
-            try:
-                invite_accept(invitation=invitation, actor=user)
-            except ServiceError as error:
-                context["wrong_account"] = str(error)
-            return _private(render(request, "customers/invite/accept.html", context, status=403))
-        if request.method == "POST":
-            return _accept(request, invitation, user)
-        context["mode"] = "confirm"
-        return _private(render(request, "customers/invite/accept.html", context))
-
+    if request.user.is_authenticated:
+        return _signed_in(request, invitation, context)
     existing = User.objects.filter(email__iexact=invitation.email).first()
     if existing is not None and _accepted_meanwhile(invitation):
         # A concurrent acceptance created the account and used the link (one transaction).
         return _invalid(request, "used_or_unknown")
-    if existing is not None:
-        form = ExistingAccountForm(request.POST or None)
-        context.update(mode="sign_in", form=form)
-        if request.method == "POST" and form.is_valid():
-            account = authenticate(
-                request, username=invitation.email, password=form.cleaned_data["password"]
-            )
-            if account is None:
-                form.add_error("password", "That password is not right for this account.")
-            else:
+    step = _sign_in_and_accept if existing is not None else _create_account_and_accept
+    return step(request, invitation, context)
+
+
+def _signed_in(request: HttpRequest, invitation: Invitation, context: dict[str, Any]):
+    user = request.user
+    if user.email.lower() != invitation.email.lower():
+        # Audited as denied by the service, and the invitation stays pending.
+        try:
+            invite_accept(invitation=invitation, actor=user)
+        except ServiceError as error:
+            context["wrong_account"] = str(error)
+        return _private(render(request, "customers/invite/accept.html", context, status=403))
+    if request.method == "POST":
+        return _accept(request, invitation, user)
+    context["mode"] = "confirm"
+    return _private(render(request, "customers/invite/accept.html", context))
+
+
+def _sign_in_and_accept(request: HttpRequest, invitation: Invitation, context: dict[str, Any]):
+    form = ExistingAccountForm(request.POST or None)
+    context.update(mode="sign_in", form=form)
+    if request.method == "POST" and form.is_valid():
+        account = authenticate(
+            request, username=invitation.email, password=form.cleaned_data["password"]
+        )
+        if account is not None:
+            return _accept(request, invitation, account)
+        form.add_error("password", "That password is not right for this account.")
+    return _form_page(request, context)
+
+
+def _create_account_and_accept(
+    request: HttpRequest, invitation: Invitation, context: dict[str, Any]
+):
+    form = NewAccountForm(request.POST or None, email=invitation.email)
+    context.update(mode="new", form=form)
+    if request.method == "POST" and form.is_valid():
+        try:
+            # The account and the acceptance commit together: a concurrent acceptance of
+            # the same link waits on the account's email, then fails and says "used".
+            with transaction.atomic():
+                account = User.objects.create_user(
+                    email=invitation.email,
+                    password=form.cleaned_data["password1"],
+                    name=form.cleaned_data["name"],
+                )
                 return _accept(request, invitation, account)
-    else:
-        form = NewAccountForm(request.POST or None, email=invitation.email)
-        context.update(mode="new", form=form)
-        if request.method == "POST" and form.is_valid():
-            try:
-                # The account and the acceptance commit together: a concurrent acceptance of
-                # the same link waits on the account's email, then fails and says "used".
-                with transaction.atomic():
-                    account = User.objects.create_user(
-                        email=invitation.email,
-                        password=form.cleaned_data["password1"],
-                        name=form.cleaned_data["name"],
-                    )
-                    return _accept(request, invitation, account)
-            except IntegrityError:
-                return _invalid(request, "used_or_unknown")
+        except IntegrityError:
+            return _invalid(request, "used_or_unknown")
+    return _form_page(request, context)
+
+
+def _form_page(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     status = 422 if request.method == "POST" else 200
     return _private(render(request, "customers/invite/accept.html", context, status=status))
 

@@ -15,16 +15,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from customers.access import attempt, warn_if_undelivered
+from billing.services import chart_bars, events_per_day_series, usage_rows
+from customers.access import Edit, attempt, save_edit, warn_if_undelivered
 from customers.forms import (
     PortalCustomerForm,
-    merge_stale_edit,
 )
 from customers.models import ApiToken, Connection, CustomerUser, Invitation
 from customers.net import client_ip
 from customers.services import (
     ServiceError,
-    StaleEdit,
     api_token_create,
     api_token_revoke,
     connection_revoke,
@@ -57,34 +56,24 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     if not request.seat.is_admin:
         for field in form.fields.values():
             field.disabled = True
-    conflict = None
+    edit = Edit(form)
     if request.method == "POST" and form.is_valid():
-        changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "version"}
-        try:
-            portal_settings_update(
-                customer=customer,
-                actor=request.user,
-                expected_version=form.cleaned_data["version"],
-                changes=changes,
-                client_address=client_ip(request),
-            )
-        except StaleEdit as error:
-            conflict, form = merge_stale_edit(request, form, error.current)
-            form.add_error(None, f"{error} Review the differences below, then save again.")
-        except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
-        except ServiceError as error:
-            form.add_error(None, str(error))
-        else:
+        edit = save_edit(
+            request,
+            form,
+            portal_settings_update,
+            customer=customer,
+            actor=request.user,
+            client_address=client_ip(request),
+        )
+        if edit.saved:
             messages.success(request, "Settings saved.")
             return redirect("portal:settings")
     return render_portal(
         request,
         "portal/settings.html",
-        {"form": form, "conflict": conflict},
-        status=409 if conflict else 422 if form.errors else 200,
+        {"form": edit.form, "conflict": edit.conflict},
+        status=edit.status,
     )
 
 
@@ -232,8 +221,6 @@ def connection_revoke_view(request: HttpRequest, connection_id: UUID) -> HttpRes
 
 @portal_page()
 def usage(request: HttpRequest) -> HttpResponse:
-    from billing.services import chart_bars, events_per_day_series, usage_rows
-
     customer = request.customer
     return render_portal(
         request,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from base64 import b32encode
+
 import qrcode
 import qrcode.image.svg
 from django import forms
@@ -112,6 +114,4 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
 
 
 def _base32(key: bytes) -> str:
-    from base64 import b32encode
-
     return b32encode(key).decode().rstrip("=")

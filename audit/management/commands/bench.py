@@ -34,7 +34,7 @@ from django.utils import timezone
 from audit.chain import entry_hash
 from audit.models import AuditEntry, Event, Execution, Workflow
 from billing.models import Plan
-from billing.services import override_set
+from billing.services import override_set, usage_for
 from customers.models import Customer, Membership, User
 from customers.services import api_token_create, membership_add, organization_create
 
@@ -523,7 +523,6 @@ class Command(BaseCommand):
                     }
                 )
                 self.stdout.write(f"  {label}: {results[-1]['events_per_s']} events/s")
-            from billing.services import usage_for
 
             hot_used = usage_for([hot])[hot.pk]["events_per_day"]
             results.append(
