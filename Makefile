@@ -50,7 +50,7 @@ bench: $(STAMP)
 	c.execute('DROP DATABASE IF EXISTS tenantry_bench WITH (FORCE)'); c.execute('CREATE DATABASE tenantry_bench')"
 	$(BENCH_ENV) $(BIN)/python manage.py migrate --no-input -v0
 	$(BENCH_ENV) $(BIN)/python manage.py collectstatic --no-input -v0
-	$(BENCH_ENV) $(BIN)/python manage.py bench $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 api-fuzz: $(STAMP)
 	bash .ci/api-fuzz

@@ -71,6 +71,23 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
+def _set_actor(entry: AuditEntry, actor: User | ApiToken | None, label: str) -> None:
+    """Who did it: a token, a person, or the system; as they were called then."""
+    if isinstance(actor, ApiToken):
+        entry.actor_type = AuditEntry.ActorType.TOKEN
+        entry.actor_token = actor
+        entry.actor_label = f"API token {actor.name} ({actor.prefix}…)"[:254]
+    elif actor is not None and getattr(actor, "is_authenticated", False):
+        entry.actor_type = AuditEntry.ActorType.USER
+        entry.actor_user = actor
+        entry.actor_label = actor.email
+    else:
+        entry.actor_type = AuditEntry.ActorType.SYSTEM
+        entry.actor_label = "system"
+    if label:
+        entry.actor_label = label[:254]
+
+
 def record(
     *,
     action: str,
@@ -107,20 +124,7 @@ def record(
         changes=redact(changes or {}),
         message=message[:500],
     )
-    if isinstance(actor, ApiToken):
-        entry.actor_type = AuditEntry.ActorType.TOKEN
-        entry.actor_token = actor
-        entry.actor_label = f"API token {actor.name} ({actor.prefix}…)"[:254]
-    elif actor is not None and getattr(actor, "is_authenticated", False):
-        entry.actor_type = AuditEntry.ActorType.USER
-        entry.actor_user = actor
-        entry.actor_label = actor.email
-    else:
-        entry.actor_type = AuditEntry.ActorType.SYSTEM
-        entry.actor_label = "system"
-    if actor_label:
-        entry.actor_label = actor_label[:254]
-
+    _set_actor(entry, actor, actor_label)
     if request is not None:
         entry.ip_address = client_ip(request)
         entry.user_agent = request.headers.get("User-Agent", "")[:500]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -29,56 +30,86 @@ from customers.access import organization_required, refuse_write
 from customers.models import Customer, CustomerStatus
 
 
+@dataclass
+class OverviewForms:
+    """The billing page's three kinds of form, bound to the POST for the one submitted."""
+
+    plan_form: PlanLimitForm
+    cap_form: PooledCapForm
+    entitlement_forms: dict[Any, EntitlementsForm]
+    impact: list | None = None
+
+
 @organization_required
 def billing_overview(request: HttpRequest) -> HttpResponse:
     organization = request.organization
-    plan_form = PlanLimitForm(organization=organization)
-    cap_form = PooledCapForm()
     plans = list(Plan.objects.for_organization(organization))
-    entitlement_forms = {plan.pk: EntitlementsForm(plan=plan) for plan in plans}
-    impact = None
+    forms = OverviewForms(
+        PlanLimitForm(organization=organization),
+        PooledCapForm(),
+        {plan.pk: EntitlementsForm(plan=plan) for plan in plans},
+    )
     if request.method == "POST":
         if not request.membership.can_write:
             refuse_write(request)
-        if request.POST.get("form") == "entitlements":
-            plan = next((p for p in plans if str(p.pk) == request.POST.get("plan")), None)
-            if plan is None:
-                raise Http404("No such plan in your organization.")
-            form = entitlement_forms[plan.pk] = EntitlementsForm(request.POST, plan=plan)
-            if form.is_valid():
-                changes = form.changed_entitlements()
-                plan_entitlements_set(plan=plan, entitlements=changes, actor=request.user)
-                messages.success(
-                    request,
-                    f"{plan.name}: entitlements saved; its customers follow."
-                    if changes
-                    else f"{plan.name}: nothing changed.",
-                )
-                return redirect("billing:overview")
-        elif request.POST.get("form") == "cap":
-            cap_form = PooledCapForm(request.POST)
-            if cap_form.is_valid():
-                pooled_cap_set(
-                    organization=organization, actor=request.user, **cap_form.cleaned_data
-                )
-                messages.success(request, "Pooled cap saved.")
-                return redirect("billing:overview")
-        else:
-            plan_form = PlanLimitForm(request.POST, organization=organization)
-            if plan_form.is_valid():
-                data = plan_form.cleaned_data
-                impact = plan_limit_impact(**data)
-                # Show who the new value would put over their usage before applying it.
-                if request.POST.get("confirm") == "1" or not impact:
-                    plan_limit_set(actor=request.user, **data)
-                    messages.success(
-                        request,
-                        f"{data['plan'].name}: {DIMENSIONS[data['dimension']].label} is now "
-                        f"{'unlimited' if data['value'] is None else data['value']}.",
-                    )
-                    return redirect("billing:overview")
-    defaults = plan_defaults(organization.pk)
-    caps = {c.dimension: c.value for c in PooledCap.objects.for_organization(organization)}
+        save = SAVES.get(request.POST.get("form", ""), _save_plan_default)
+        done = save(request, forms, plans)
+        if done is not None:
+            return done
+    return _overview_page(request, forms, plans)
+
+
+def _save_entitlements(
+    request: HttpRequest, forms: OverviewForms, plans: list[Plan]
+) -> HttpResponse | None:
+    plan = next((p for p in plans if str(p.pk) == request.POST.get("plan")), None)
+    if plan is None:
+        raise Http404("No such plan in your organization.")
+    form = forms.entitlement_forms[plan.pk] = EntitlementsForm(request.POST, plan=plan)
+    if not form.is_valid():
+        return None
+    changes = form.changed_entitlements()
+    plan_entitlements_set(plan=plan, entitlements=changes, actor=request.user)
+    saved = "entitlements saved; its customers follow" if changes else "nothing changed"
+    messages.success(request, f"{plan.name}: {saved}.")
+    return redirect("billing:overview")
+
+
+def _save_cap(request: HttpRequest, forms: OverviewForms, plans: list[Plan]) -> HttpResponse | None:
+    forms.cap_form = PooledCapForm(request.POST)
+    if not forms.cap_form.is_valid():
+        return None
+    pooled_cap_set(
+        organization=request.organization, actor=request.user, **forms.cap_form.cleaned_data
+    )
+    messages.success(request, "Pooled cap saved.")
+    return redirect("billing:overview")
+
+
+def _save_plan_default(
+    request: HttpRequest, forms: OverviewForms, plans: list[Plan]
+) -> HttpResponse | None:
+    forms.plan_form = PlanLimitForm(request.POST, organization=request.organization)
+    if not forms.plan_form.is_valid():
+        return None
+    data = forms.plan_form.cleaned_data
+    forms.impact = plan_limit_impact(**data)
+    # Show who the new value would put over their usage before applying it.
+    if forms.impact and request.POST.get("confirm") != "1":
+        return None
+    plan_limit_set(actor=request.user, **data)
+    value = "unlimited" if data["value"] is None else data["value"]
+    label = DIMENSIONS[data["dimension"]].label
+    messages.success(request, f"{data['plan'].name}: {label} is now {value}.")
+    return redirect("billing:overview")
+
+
+SAVES = {"entitlements": _save_entitlements, "cap": _save_cap, "plan": _save_plan_default}
+
+
+def _overview_page(request: HttpRequest, forms: OverviewForms, plans: list[Plan]) -> HttpResponse:
+    defaults = plan_defaults(request.organization.pk)
+    caps = {c.dimension: c.value for c in PooledCap.objects.for_organization(request.organization)}
     return render(
         request,
         "billing/overview.html",
@@ -92,12 +123,12 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
                 (Plan._meta.get_field(f).verbose_name, [getattr(p, f) for p in plans])
                 for f in ENTITLEMENT_FIELDS
             ],
-            "plan_form": plan_form,
-            "cap_form": cap_form,
-            "entitlement_forms": list(entitlement_forms.values()),
-            "impact": impact,
+            "plan_form": forms.plan_form,
+            "cap_form": forms.cap_form,
+            "entitlement_forms": list(forms.entitlement_forms.values()),
+            "impact": forms.impact,
         },
-        status=422 if plan_form.errors or cap_form.errors else 200,
+        status=422 if forms.plan_form.errors or forms.cap_form.errors else 200,
     )
 
 
@@ -169,31 +200,19 @@ def limit_cell(request: HttpRequest, customer_id: UUID, dimension: str) -> HttpR
     if not request.membership.can_write:
         refuse_write(request)
     limit = effective_limits_for([customer])[customer.pk][dimension]
-    initial = {
-        "value": limit.value,
-        "reason": limit.override.reason if limit.override else "",
-        "expires_at": limit.override.expires_at if limit.override else None,
-        "action": "unlimited" if limit.override and limit.value is None else "set",
-    }
     # Several editors can be open at once: each cell's fields get their own ids.
     form = OverrideForm(
-        request.POST or None, initial=initial, auto_id=f"limit-{customer.pk}-{dimension}-%s"
+        request.POST or None,
+        initial=_editor_values(limit),
+        auto_id=f"limit-{customer.pk}-{dimension}-%s",
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                _apply(customer, dimension, form.cleaned_data, request)
-            except LimitError as error:
-                form.add_error(None, str(error))
-            else:
-                if not request.htmx:
-                    return redirect("billing:customer_limits")
-                cell = _cell(
-                    customer, dimension, effective_limits_for([customer]), usage_for([customer])
-                )
-                return render(request, "billing/limit_cell.html#cell", {"cell": cell})
-        status = 422
+    if request.method == "POST" and form.is_valid():
+        try:
+            _apply(customer, dimension, form.cleaned_data, request)
+        except LimitError as error:
+            form.add_error(None, str(error))
+        else:
+            return _saved_cell(request, customer, dimension)
     context = {
         "form": form,
         "customer": customer,
@@ -201,7 +220,25 @@ def limit_cell(request: HttpRequest, customer_id: UUID, dimension: str) -> HttpR
         "limit": limit,
     }
     template = "billing/limit_cell.html#editor_cell" if request.htmx else "billing/limit_cell.html"
-    return render(request, template, context, status=status)
+    return render(request, template, context, status=422 if request.method == "POST" else 200)
+
+
+def _editor_values(limit: Any) -> dict[str, Any]:
+    override = limit.override
+    return {
+        "value": limit.value,
+        "reason": override.reason if override else "",
+        "expires_at": override.expires_at if override else None,
+        "action": "unlimited" if override and limit.value is None else "set",
+    }
+
+
+def _saved_cell(request: HttpRequest, customer: Customer, dimension: str) -> HttpResponse:
+    """After a save: the new cell for HTMX, the whole grid otherwise."""
+    if not request.htmx:
+        return redirect("billing:customer_limits")
+    cell = _cell(customer, dimension, effective_limits_for([customer]), usage_for([customer]))
+    return render(request, "billing/limit_cell.html#cell", {"cell": cell})
 
 
 def _apply(customer: Customer, dimension: str, data: dict[str, Any], request: HttpRequest) -> None:

@@ -87,10 +87,27 @@ def usage_for(
     the gauges. A fixed number of queries for any number of customers."""
     if not customers:
         return {}
-    now = now or timezone.now()
     organization_id = customers[0].organization_id
     ids = [c.pk for c in customers]
     used: dict[Any, dict[str, int]] = {pk: dict.fromkeys(DIMENSIONS, 0) for pk in ids}
+    _count_windows(used, organization_id, ids, now or timezone.now())
+    gauges = {
+        "connected_accounts": Connection.objects.for_organization(organization_id).filter(
+            status=Connection.Status.CONNECTED
+        ),
+        "seats": CustomerUser.objects.for_organization(organization_id),
+    }
+    for dimension, rows in gauges.items():
+        counts = rows.filter(customer_id__in=ids).values("customer_id").annotate(n=Count("pk"))
+        for row in counts:
+            used[row["customer_id"]][dimension] = row["n"]
+    return used
+
+
+def _count_windows(
+    used: dict[Any, dict[str, int]], organization_id: Any, ids: list[Any], now: datetime
+) -> None:
+    """This window's counter of every windowed dimension (older windows are ignored)."""
     windows = {d.key: d.window_start(now) for d in DIMENSIONS.values() if not d.is_gauge}
     counters = UsageCounter.objects.for_organization(organization_id).filter(
         customer_id__in=ids, dimension__in=list(windows), window_start__gte=min(windows.values())
@@ -98,22 +115,6 @@ def usage_for(
     for counter in counters:
         if counter.window_start == windows[counter.dimension]:
             used[counter.customer_id][counter.dimension] = counter.used
-
-    for row in (
-        Connection.objects.for_organization(organization_id)
-        .filter(customer_id__in=ids, status=Connection.Status.CONNECTED)
-        .values("customer_id")
-        .annotate(n=Count("pk"))
-    ):
-        used[row["customer_id"]]["connected_accounts"] = row["n"]
-    for row in (
-        CustomerUser.objects.for_organization(organization_id)
-        .filter(customer_id__in=ids)
-        .values("customer_id")
-        .annotate(n=Count("pk"))
-    ):
-        used[row["customer_id"]]["seats"] = row["n"]
-    return used
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -46,22 +47,26 @@ class CustomerUpdate(Schema):
 
 def body_of(request: HttpRequest) -> dict[str, Any]:
     content_type = request.content_type or ""
+    if not request.body:
+        return {}
     if content_type == "application/x-www-form-urlencoded":
         form = QueryDict(request.body, encoding=request.encoding or "utf-8")
         return {key: form.get(key) for key in form}
-    if content_type in ("application/json", "") and request.body:
-        try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise HttpError(400, "The body is not valid JSON.") from None
-        except RecursionError:
-            raise HttpError(400, TOO_DEEP) from None
-        if not isinstance(data, dict):
-            raise HttpError(422, "The body must be a JSON object of fields to change.")
-        return data
-    if not request.body:
-        return {}
-    raise HttpError(415, "Send application/json or application/x-www-form-urlencoded.")
+    if content_type not in ("application/json", ""):
+        raise HttpError(415, "Send application/json or application/x-www-form-urlencoded.")
+    data = _json(request.body)
+    if not isinstance(data, dict):
+        raise HttpError(422, "The body must be a JSON object of fields to change.")
+    return data
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise HttpError(400, "The body is not valid JSON.") from None
+    except RecursionError:
+        raise HttpError(400, TOO_DEEP) from None
 
 
 TOO_DEEP = "The body is nested too deeply: send a flat JSON object of fields."
@@ -121,30 +126,54 @@ def _same_value(sent: Any, current: Any, form: bool) -> bool:
 
 def changes_from(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> dict[str, Any]:
     """Turn a PUT body into service changes, or 422 with a message per field."""
-    form = (request.content_type or "") == "application/x-www-form-urlencoded"
-    current = customer_out(customer)
-    allowed = CUSTOMER_TOKEN_FIELDS if request.auth.customer_id else None
+    reading = Reading(
+        customer=customer,
+        current=customer_out(customer),
+        form=(request.content_type or "") == "application/x-www-form-urlencoded",
+        allowed=CUSTOMER_TOKEN_FIELDS if request.auth.customer_id else None,
+    )
     errors: dict[str, str] = {}
     changes: dict[str, Any] = {}
     for key, value in data.items():
-        if key in READ_ONLY:
-            if not _same_value(value, current.get(key), form):
-                errors[key] = "is read-only and cannot be changed"
-        elif allowed is not None and key not in allowed and key in PROPERTIES:
-            errors[key] = "cannot be changed with a customer token"
+        try:
+            field, parsed = reading.field(key, value)
+        except ValueError as error:
+            errors[key] = str(error)
         else:
-            try:
-                field, parsed = _parse(key, value, customer, form)
-            except ValueError as error:
-                errors[key] = str(error)
-            else:
+            if field is not None:
                 changes[field] = parsed
     if errors:
-        message = "; ".join(f"{k} {v}" for k, v in sorted(errors.items()))
-        # Naming a user or plan that is not there is "not found"; anything else is invalid.
-        missing = all(v.startswith(("is not the id", "is not one of")) for v in errors.values())
-        raise HttpError(404 if missing else 422, message)
+        _refuse(errors)
     return changes
+
+
+def _refuse(errors: dict[str, str]) -> None:
+    message = "; ".join(f"{k} {v}" for k, v in sorted(errors.items()))
+    # Naming a user or plan that is not there is "not found"; anything else is invalid.
+    missing = all(v.startswith(("is not the id", "is not one of")) for v in errors.values())
+    raise HttpError(404 if missing else 422, message)
+
+
+@dataclass
+class Reading:
+    """How this request's fields are read: against this customer's current values, as form
+    or JSON values, with or without a customer token's limits."""
+
+    customer: Customer
+    current: dict[str, Any]
+    form: bool
+    allowed: set[str] | None
+
+    def field(self, key: str, value: Any) -> tuple[str | None, Any]:
+        """(the service's field, its value); (None, None) for a read-only field sent back
+        unchanged. ValueError says what is wrong."""
+        if key in READ_ONLY:
+            if not _same_value(value, self.current.get(key), self.form):
+                raise ValueError("is read-only and cannot be changed")
+            return None, None
+        if self.allowed is not None and key not in self.allowed and key in PROPERTIES:
+            raise ValueError("cannot be changed with a customer token")
+        return _parse(key, value, self.customer, self.form)
 
 
 def _parse(key: str, value: Any, customer: Customer, form: bool) -> tuple[str, Any]:

@@ -89,16 +89,25 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if not devices:
         return redirect("portal:two_factor_setup")
     form = TokenCodeForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        code = form.cleaned_data["code"].strip()
-        if not any(d.verify_is_allowed()[0] for d in devices):
-            form.add_error("code", THROTTLED)
-            return render_portal(
-                request, "portal/two_factor_verify.html", {"form": form}, status=429
-            )
-        device = next((d for d in devices if d.verify_token(code)), None)
+        device, status = _check_code(request, devices, form)
         if device is not None:
             return _verified(request, device, "two_factor.verified")
+    return render_portal(request, "portal/two_factor_verify.html", {"form": form}, status=status)
+
+
+def _check_code(
+    request: HttpRequest, devices: list[TOTPDevice], form: TokenCodeForm
+) -> tuple[TOTPDevice | None, int]:
+    """The device the code belongs to; otherwise None and the status the page answers with
+    (429 while django-otp makes the person wait after wrong codes)."""
+    if not any(d.verify_is_allowed()[0] for d in devices):
+        form.add_error("code", THROTTLED)
+        return None, 429
+    code = form.cleaned_data["code"].strip()
+    device = next((d for d in devices if d.verify_token(code)), None)
+    if device is None:
         record(
             action="two_factor.failed",
             organization=request.customer.organization,
@@ -108,9 +117,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
             outcome=Outcome.FAILURE,
         )
         form.add_error("code", "That code is not right. Try the current code from your app.")
-    return render_portal(
-        request, "portal/two_factor_verify.html", {"form": form}, status=422 if form.errors else 200
-    )
+    return device, 422
 
 
 def _base32(key: bytes) -> str:

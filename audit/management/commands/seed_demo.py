@@ -7,7 +7,6 @@ Large volumes for benchmarks come through flags and bulk inserts.
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import uuid
@@ -20,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from audit.demo import customer_values, event_values, execution_values
 from audit.models import Event, Execution, Workflow
 from billing.models import Plan
 from customers.models import (
@@ -249,40 +249,21 @@ class Command(BaseCommand):
         rnd = self.random
 
         def execution(_: int) -> Execution:
-            started = now - timedelta(seconds=rnd.randint(0, 30 * 86400))
-            status = rnd.choices(["succeeded", "failed", "running"], weights=[85, 12, 3])[0]
-            duration = rnd.randint(200, 90_000) if status != "running" else None
             return Execution(
-                organization=organization,
-                customer_id=rnd.choice(customers),
-                workflow=rnd.choice(workflows),
-                triggered_by=rnd.choice(["agent-service", "webhook", "scheduler", "manual"]),
-                status=status,
-                started_at=started,
-                finished_at=started + timedelta(milliseconds=duration) if duration else None,
-                duration_ms=duration,
-                error="Upstream API answered 502 Bad Gateway" if status == "failed" else "",
+                **execution_values(
+                    rnd,
+                    organization_id=organization.pk,
+                    customer_id=rnd.choice(customers),
+                    workflow_id=rnd.choice(workflows).pk,
+                    now=now,
+                )
             )
 
         def event(_: int) -> Event:
-            kind = rnd.choice(["webhook", "webhook", "scheduled", "manual"])
             return Event(
-                organization=organization,
-                customer_id=rnd.choice(customers),
-                type=kind,
-                direction=rnd.choice(["incoming", "outgoing"]),
-                name=rnd.choice(
-                    [
-                        "order.created",
-                        "contact.updated",
-                        "invoice.paid",
-                        "sync.completed",
-                        "ticket.opened",
-                    ]
-                ),
-                status=rnd.choice(["delivered", "delivered", "delivered", "failed"]),
-                occurred_at=now - timedelta(seconds=rnd.randint(0, 30 * 86400)),
-                payload_summary=json.dumps({"id": rnd.randint(1000, 99999)}),
+                **event_values(
+                    rnd, organization_id=organization.pk, customer_id=rnd.choice(customers), now=now
+                )
             )
 
         self._bulk(Execution, execution, executions, "executions")
@@ -291,24 +272,14 @@ class Command(BaseCommand):
     def _bulk_customers(self, organization: Organization, count: int) -> None:
         plans = list(Plan.objects.for_organization(organization))
         start = Customer.objects.for_organization(organization).count()
-        statuses = (
-            [CustomerStatus.ACTIVE] * 6
-            + [CustomerStatus.PENDING_ADMIN_ACTIVATION] * 3
-            + [CustomerStatus.SUSPENDED]
-        )
+        now = timezone.now()
 
         def customer(i: int) -> Customer:
             n = start + i
-            plan = plans[n % len(plans)]
             return Customer(
-                organization=organization,
-                name=f"Customer {n:06d}",
-                slug=f"customer-{n:06d}",
-                external_id=f"ext_{n:07d}",
-                plan=plan,
-                status=statuses[n % len(statuses)],
-                admin_email=f"admin{n}@customer{n}.test",
-                **plan.entitlements(),
+                **customer_values(
+                    n, organization_id=organization.pk, plan=plans[n % len(plans)], now=now
+                )
             )
 
         self._bulk(Customer, customer, count, "customers")
