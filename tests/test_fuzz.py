@@ -119,34 +119,43 @@ class FormFinder(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attr = {k: v or "" for k, v in attrs}
         if tag == "form":
-            method = "post" if "hx-post" in attr else attr.get("method", "get").lower()
-            action = attr.get("hx-post") or attr.get("hx-get") or attr.get("action") or self.page
-            self._form = Target(self.actor, self.page, urljoin(self.page, action), method)
+            self._open_form(attr)
+        elif tag == "a":
+            self._link(attr.get("href", ""))
+        elif tag == "option" and self._form is not None and self._select:
+            if "selected" in attr or not self._form.fields.get(self._select):
+                self._form.fields[self._select] = attr.get("value", "")
+        elif self._form is not None and attr.get("name"):
+            self._field(tag, attr["name"], attr)
+
+    def _open_form(self, attr: dict[str, str]) -> None:
+        method = "post" if "hx-post" in attr else attr.get("method", "get").lower()
+        action = attr.get("hx-post") or attr.get("hx-get") or attr.get("action") or self.page
+        self._form = Target(self.actor, self.page, urljoin(self.page, action), method)
+
+    def _link(self, href: str) -> None:
+        if not href.startswith(("?", "/")):
             return
-        if tag == "a" and attr.get("href", "").startswith(("?", "/")):
-            parts = urlsplit(urljoin(self.page, attr["href"]))
-            if parts.path == urlsplit(self.page).path:
-                self.links.update(parse_qsl(parts.query, keep_blank_values=True))
-        form, name = self._form, attr.get("name")
-        if form is None or not name:
-            return
+        parts = urlsplit(urljoin(self.page, href))
+        if parts.path == urlsplit(self.page).path:
+            self.links.update(parse_qsl(parts.query, keep_blank_values=True))
+
+    def _field(self, tag: str, name: str, attr: dict[str, str]) -> None:
+        fields = self._form.fields
         if tag == "input":
             kind = attr.get("type", "text")
             if kind in ("checkbox", "radio") and "checked" not in attr:
-                form.fields.setdefault(name, "")
+                fields.setdefault(name, "")
             elif kind not in ("submit", "image", "reset", "file"):
-                form.fields[name] = attr.get("value", "")
+                fields[name] = attr.get("value", "")
         elif tag == "select":
             self._select = name
-            form.fields.setdefault(name, "")
-        elif tag == "option" and self._select:
-            if "selected" in attr or not form.fields.get(self._select):
-                form.fields[self._select] = attr.get("value", "")
+            fields.setdefault(name, "")
         elif tag == "textarea":
             self._textarea = name
-            form.fields[name] = ""
+            fields[name] = ""
         elif tag == "button" and attr.get("value"):
-            form.fields.setdefault(name, attr["value"])
+            fields.setdefault(name, attr["value"])
 
     def handle_data(self, data: str) -> None:
         if self._form is not None and self._textarea:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.functional import cached_property
 
 from audit.services import as_json, record
@@ -17,7 +19,21 @@ from customers.models import (
 from customers.tenancy import TenantManager
 
 
-class TenantAdminMixin:
+class ValidSelectionMixin:
+    """An admin action posted with ids that are not ids (a crafted "_selected_action") is
+    refused with a message, not a 500 from the database lookup."""
+
+    def response_action(self, request: HttpRequest, queryset: Any) -> Any:
+        try:
+            return super().response_action(request, queryset)
+        except ValidationError:
+            self.message_user(
+                request, "Those are not ids of items in this list: select items.", messages.ERROR
+            )
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class TenantAdminMixin(ValidSelectionMixin):
     """Support staff work across tenants: the admin is one of the few places that opts out of
     tenant scoping, explicitly (see customers/tenancy.py)."""
 
@@ -59,7 +75,7 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
-class AuditedAdminMixin:
+class AuditedAdminMixin(ValidSelectionMixin):
     """Every change made in the admin is audited, in the admin's own transaction."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:

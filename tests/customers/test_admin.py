@@ -163,3 +163,16 @@ def test_nul_and_huge_searches_in_admin_lists_are_400_not_500(support, customer,
 
 def test_long_but_sane_admin_searches_work(support, customer):
     assert support.get("/admin/customers/customer/", {"q": "acme " * 39}).status_code == 200
+
+
+@pytest.mark.parametrize("selected", ["", "not-a-uuid", "1; DROP TABLE x"])
+def test_an_action_posted_with_ids_that_are_not_ids_is_refused_not_a_500(
+    support, customer, selected
+):
+    response = support.post(
+        "/admin/customers/customer/",
+        {"action": "action_customer_suspend", "_selected_action": selected},
+    )
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.status != "suspended"
