@@ -52,7 +52,7 @@ def executions(request: HttpRequest) -> HttpResponse:
     page = keyset_page(_filtered(filters, base), "started_at", request.GET, PAGE_SIZE)
     return _results(
         request,
-        "activity/executions.html",
+        "audit/executions.html",
         {
             "filter": filters,
             "page": page,
@@ -69,7 +69,7 @@ def execution_detail(request: HttpRequest, execution_id: int) -> HttpResponse:
         ),
         pk=execution_id,
     )
-    template = "activity/execution_detail.html"
+    template = "audit/execution_detail.html"
     if request.htmx:
         template += "#drawer"
     return render(request, template, {"execution": execution})
@@ -85,7 +85,7 @@ def events(request: HttpRequest) -> HttpResponse:
     page = keyset_page(_filtered(filters, base), "occurred_at", request.GET, PAGE_SIZE)
     return _results(
         request,
-        "activity/events.html",
+        "audit/events.html",
         {
             "filter": filters,
             "page": page,
@@ -106,7 +106,7 @@ def _audit_queryset(request: HttpRequest) -> tuple[AuditFilter, Any]:
 def audit_log(request: HttpRequest) -> HttpResponse:
     filters, queryset = _audit_queryset(request)
     page = keyset_page(queryset, "created_at", request.GET, PAGE_SIZE)
-    return _results(request, "activity/audit_log.html", {"filter": filters, "page": page})
+    return _results(request, "audit/audit_log.html", {"filter": filters, "page": page})
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -203,7 +203,7 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
     wanted = request.GET.get("for", "")
     return render(
         request,
-        "activity/customer_lookup.html",
+        "audit/customer_lookup.html",
         {"matches": matches, "query": query, "target": wanted if wanted in targets else targets[0]},
     )
 

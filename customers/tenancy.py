@@ -6,7 +6,7 @@ raises ``UnscopedQueryError`` the moment it would touch the database. Unscoped a
 explicit call, ``.unscoped()``, reserved for the Django admin, migrations and management
 commands — ``git grep "\\.unscoped()"`` lists every use.
 
-How Django's own paths are handled (each one is tested in tests/test_tenancy.py):
+How Django's own paths are handled (each one is tested in tests/customers/test_tenancy.py):
 
 * ``_default_manager`` is ``objects``, so anything Django builds from it fails closed too.
   - **Django admin**: ``TenantAdminMixin`` (customers/admin.py) overrides ``get_queryset`` and
