@@ -1,3 +1,5 @@
+"""Support's read-only pages for audit entries, executions and events."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,5 @@
+"""The audit app: the audit trail and the activity of customers."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The Activity pages' and the Audit Log's filters (django-filter), every value in the URL."""
+
 from __future__ import annotations
 
 from typing import Any

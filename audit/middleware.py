@@ -1,3 +1,5 @@
+"""Gives every request an id and makes it visible to the audit recorder."""
+
 from __future__ import annotations
 
 import re

@@ -1,3 +1,5 @@
+"""What happened: audit entries (append-only, hash-chained), workflows, executions, events."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,5 @@
+"""The Activity pages' and the Audit Log's URLs."""
+
 from django.urls import path
 
 from audit import views

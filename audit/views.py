@@ -1,3 +1,5 @@
+"""The Activity pages (executions, events) and the Audit Log with its streamed CSV export."""
+
 from __future__ import annotations
 
 import csv

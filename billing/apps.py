@@ -1,3 +1,5 @@
+"""The billing app: plans, limits and usage."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The billing pages' forms: plan defaults, pooled caps, entitlements, a customer's override."""
+
 from __future__ import annotations
 
 from typing import Any

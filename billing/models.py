@@ -1,3 +1,5 @@
+"""Plans with their default limits and entitlements, overrides, pooled caps, usage counters."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,5 @@
+"""The billing pages' URLs (/settings/billing/…)."""
+
 from django.urls import path
 
 from billing import views

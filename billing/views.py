@@ -1,3 +1,5 @@
+"""The billing pages: plans and pooled caps, and the Customize Customer Limits grid."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,3 +1,5 @@
+"""The Content Security Policy nonce, for the few inline scripts the templates carry."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest

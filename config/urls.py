@@ -1,3 +1,5 @@
+"""The root URLs: the admin, the API, and each app's pages."""
+
 from django.contrib import admin
 from django.urls import include, path
 

@@ -1,3 +1,5 @@
+"""The customers app: identity, tenancy, customers, invitations, the portal."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""What every page's navigation needs: the organization, the switcher, the person's role."""
+
 from __future__ import annotations
 
 from typing import Any

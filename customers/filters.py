@@ -1,3 +1,5 @@
+"""The Customers list's search, filters and sort (django-filter), every value in the URL."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,12 +8,12 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
-from billing.models import Plan
+from billing.selectors import plans_of
 from customers.models import Customer, CustomerStatus
 
 
-def _organization_plans(request: Any) -> QuerySet[Plan]:
-    return Plan.objects.for_organization(request.organization)
+def _organization_plans(request: Any) -> QuerySet:
+    return plans_of(request.organization)
 
 
 class CustomerFilter(django_filters.FilterSet):

@@ -1,3 +1,6 @@
+"""The customers app's forms: sign-in, customers (create, edit, danger zone), API keys, portal
+settings."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.text import slugify
 
 from audit.services import Outcome, record
-from billing.models import Plan
+from billing.selectors import plans_of
 from customers.models import (
     ApiToken,
     Customer,
@@ -104,7 +107,7 @@ class CustomerCreateForm(forms.Form):
         required=False,
         help_text="Your own identifier for this customer, e.g. customer_12345.",
     )
-    plan = forms.ModelChoiceField(queryset=Plan.objects.none(), empty_label=None)
+    plan = forms.ModelChoiceField(queryset=None, empty_label=None)
     admin_email = forms.EmailField(
         label="Admin email",
         required=False,
@@ -114,7 +117,7 @@ class CustomerCreateForm(forms.Form):
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = Plan.objects.for_organization(organization)
+        self.fields["plan"].queryset = plans_of(organization)
         self.fields["name"].widget.attrs.update({"data-slug-source": "id_slug", "autofocus": True})
         self.fields["slug"].widget.attrs.update({"data-slug-target": "1"})
 
@@ -139,7 +142,7 @@ class CustomerEditForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         customer = self.instance
         if "plan" in self.fields:
-            self.fields["plan"].queryset = Plan.objects.for_organization(customer.organization_id)
+            self.fields["plan"].queryset = plans_of(customer.organization_id)
             self.fields["plan"].empty_label = None
         seats = CustomerUser.objects.for_customer(customer).select_related("user")
         for name in ("billing_contact", "legal_contact", "security_contact", "technical_contact"):

@@ -1,3 +1,5 @@
+"""Which organization a signed-in person is working in, on every request."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

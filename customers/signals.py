@@ -1,3 +1,5 @@
+"""Sign-in bookkeeping: when this session signed in (forced 2FA ends older sessions)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -13,7 +13,7 @@ from billing.services.changes import (
     plans_create_defaults,
     pooled_cap_set,
 )
-from billing.services.charts import chart_bars, events_per_day_series
+from billing.services.charts import chart_bars
 from billing.services.errors import LimitError, NothingToReset
 from billing.services.limits import (
     Limit,
@@ -49,7 +49,6 @@ __all__ = [
     "consume_pool",
     "effective_limit",
     "effective_limits_for",
-    "events_per_day_series",
     "override_clear",
     "override_set",
     "plan_defaults",

@@ -1,38 +1,11 @@
-"""Usage over time for the detail page and the portal: a server-drawn SVG chart's numbers."""
+"""The geometry of a server-drawn SVG bar chart (usage over time): no JavaScript charting."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count
-from django.db.models.functions import TruncDate
-from django.utils import timezone
-
-from audit.models import Event
-
 if TYPE_CHECKING:
-    from customers.models import Customer
-
-
-def events_per_day_series(
-    customer: Customer, *, days: int = 30, now: datetime | None = None
-) -> list[tuple[Any, int]]:
-    """Events per UTC day over the last ``days`` days, oldest first, zeros included."""
-
-    today = (now or timezone.now()).astimezone(timezone.get_fixed_timezone(0)).date()
-    first = today - timedelta(days=days - 1)
-    counts = {
-        row["day"]: row["n"]
-        for row in Event.objects.for_customer(customer)
-        .filter(occurred_at__date__gte=first)
-        .annotate(day=TruncDate("occurred_at"))
-        .values("day")
-        .annotate(n=Count("pk"))
-    }
-    return [
-        (first + timedelta(days=n), counts.get(first + timedelta(days=n), 0)) for n in range(days)
-    ]
+    pass
 
 
 def chart_bars(

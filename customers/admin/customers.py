@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest
 
-from billing.models import Plan
+from billing.selectors import plan_names_everywhere, plans_of
 from customers.admin.mixins import (
     AuditedAdminMixin,
     EstimatedCountPaginator,
@@ -44,7 +44,7 @@ class PlanNameFilter(admin.SimpleListFilter):
     parameter_name = "plan_name"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        names = Plan.objects.unscoped().order_by("name").values_list("name", flat=True).distinct()
+        names = plan_names_everywhere()
         return [(name, name) for name in names]
 
     def queryset(self, request: HttpRequest, queryset: Any) -> Any:
@@ -180,7 +180,7 @@ class CustomerAdmin(TenantAdminMixin, admin.ModelAdmin):
         customer_id = request.resolver_match.kwargs.get("object_id")
         customer = Customer.objects.unscoped().filter(pk=customer_id).first()
         if customer is not None and db_field.name == "plan":
-            kwargs["queryset"] = Plan.objects.for_organization(customer.organization_id)
+            kwargs["queryset"] = plans_of(customer.organization_id)
         elif customer is not None and db_field.related_model is CustomerUser:
             kwargs["queryset"] = CustomerUser.objects.for_customer(customer).select_related("user")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

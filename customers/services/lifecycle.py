@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import Execution
+from audit.selectors import executions_since
 from audit.services import diff, record
 from customers.models import (
     ApiToken,
@@ -93,11 +93,7 @@ def impact_summary(customer: Customer) -> dict[str, int]:
         "connections": Connection.objects.for_customer(customer)
         .filter(status=Connection.Status.CONNECTED)
         .count(),
-        # Counted over at most IMPACT_CAP rows: the dialog needs "how many", not an exact
-        # count that would read a busy customer's whole week.
-        "executions_7d": Execution.objects.for_customer(customer)
-        .filter(started_at__gte=since)[:IMPACT_CAP]
-        .count(),
+        "executions_7d": executions_since(customer, since, cap=IMPACT_CAP),
     }
 
 

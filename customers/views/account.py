@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
-from audit.models import AuditEntry
+from audit.selectors import recent_entries
 from audit.services import Outcome, record
 from customers.access import (
     attempt,
@@ -146,7 +146,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "status_counts": [
                 (status, label, counts.get(status, 0)) for status, label in Customer.Status.choices
             ],
-            "recent": AuditEntry.objects.for_organization(request.organization)[:6],
+            "recent": recent_entries(request.organization),
         },
     )
 

@@ -14,8 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from audit.models import AuditEntry, Event, Execution
-from billing.services import chart_bars, events_per_day_series, usage_rows
+from audit import selectors as audit
+from audit.selectors import events_per_day_series
+from billing.services import chart_bars, usage_rows
 from customers import services
 from customers.access import (
     Edit,
@@ -142,11 +143,9 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
         "connections": Connection.objects.for_customer(customer).order_by("app", "account_label"),
         "invitations": Invitation.objects.for_customer(customer).select_related("invited_by")[:10],
         "impact": impact_summary(customer),
-        "executions": Execution.objects.for_customer(customer).select_related("workflow")[:5],
-        "events": Event.objects.for_customer(customer)[:5],
-        "audit_entries": AuditEntry.objects.for_organization(customer.organization_id).filter(
-            resource_type="customer", resource_id=str(customer.pk)
-        )[:8],
+        "executions": audit.recent_executions(customer),
+        "events": audit.recent_events(customer),
+        "audit_entries": audit.entries_about(customer),
         "entitlement_fields": [
             (Customer._meta.get_field(name).verbose_name, getattr(customer, name))
             for name in Customer.ENTITLEMENT_FIELDS

@@ -15,7 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from billing.services import chart_bars, events_per_day_series, usage_rows
+from audit.selectors import events_per_day_series
+from billing.services import chart_bars, usage_rows
 from customers.access import Edit, attempt, save_edit, warn_if_undelivered
 from customers.forms import (
     PortalCustomerForm,

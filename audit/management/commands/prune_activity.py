@@ -1,3 +1,5 @@
+"""`manage.py prune_activity`: remove executions and events older than a number of days."""
+
 from __future__ import annotations
 
 from datetime import timedelta

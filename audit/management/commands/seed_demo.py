@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 from audit.demo import customer_values, event_values, execution_values
 from audit.models import Event, Execution, Workflow
-from billing.models import Plan
+from billing.selectors import plans_of
 from customers.models import (
     Connection,
     Customer,
@@ -157,7 +157,7 @@ class Command(BaseCommand):
                     organization=globex,
                     actor=owner,
                     name="Globex Partner",
-                    plan=Plan.objects.for_organization(globex).get(name="Pro"),
+                    plan=plans_of(globex).get(name="Pro"),
                     admin_email="partner@globex.test",
                 )
             if options["customers"]:
@@ -177,7 +177,7 @@ class Command(BaseCommand):
         return user
 
     def _customers(self, organization: Organization, owner: User) -> None:
-        plans = list(Plan.objects.for_organization(organization))
+        plans = list(plans_of(organization))
         now = timezone.now()
         for n, name in enumerate(COMPANIES):
             slug = slugify(name)
@@ -193,18 +193,7 @@ class Command(BaseCommand):
             )
             # About two thirds accepted their invitation (Active); some invitations expired.
             if admin_email and n % 3 != 0:
-                admin = self._user(admin_email, f"{name} Admin")
-                invite_accept(invitation=customer.admin_invitation, actor=admin)
-                for role in ("engineer", "billing")[: n % 3]:
-                    member = self._user(f"{role}@{slug}.test", f"{name} {role.title()}")
-                    CustomerUser.objects.create(
-                        organization=organization,
-                        customer=customer,
-                        user=member,
-                        role=role,
-                        two_factor_enabled=bool(n % 2),
-                    )
-                self._connections(customer, n, now)
+                self._admin_accepts(customer, organization, n, now)
             elif admin_email and n % 6 == 3:
                 Invitation.objects.for_customer(customer).update(
                     expires_at=now - timedelta(days=2), sent_at=now - timedelta(days=9)
@@ -214,6 +203,23 @@ class Command(BaseCommand):
                 customer_suspend(customer=customer, actor=owner)
             elif n % 13 == 7:
                 customer_delete(customer=customer, actor=owner)
+
+    def _admin_accepts(
+        self, customer: Customer, organization: Organization, n: int, now: Any
+    ) -> None:
+        """The admin accepts; some customers also have an engineer and a billing user."""
+        admin = self._user(customer.admin_email, f"{customer.name} Admin")
+        invite_accept(invitation=customer.admin_invitation, actor=admin)
+        for role in ("engineer", "billing")[: n % 3]:
+            member = self._user(f"{role}@{customer.slug}.test", f"{customer.name} {role.title()}")
+            CustomerUser.objects.create(
+                organization=organization,
+                customer=customer,
+                user=member,
+                role=role,
+                two_factor_enabled=bool(n % 2),
+            )
+        self._connections(customer, n, now)
 
     def _connections(self, customer: Customer, n: int, now: Any) -> None:
         statuses = ["connected", "connected", "connected", "expired", "error", "revoked"]
@@ -270,7 +276,7 @@ class Command(BaseCommand):
         self._bulk(Event, event, events, "events")
 
     def _bulk_customers(self, organization: Organization, count: int) -> None:
-        plans = list(Plan.objects.for_organization(organization))
+        plans = list(plans_of(organization))
         start = Customer.objects.for_organization(organization).count()
         now = timezone.now()
 

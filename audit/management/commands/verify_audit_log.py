@@ -1,3 +1,5 @@
+"""`manage.py verify_audit_log`: walk every organization's hash chain and report breaks."""
+
 from __future__ import annotations
 
 from typing import Any

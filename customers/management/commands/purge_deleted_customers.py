@@ -1,3 +1,5 @@
+"""`manage.py purge_deleted_customers`: remove customers past their restore window."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,0 +1,60 @@
+"""What the other apps read from audit: recent activity and audit entries, and counts of them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from audit.models import AuditEntry, Event, Execution
+
+if TYPE_CHECKING:
+    from customers.models import Customer, Organization
+
+
+def recent_entries(organization: Organization, *, limit: int = 6) -> list[AuditEntry]:
+    """The organization's newest audit entries."""
+    return list(AuditEntry.objects.for_organization(organization)[:limit])
+
+
+def entries_about(customer: Customer, *, limit: int = 8) -> QuerySet[AuditEntry]:
+    """The newest audit entries whose resource is ``customer``."""
+    return AuditEntry.objects.for_organization(customer.organization_id).filter(
+        resource_type="customer", resource_id=str(customer.pk)
+    )[:limit]
+
+
+def recent_executions(customer: Customer, *, limit: int = 5) -> QuerySet[Execution]:
+    return Execution.objects.for_customer(customer).select_related("workflow")[:limit]
+
+
+def recent_events(customer: Customer, *, limit: int = 5) -> QuerySet[Event]:
+    return Event.objects.for_customer(customer)[:limit]
+
+
+def executions_since(customer: Customer, since: datetime, *, cap: int) -> int:
+    """How many executions ``customer`` started since ``since``, counted over at most ``cap``
+    rows: a dialog needs "how many", not an exact count over a busy customer's week."""
+    return Execution.objects.for_customer(customer).filter(started_at__gte=since)[:cap].count()
+
+
+def events_per_day_series(
+    customer: Customer, *, days: int = 30, now: datetime | None = None
+) -> list[tuple[Any, int]]:
+    """Events per UTC day over the last ``days`` days, oldest first, zeros included."""
+    today = (now or timezone.now()).astimezone(timezone.get_fixed_timezone(0)).date()
+    first = today - timedelta(days=days - 1)
+    counts = {
+        row["day"]: row["n"]
+        for row in Event.objects.for_customer(customer)
+        .filter(occurred_at__date__gte=first)
+        .annotate(day=TruncDate("occurred_at"))
+        .values("day")
+        .annotate(n=Count("pk"))
+    }
+    return [
+        (first + timedelta(days=n), counts.get(first + timedelta(days=n), 0)) for n in range(days)
+    ]

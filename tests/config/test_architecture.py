@@ -1,0 +1,62 @@
+"""The architecture holds: no application module longer than about 400 lines, no function worse
+than radon grade B (complexity 10), and the import contract (pyproject.toml, `lint-imports`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from radon.complexity import cc_visit
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ("customers", "billing", "audit", "config")
+MAX_LINES = 400
+MAX_COMPLEXITY = 10  # radon grade B
+
+
+def application_modules() -> list[Path]:
+    return sorted(
+        path
+        for app in APPS
+        for path in (ROOT / app).rglob("*.py")
+        if "migrations" not in path.parts
+    )
+
+
+def test_there_are_modules_to_check():
+    assert len(application_modules()) > 50
+
+
+@pytest.mark.parametrize("path", application_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_application_module_passes_400_lines(path):
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines: split it by domain"
+
+
+def test_no_function_is_worse_than_radon_grade_b():
+    worse = [
+        f"{path.relative_to(ROOT)}:{block.lineno} {block.name} ({block.complexity})"
+        for path in application_modules()
+        for block in cc_visit(path.read_text())
+        if block.complexity > MAX_COMPLEXITY
+    ]
+    assert worse == []
+
+
+def test_every_module_says_what_lives_in_it():
+    silent = [
+        str(path.relative_to(ROOT))
+        for path in application_modules()
+        if path.read_text().strip() and not path.read_text().lstrip().startswith('"""')
+    ]
+    assert silent == []
+
+
+def test_the_import_contract_is_kept():
+    linter = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(linter)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
