@@ -14,10 +14,10 @@ from audit.ingestion import events_ingest, executions_ingest
 from audit.models import AuditEntry
 from billing.services import QuotaExceeded, refused
 from customers.api.auth import organization_token
-from customers.api.listing import cursor_page
 from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS as AUDIT_ERRORS
 from customers.api.types import INT_CURSOR, IsoDateTime, text
+from customers.keyset import cursor_page
 from customers.models import CustomerStatus
 
 router = Router(tags=["Ingestion"])

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.filters import AuditFilter, EventFilter, ExecutionFilter
-from audit.keyset import keyset_page
 from audit.models import AuditEntry, Event, Execution
 from audit.services import record
 from customers.access import organization_required
+from customers.keyset import keyset_page
 from customers.models import Customer
 
 PAGE_SIZE = 50

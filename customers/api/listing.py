@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
@@ -21,43 +18,16 @@ from customers.api.types import (
     UUID_CURSOR,
     Email,
     IsoDateTime,
-    cursor_time,
     text,
-    time_cursor,
 )
 from customers.idempotency import replay_or_run
+from customers.keyset import cursor_page
 from customers.models import (
     Customer,
     CustomerStatus,
 )
 
 router = Router(tags=["Customer"])
-
-
-def encode_cursor(moment: datetime, key: Any) -> str:
-    """ "<microseconds since the epoch>~<key>": the keyset of the last row of a page."""
-    return f"{time_cursor(moment)}~{key.hex if isinstance(key, uuid.UUID) else key}"
-
-
-def cursor_page(
-    queryset: Any, cursor: str | None, limit: int, key: Callable[[str], Any]
-) -> tuple[list[Any], str | None]:
-    """One page, newest first by (created_at, pk), and the cursor of the next one."""
-    if cursor:
-        moment, raw = decode_cursor(cursor)
-        # The redundant bound lets PostgreSQL use it as an index condition.
-        queryset = queryset.filter(created_at__lte=moment).filter(
-            Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=key(raw))
-        )
-    rows = list(queryset.order_by("-created_at", "-pk")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].pk) if more else None
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    micros, key = cursor.split("~", 1)  # the schema's pattern guarantees the shape
-    return cursor_time(micros), key
 
 
 class CustomerPage(Schema):

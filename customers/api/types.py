@@ -3,7 +3,7 @@ accepts (schemathesis holds us to it)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -84,17 +84,3 @@ UUID_CURSOR = Annotated[
 INT_CURSOR = Annotated[
     str, Field(pattern=r"^\d{1,18}~\d{1,18}$", description="next_cursor of the previous page")
 ]
-
-
-def cursor_time(micros: str) -> datetime:
-    value = int(micros)
-    ceiling = int(
-        (datetime(9999, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
-        * 1_000_000
-    )
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=min(value, ceiling))
-
-
-def time_cursor(moment: datetime) -> str:
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return str(delta.days * 86_400_000_000 + delta.seconds * 1_000_000 + delta.microseconds)
