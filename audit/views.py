@@ -19,6 +19,7 @@ from audit.services import record
 from customers.access import organization_required
 from customers.keyset import keyset_page
 from customers.models import Customer
+from customers.rendering import render_page
 
 PAGE_SIZE = 50
 
@@ -40,9 +41,7 @@ def _filtered(filters: Any, base: Any) -> Any:
 
 
 def _results(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    if request.htmx and request.htmx.target == "results":
-        template += "#results"
-    return render(request, template, context)
+    return render_page(request, template, context)
 
 
 @organization_required

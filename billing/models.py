@@ -10,20 +10,13 @@ from django.db import models
 from django.utils import timezone
 
 from billing.dimensions import DIMENSION_CHOICES
-from customers.models import validate_single_line
+from customers.models import ENTITLEMENT_FIELDS, validate_single_line
 from customers.tenancy import TenantModel
 
 DEFAULT_PLAN_NAMES = ("Free", "Starter", "Pro", "Enterprise")
 # The largest limit any form, the API or a service accepts: counters are bigints, and a counter
 # at the limit plus one more request must still fit.
 MAX_LIMIT = 2**62
-ENTITLEMENT_FIELDS = (
-    "can_configure_wordpress",
-    "can_reset_passwords",
-    "can_upload_vcl",
-    "has_improved_ssl_config",
-    "has_pci_passwords",
-)
 # What each default plan entitles its customers to; owners edit them afterwards.
 DEFAULT_ENTITLEMENTS = {
     "Free": set(),

@@ -30,6 +30,7 @@ from billing.services import (
 )
 from customers.access import organization_required, refuse_write
 from customers.models import Customer, CustomerStatus
+from customers.rendering import render_page
 
 
 @dataclass
@@ -158,12 +159,9 @@ def customer_limits(request: HttpRequest) -> HttpResponse:
     page = Paginator(customers, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     limits, used = effective_limits_for(rows), usage_for(rows)
-    template = "billing/customer_limits.html"
-    if request.htmx and request.htmx.target == "grid":
-        template += "#grid"
-    return render(
+    return render_page(
         request,
-        template,
+        "billing/customer_limits.html",
         {
             "page": page,
             "plans": plans,
@@ -174,6 +172,7 @@ def customer_limits(request: HttpRequest) -> HttpResponse:
             "query": query,
             "plan_id": plan_id,
         },
+        partials=("grid",),
     )
 
 

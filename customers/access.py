@@ -10,13 +10,20 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from audit.services import Outcome, record
 from customers.forms import merge_stale_edit
-from customers.models import CustomerUser
-from customers.services import INVITE_EMAIL_FAILED, ServiceError, StaleEdit
+from customers.models import CustomerUser, Invitation
+from customers.services import (
+    INVITE_EMAIL_FAILED,
+    ServiceError,
+    StaleEdit,
+    invite_resend,
+    invite_revoke,
+)
 
 View = Callable[..., HttpResponse]
 
@@ -130,3 +137,29 @@ def save_edit(request: HttpRequest, form: Any, service: Callable[..., Any], **kw
         refusal_onto_form(form, error)
         return Edit(form)
     return Edit(form, saved=True)
+
+
+INVITATION_ACTIONS: dict[str, tuple[Callable[..., Any], str]] = {
+    "resend": (
+        invite_resend,
+        "Sent a new invitation to {email}; the previous link no longer works.",
+    ),
+    "revoke": (invite_revoke, "Revoked the invitation for {email}."),
+}
+
+
+def act_on_invitation(
+    request: HttpRequest, invitations: QuerySet[Invitation], invitation_id: Any, action: str
+) -> None:
+    """Resend or revoke one of ``invitations`` (already scoped to the customer): 404 for any
+    other id, the service's refusal or success as a message. The console and the portal both
+    use it."""
+    invitation = get_object_or_404(invitations.select_related("customer"), pk=invitation_id)
+    service, success = INVITATION_ACTIONS[action]
+    attempt(
+        request,
+        success.format(email=invitation.email),
+        service,
+        invitation=invitation,
+        actor=request.user,
+    )

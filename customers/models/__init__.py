@@ -3,6 +3,7 @@
 
 from customers.models.connections import Connection
 from customers.models.customer import (
+    ENTITLEMENT_FIELDS,
     SLUG_LOOKS_LIKE_UUID,
     UUID_SHAPED,
     Customer,
@@ -24,6 +25,7 @@ from customers.models.text import CONTROL_CHARACTERS, NOT_ONE_LINE, validate_sin
 
 __all__ = [
     "CONTROL_CHARACTERS",
+    "ENTITLEMENT_FIELDS",
     "NOT_ONE_LINE",
     "SLUG_LOOKS_LIKE_UUID",
     "UUID_SHAPED",

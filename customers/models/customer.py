@@ -37,6 +37,17 @@ def validate_ip_allow_list(value: str) -> None:
     parse_ip_allow_list(value)
 
 
+# The seed's read-only Customer fields that come from the plan: the one list (billing's Plan
+# carries the same fields and reads it from here).
+ENTITLEMENT_FIELDS = (
+    "can_configure_wordpress",
+    "can_reset_passwords",
+    "can_upload_vcl",
+    "has_improved_ssl_config",
+    "has_pci_passwords",
+)
+
+
 class CustomerStatus(models.TextChoices):
     PENDING_ADMIN_ACTIVATION = "pending_admin_activation", "Pending Admin Activation"
     ACTIVE = "active", "Active"
@@ -54,24 +65,8 @@ class Customer(TenantModel):
         PRIVATE = "private", "Private"
 
     # Fields the seed marks read-only, and our own bookkeeping: never taken from a form or a PUT.
-    READ_ONLY_FIELDS = (
-        "id",
-        "created_at",
-        "updated_at",
-        "deleted_at",
-        "can_configure_wordpress",
-        "can_reset_passwords",
-        "can_upload_vcl",
-        "has_improved_ssl_config",
-        "has_pci_passwords",
-    )
-    ENTITLEMENT_FIELDS = (
-        "can_configure_wordpress",
-        "can_reset_passwords",
-        "can_upload_vcl",
-        "has_improved_ssl_config",
-        "has_pci_passwords",
-    )
+    READ_ONLY_FIELDS = ("id", "created_at", "updated_at", "deleted_at", *ENTITLEMENT_FIELDS)
+    ENTITLEMENT_FIELDS = ENTITLEMENT_FIELDS
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(

@@ -20,6 +20,7 @@ from billing.services import chart_bars, usage_rows
 from customers import services
 from customers.access import (
     Edit,
+    act_on_invitation,
     attempt,
     organization_required,
     refusal_onto_form,
@@ -35,6 +36,7 @@ from customers.forms import (
     ReplaceAdminForm,
 )
 from customers.models import Connection, Customer, CustomerUser, Invitation
+from customers.rendering import render_page
 from customers.services import (
     ServiceError,
     connection_revoke,
@@ -46,8 +48,6 @@ from customers.services import (
     customer_restore,
     customer_suspend,
     impact_summary,
-    invite_resend,
-    invite_revoke,
 )
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -85,12 +85,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     )
     filters = CustomerFilter(request.GET or None, queryset=customers, request=request)
     page = Paginator(filters.qs, _page_size(request)).get_page(request.GET.get("page"))
-    template = "customers/list.html"
-    if request.htmx and request.htmx.target == "results":
-        template += "#results"
-    return render(
+    return render_page(
         request,
-        template,
+        "customers/list.html",
         {
             "filter": filters,
             "page": page,
@@ -294,32 +291,16 @@ def connection_revoke_view(
     return redirect(customer)
 
 
-def _invitation_action(
-    service: Callable[..., Any], success: str
-) -> Callable[[HttpRequest, UUID, UUID], HttpResponse]:
+def _invitation_action(action: str) -> Callable[[HttpRequest, UUID, UUID], HttpResponse]:
     @require_POST
     @write_access_required
     def view(request: HttpRequest, customer_id: UUID, invitation_id: UUID) -> HttpResponse:
         customer = customer_for(request, customer_id)
-        invitation = get_object_or_404(
-            Invitation.objects.for_customer(customer).select_related("customer"),
-            pk=invitation_id,
-        )
-        attempt(
-            request,
-            success.format(email=invitation.email),
-            service,
-            invitation=invitation,
-            actor=request.user,
-        )
+        act_on_invitation(request, Invitation.objects.for_customer(customer), invitation_id, action)
         return redirect(customer)
 
     return view
 
 
-invitation_resend_view = _invitation_action(
-    invite_resend, "Sent a new invitation to {email}; the previous link no longer works."
-)
-
-
-invitation_revoke_view = _invitation_action(invite_revoke, "Revoked the invitation for {email}.")
+invitation_resend_view = _invitation_action("resend")
+invitation_revoke_view = _invitation_action("revoke")

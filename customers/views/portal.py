@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
 from uuid import UUID
 
 from django import forms
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from audit.selectors import events_per_day_series
 from billing.services import chart_bars, usage_rows
-from customers.access import Edit, attempt, save_edit, warn_if_undelivered
+from customers.access import Edit, act_on_invitation, attempt, save_edit, warn_if_undelivered
 from customers.forms import (
     PortalCustomerForm,
 )
@@ -31,8 +30,6 @@ from customers.services import (
     customer_user_change_role,
     customer_user_remove,
     customer_user_set_locked,
-    invite_resend,
-    invite_revoke,
     invite_send,
     portal_settings_update,
 )
@@ -166,30 +163,19 @@ def user_remove(request: HttpRequest, seat: CustomerUser) -> str:
     return f"{seat.user.email} was removed from {seat.customer.name}."
 
 
-def _invitation_action(service: Callable[..., Any], success: str) -> View:
+def _invitation_action(action: str) -> View:
     @require_POST
     @portal_page(admin_only=True)
     def view(request: HttpRequest, invitation_id: UUID) -> HttpResponse:
-        invitation = get_object_or_404(
-            Invitation.objects.for_customer(request.customer).select_related("customer"),
-            pk=invitation_id,
-        )
-        attempt(
-            request,
-            success.format(email=invitation.email),
-            service,
-            invitation=invitation,
-            actor=request.user,
-        )
+        invitations = Invitation.objects.for_customer(request.customer)
+        act_on_invitation(request, invitations, invitation_id, action)
         return redirect("portal:users")
 
     return view
 
 
-invitation_resend = _invitation_action(invite_resend, "Sent a new invitation to {email}.")
-
-
-invitation_revoke = _invitation_action(invite_revoke, "Revoked the invitation for {email}.")
+invitation_resend = _invitation_action("resend")
+invitation_revoke = _invitation_action("revoke")
 
 
 @portal_page()
