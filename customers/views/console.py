@@ -37,18 +37,6 @@ from customers.forms import (
 )
 from customers.models import Connection, Customer, CustomerUser, Invitation
 from customers.rendering import render_page
-from customers.services import (
-    ServiceError,
-    connection_revoke,
-    connections_revoke_all,
-    customer_admin_replace,
-    customer_create,
-    customer_delete,
-    customer_reactivate,
-    customer_restore,
-    customer_suspend,
-    impact_summary,
-)
 
 PAGE_SIZES = (10, 25, 50, 100)
 
@@ -99,16 +87,16 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 
 @write_access_required
-def customer_create_view(request: HttpRequest) -> HttpResponse:
+def create(request: HttpRequest) -> HttpResponse:
     form = CustomerCreateForm(request.POST or None, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
-            customer = customer_create(
+            customer = services.customer_create(
                 organization=request.organization,
                 actor=request.user,
                 **form.cleaned_data,
             )
-        except (ServiceError, ValidationError) as error:
+        except (services.ServiceError, ValidationError) as error:
             refusal_onto_form(form, error)
         else:
             if warn_if_undelivered(request, customer.admin_invitation):
@@ -126,7 +114,7 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @organization_required
-def customer_detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+def detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
     return render(request, "customers/detail.html", _detail_context(request, customer))
 
@@ -139,7 +127,7 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
         "seats": seats,
         "connections": Connection.objects.for_customer(customer).order_by("app", "account_label"),
         "invitations": Invitation.objects.for_customer(customer).select_related("invited_by")[:10],
-        "impact": impact_summary(customer),
+        "impact": services.impact_summary(customer),
         "executions": audit.recent_executions(customer),
         "events": audit.recent_events(customer),
         "audit_entries": audit.entries_about(customer),
@@ -158,7 +146,7 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
 
 
 @write_access_required
-def customer_edit(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+def edit(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
     if customer.is_deleted:
         messages.error(request, f"{customer.name} is deleted; restore it before editing it.")
@@ -199,20 +187,21 @@ def _lifecycle_action(
     return view
 
 
-customer_suspend_view = _lifecycle_action(
-    customer_suspend, "{name} is suspended: portal sign-in, its API tokens and ingestion stop."
+suspend = _lifecycle_action(
+    services.customer_suspend,
+    "{name} is suspended: portal sign-in, its API tokens and ingestion stop.",
 )
 
 
-customer_reactivate_view = _lifecycle_action(customer_reactivate, "{name} is reactivated.")
+reactivate = _lifecycle_action(services.customer_reactivate, "{name} is reactivated.")
 
 
-customer_restore_view = _lifecycle_action(customer_restore, "{name} is restored.")
+restore = _lifecycle_action(services.customer_restore, "{name} is restored.")
 
 
 @require_POST
 @write_access_required
-def customer_delete_view(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+def delete(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
     form = DeleteCustomerForm(request.POST, customer=customer)
     if not form.is_valid():
@@ -223,8 +212,8 @@ def customer_delete_view(request: HttpRequest, customer_id: UUID) -> HttpRespons
             status=422,
         )
     try:
-        customer_delete(customer=customer, actor=request.user)
-    except ServiceError as error:
+        services.customer_delete(customer=customer, actor=request.user)
+    except services.ServiceError as error:
         messages.error(request, str(error))
         return redirect(customer)
     messages.success(
@@ -237,11 +226,11 @@ def customer_delete_view(request: HttpRequest, customer_id: UUID) -> HttpRespons
 
 @require_POST
 @write_access_required
-def customer_revoke_connections(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+def revoke_connections(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
     try:
-        count = connections_revoke_all(customer=customer, actor=request.user)
-    except ServiceError as error:
+        count = services.connections_revoke_all(customer=customer, actor=request.user)
+    except services.ServiceError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"Revoked {count} connected account(s) of {customer.name}.")
@@ -250,15 +239,15 @@ def customer_revoke_connections(request: HttpRequest, customer_id: UUID) -> Http
 
 @require_POST
 @write_access_required
-def customer_replace_admin(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+def replace_admin(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
     form = ReplaceAdminForm(request.POST)
     if form.is_valid():
         try:
-            replaced = customer_admin_replace(
+            replaced = services.customer_admin_replace(
                 customer=customer, email=form.cleaned_data["email"], actor=request.user
             )
-        except ServiceError as error:
+        except services.ServiceError as error:
             form.add_error("email", str(error))
         else:
             if not warn_if_undelivered(request, replaced.admin_invitation):
@@ -276,15 +265,13 @@ def customer_replace_admin(request: HttpRequest, customer_id: UUID) -> HttpRespo
 
 @require_POST
 @write_access_required
-def connection_revoke_view(
-    request: HttpRequest, customer_id: UUID, connection_id: UUID
-) -> HttpResponse:
+def connection_revoke(request: HttpRequest, customer_id: UUID, connection_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
     connection = get_object_or_404(Connection.objects.for_customer(customer), pk=connection_id)
     attempt(
         request,
         f"Revoked {connection}.",
-        connection_revoke,
+        services.connection_revoke,
         connection=connection,
         actor=request.user,
     )
@@ -302,5 +289,5 @@ def _invitation_action(action: str) -> Callable[[HttpRequest, UUID, UUID], HttpR
     return view
 
 
-invitation_resend_view = _invitation_action("resend")
-invitation_revoke_view = _invitation_action("revoke")
+invitation_resend = _invitation_action("resend")
+invitation_revoke = _invitation_action("revoke")
