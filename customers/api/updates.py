@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -11,12 +10,13 @@ from django.http import HttpRequest, QueryDict
 from ninja import Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict
+from pydantic import ValidationError as PydanticValidationError
 
 from billing.selectors import plans_of
 from customers.api.lookup import uuid_or_none
 from customers.api.schemas import CustomerOut, customer_out
-from customers.api.types import ONE_LINE, ONE_LINE_NOT_BLANK, is_clean_text, text
-from customers.models import CONTROL_CHARACTERS, Customer, CustomerUser
+from customers.api.types import text
+from customers.models import Customer, CustomerUser
 from customers.services import PORTAL_FIELDS
 
 
@@ -95,16 +95,6 @@ BOOLEAN_FIELDS = {name for name, spec in PROPERTIES.items() if spec.get("type") 
 CONTACT_FIELDS = {
     name: name.removesuffix("_id") for name in PROPERTIES if name.endswith("_contact_id")
 }
-TEXT_FIELDS = {
-    name: spec["maxLength"]
-    for name, spec in PROPERTIES.items()
-    if "maxLength" in spec and name not in CONTACT_FIELDS and name != "pricing_plan_id"
-}
-ONE_LINE_FIELDS = {
-    name
-    for name in TEXT_FIELDS
-    if PROPERTIES[name].get("pattern") in (ONE_LINE, ONE_LINE_NOT_BLANK)
-}
 NETWORK_TYPES = PROPERTIES["billing_network_type"]["enum"]
 CUSTOMER_TOKEN_FIELDS = {
     f"{name}_id" if name.endswith("_contact") else name for name in PORTAL_FIELDS
@@ -125,23 +115,83 @@ def _same_value(sent: Any, current: Any, form: bool) -> bool:
 
 
 def changes_from(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> dict[str, Any]:
-    """Turn a PUT body into service changes, or 422 with a message per field."""
-    reading = Reading(
-        customer=customer,
-        current=customer_out(customer),
-        form=(request.content_type or "") == "application/x-www-form-urlencoded",
-        allowed=CUSTOMER_TOKEN_FIELDS if request.auth.customer_id else None,
-    )
+    """Turn a PUT body into service changes: read-only fields may only be sent back unchanged,
+    a customer token may send only the portal's fields, and the rest is validated by the
+    CustomerUpdate schema alone (its errors translated into a message per field)."""
+    form = (request.content_type or "") == "application/x-www-form-urlencoded"
+    allowed = CUSTOMER_TOKEN_FIELDS if request.auth.customer_id else None
+    current = customer_out(customer)
+    errors: dict[str, str] = {}
+    sent: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in READ_ONLY:
+            if not _same_value(value, current.get(key), form):
+                errors[key] = "is read-only and cannot be changed"
+        elif allowed is not None and key not in allowed and key in PROPERTIES:
+            errors[key] = "cannot be changed with a customer token"
+        else:
+            sent[key] = _from_form(key, value) if form else value
+    update = _validated(sent, errors)
+    if errors:
+        _refuse(errors)
+    return _resolved(update, customer)
+
+
+def _from_form(key: str, value: Any) -> Any:
+    """Form-encoded values are strings; booleans come as true/false or 1/0."""
+    if key in BOOLEAN_FIELDS and isinstance(value, str) and value.lower() in FORM_BOOLEANS:
+        return FORM_BOOLEANS[value.lower()]
+    return value
+
+
+FORM_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _validated(sent: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """The sent fields as the schema reads them; each refusal lands in ``errors``."""
+    try:
+        return CustomerUpdate.model_validate(sent, strict=True).model_dump(exclude_unset=True)
+    except PydanticValidationError as error:
+        for problem in error.errors():
+            key = str(problem["loc"][0]) if problem["loc"] else "body"
+            errors.setdefault(key, _message(problem, sent.get(key)))
+        return {}
+
+
+def _message(problem: dict[str, Any], value: Any) -> str:
+    """A schema error as the sentence a person reads after the field's name."""
+    kind = problem["type"]
+    if kind == "extra_forbidden":
+        return "is not a field of Customer"
+    if kind.startswith("bool"):
+        return "must be true or false"
+    if kind == "literal_error":
+        return f"must be {' or '.join(f'“{v}”' for v in NETWORK_TYPES)}"
+    if kind == "string_too_long":
+        return f"must be at most {problem['ctx']['max_length']} characters"
+    if not isinstance(value, str):
+        return "must be a string"
+    if "\x00" in value or kind == "value_error":
+        return "may not contain NUL characters or lone surrogates"
+    if not value.strip():
+        return "may not be empty"
+    return "must be a single line, without control characters"
+
+
+def _resolved(update: dict[str, Any], customer: Customer) -> dict[str, Any]:
+    """Ids become the rows they name (a 404 naming the field when there is none)."""
     errors: dict[str, str] = {}
     changes: dict[str, Any] = {}
-    for key, value in data.items():
+    for key, value in update.items():
         try:
-            field, parsed = reading.field(key, value)
+            if key in CONTACT_FIELDS:
+                changes[CONTACT_FIELDS[key]] = _contact(customer, value)
+            elif key == "pricing_plan_id":
+                changes["plan"] = _plan(customer, value)
+            else:
+                changes[key] = value
         except ValueError as error:
             errors[key] = str(error)
-        else:
-            if field is not None:
-                changes[field] = parsed
     if errors:
         _refuse(errors)
     return changes
@@ -152,60 +202,6 @@ def _refuse(errors: dict[str, str]) -> None:
     # Naming a user or plan that is not there is "not found"; anything else is invalid.
     missing = all(v.startswith(("is not the id", "is not one of")) for v in errors.values())
     raise HttpError(404 if missing else 422, message)
-
-
-@dataclass
-class Reading:
-    """How this request's fields are read: against this customer's current values, as form
-    or JSON values, with or without a customer token's limits."""
-
-    customer: Customer
-    current: dict[str, Any]
-    form: bool
-    allowed: set[str] | None
-
-    def field(self, key: str, value: Any) -> tuple[str | None, Any]:
-        """(the service's field, its value); (None, None) for a read-only field sent back
-        unchanged. ValueError says what is wrong."""
-        if key in READ_ONLY:
-            if not _same_value(value, self.current.get(key), self.form):
-                raise ValueError("is read-only and cannot be changed")
-            return None, None
-        if self.allowed is not None and key not in self.allowed and key in PROPERTIES:
-            raise ValueError("cannot be changed with a customer token")
-        return _parse(key, value, self.customer, self.form)
-
-
-def _parse(key: str, value: Any, customer: Customer, form: bool) -> tuple[str, Any]:
-    """One sent field as (the service's field name, its value); ValueError says what is
-    wrong with it."""
-    if key in BOOLEAN_FIELDS:
-        return key, _boolean(value, form)
-    if key in TEXT_FIELDS:
-        return key, _text(key, value)
-    if key == "billing_network_type":
-        if value not in NETWORK_TYPES:
-            raise ValueError("must be “public” or “private”")
-        return key, value
-    if key in CONTACT_FIELDS:
-        return CONTACT_FIELDS[key], _contact(customer, value)
-    if key == "pricing_plan_id":
-        return "plan", _plan(customer, value)
-    raise ValueError("is not a field of Customer")
-
-
-def _text(key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("must be a string")
-    if not is_clean_text(value):
-        raise ValueError("may not contain NUL characters or lone surrogates")
-    if key in ONE_LINE_FIELDS and CONTROL_CHARACTERS.search(value):
-        raise ValueError("must be a single line, without control characters")
-    if len(value) > TEXT_FIELDS[key]:
-        raise ValueError(f"must be at most {TEXT_FIELDS[key]} characters")
-    if PROPERTIES[key].get("minLength") and not value.strip():
-        raise ValueError("may not be empty")
-    return value
 
 
 def _plan(customer: Customer, value: Any) -> Any:
