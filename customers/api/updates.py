@@ -124,17 +124,30 @@ def changes_from(request: HttpRequest, customer: Customer, data: dict[str, Any])
     errors: dict[str, str] = {}
     sent: dict[str, Any] = {}
     for key, value in data.items():
-        if key in READ_ONLY:
-            if not _same_value(value, current.get(key), form):
-                errors[key] = "is read-only and cannot be changed"
-        elif allowed is not None and key not in allowed and key in PROPERTIES:
-            errors[key] = "cannot be changed with a customer token"
-        else:
+        refusal = _not_writable(key, value, current, form, allowed)
+        if refusal:
+            errors[key] = refusal
+        elif key not in READ_ONLY:
             sent[key] = _from_form(key, value) if form else value
     update = _validated(sent, errors)
     if errors:
         _refuse(errors)
     return _resolved(update, customer)
+
+
+def _not_writable(
+    key: str, value: Any, current: dict[str, Any], form: bool, allowed: set[str] | None
+) -> str:
+    """Why this field may not be sent, or "": a read-only field may only come back unchanged,
+    and a customer token sends only the portal's fields."""
+    if key in READ_ONLY:
+        return "" if _same_value(value, current.get(key), form) else READ_ONLY_SENT
+    if allowed is not None and key not in allowed and key in PROPERTIES:
+        return "cannot be changed with a customer token"
+    return ""
+
+
+READ_ONLY_SENT = "is read-only and cannot be changed"
 
 
 def _from_form(key: str, value: Any) -> Any:
