@@ -1,5 +1,5 @@
-"""The customers app's forms: sign-in, customers (create, edit, danger zone), API keys, portal
-settings."""
+"""The customers app's forms: sign-in, customers (create, edit, danger zone), API keys, the portal
+(settings, teammates, tokens, two-factor) and invitation acceptance."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import validate_password
 from django.http import HttpRequest
 from django.utils.text import slugify
 
@@ -18,6 +19,7 @@ from customers.models import (
     CustomerStatus,
     CustomerUser,
     Organization,
+    User,
     validate_slug_not_uuid,
 )
 from customers.net import normalise_ip_allow_list
@@ -251,3 +253,61 @@ def merge_stale_edit(
     merged = type(form)(data, instance=current)
     merged.is_valid()
     return rows, merged
+
+
+# --- the portal, two-factor and invitation pages -----------------------------------------
+
+
+class TeammateInviteForm(forms.Form):
+    email = forms.EmailField(
+        error_messages={"invalid": "Enter a full email address, like jane@example.com."}
+    )
+    role = forms.ChoiceField(choices=CustomerUser.Role.choices, initial=CustomerUser.Role.USER)
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, label="Token name", help_text="Where it will be used, e.g. “ci-pipeline”."
+    )
+
+
+class TokenCodeForm(forms.Form):
+    code = forms.CharField(
+        label="6-digit code",
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
+        ),
+    )
+
+
+class NewAccountForm(forms.Form):
+    name = forms.CharField(max_length=150, label="Your name")
+    password1 = forms.CharField(
+        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords differ; type the same one twice.")
+        elif first:
+            try:
+                validate_password(first, User(email=self.email, name=data.get("name", "")))
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+
+class ExistingAccountForm(forms.Form):
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
-from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from customers.forms import record_sign_in_refusal, sign_in_refusal
+from customers.forms import (
+    ExistingAccountForm,
+    NewAccountForm,
+    record_sign_in_refusal,
+    sign_in_refusal,
+)
 from customers.models import Invitation, User
 from customers.services import (
     InvitationUnusable,
@@ -29,38 +32,6 @@ def _private(response: HttpResponse) -> HttpResponse:
     # Invitation pages show personal details: keep them out of every cache.
     response["Cache-Control"] = "no-store"
     return response
-
-
-class NewAccountForm(forms.Form):
-    name = forms.CharField(max_length=150, label="Your name")
-    password1 = forms.CharField(
-        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
-    password2 = forms.CharField(
-        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
-
-    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.email = email
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        first, second = data.get("password1"), data.get("password2")
-        if first and second and first != second:
-            self.add_error("password2", "The two passwords differ; type the same one twice.")
-        elif first:
-            try:
-                validate_password(first, User(email=self.email, name=data.get("name", "")))
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
-        return data
-
-
-class ExistingAccountForm(forms.Form):
-    password = forms.CharField(
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
-    )
 
 
 def invite_landing(request: HttpRequest, token: str) -> HttpResponse:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from functools import wraps
 from uuid import UUID
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +18,8 @@ from billing.services import chart_bars, usage_rows
 from customers.access import Edit, act_on_invitation, attempt, save_edit, warn_if_undelivered
 from customers.forms import (
     PortalCustomerForm,
+    TeammateInviteForm,
+    TokenForm,
 )
 from customers.models import ApiToken, Connection, CustomerUser, Invitation
 from customers.net import client_ip
@@ -73,13 +74,6 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         {"form": edit.form, "conflict": edit.conflict},
         status=edit.status,
     )
-
-
-class TeammateInviteForm(forms.Form):
-    email = forms.EmailField(
-        error_messages={"invalid": "Enter a full email address, like jane@example.com."}
-    )
-    role = forms.ChoiceField(choices=CustomerUser.Role.choices, initial=CustomerUser.Role.USER)
 
 
 @portal_page(admin_only=True)
@@ -217,12 +211,6 @@ def usage(request: HttpRequest) -> HttpResponse:
             "chart": chart_bars(events_per_day_series(customer)),
             "chart_id": "portal",
         },
-    )
-
-
-class TokenForm(forms.Form):
-    name = forms.CharField(
-        max_length=100, label="Token name", help_text="Where it will be used, e.g. “ci-pipeline”."
     )
 
 

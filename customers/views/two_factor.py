@@ -6,7 +6,6 @@ from base64 import b32encode
 
 import qrcode
 import qrcode.image.svg
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -14,20 +13,11 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Outcome, record
+from customers.forms import TokenCodeForm
 from customers.models import CustomerUser
 from customers.views.portal_access import portal_page, render_portal
 
 THROTTLED = "Too many wrong codes in a row: wait a few seconds, then enter the current code."
-
-
-class TokenCodeForm(forms.Form):
-    code = forms.CharField(
-        label="6-digit code",
-        max_length=8,
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
-        ),
-    )
 
 
 def _verified(request: HttpRequest, device: TOTPDevice, action: str) -> HttpResponse:
