@@ -28,7 +28,7 @@ from billing.services import (
     pooled_cap_set,
     usage_for,
 )
-from customers.access import organization_required, refuse_write
+from customers.access import organization_required, refusal_onto_form, refuse_write
 from customers.models import Customer, CustomerStatus
 from customers.rendering import render_page
 
@@ -211,7 +211,7 @@ def limit_cell(request: HttpRequest, customer_id: UUID, dimension: str) -> HttpR
         try:
             _apply(customer, dimension, form.cleaned_data, request)
         except LimitError as error:
-            form.add_error(None, str(error))
+            refusal_onto_form(form, error)
         else:
             return _saved_cell(request, customer, dimension)
     context = {

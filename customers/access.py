@@ -98,15 +98,17 @@ def warn_if_undelivered(request: HttpRequest, invitation: Any) -> bool:
     return True
 
 
-def refusal_onto_form(form: Any, error: Exception) -> None:
+def refusal_onto_form(form: Any, error: Exception, *, field: str | None = None) -> None:
     """The one place views turn a refused service into what a form shows: a validation error
-    next to its field (or above the form), any other refusal above the form."""
-    if isinstance(error, ValidationError):
-        for field, messages in error.message_dict.items():
+    next to its field, any other refusal next to ``field`` (or above the form)."""
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
             for message in messages:
-                form.add_error(field if field in form.fields else None, message)
+                form.add_error(name if name in form.fields else field, message)
+    elif isinstance(error, ValidationError):
+        form.add_error(field, " ".join(error.messages))
     else:
-        form.add_error(None, str(error))
+        form.add_error(field, str(error))
 
 
 @dataclass

@@ -21,6 +21,7 @@ from audit.services import Outcome, record
 from customers.access import (
     attempt,
     organization_required,
+    refusal_onto_form,
     refuse_write,
     write_access_required,
 )
@@ -180,7 +181,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
                     actor=request.user,
                 )
             except ServiceError as error:
-                form.add_error("name", str(error))
+                refusal_onto_form(form, error, field="name")
             else:
                 form = ApiTokenForm()
                 messages.success(request, f"Key “{token.name}” created. Copy it now.")

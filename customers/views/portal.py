@@ -15,7 +15,14 @@ from django.views.decorators.http import require_POST
 
 from audit.selectors import events_per_day_series
 from billing.services import chart_bars, usage_rows
-from customers.access import Edit, act_on_invitation, attempt, save_edit, warn_if_undelivered
+from customers.access import (
+    Edit,
+    act_on_invitation,
+    attempt,
+    refusal_onto_form,
+    save_edit,
+    warn_if_undelivered,
+)
 from customers.forms import (
     PortalCustomerForm,
     TeammateInviteForm,
@@ -89,7 +96,7 @@ def users(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except (ServiceError, ValidationError) as error:
-            form.add_error("email", " ".join(getattr(error, "messages", [str(error)])))
+            refusal_onto_form(form, error, field="email")
         else:
             if not warn_if_undelivered(request, invitation):
                 messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
@@ -228,7 +235,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ServiceError as error:
-            form.add_error("name", str(error))
+            refusal_onto_form(form, error, field="name")
         else:
             form = TokenForm()
     response = render_portal(

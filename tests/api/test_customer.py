@@ -367,3 +367,20 @@ def test_a_form_encoded_read_only_boolean_equal_to_its_value_is_accepted(api, cu
     )
     assert refused.status_code == 422
     assert "can_upload_vcl is read-only" in refused.json()["detail"]
+
+
+def test_the_put_schema_covers_exactly_the_editable_fields_in_the_seed_names():
+    from customers.api.schemas import CustomerOut
+    from customers.api.updates import CUSTOMER_TOKEN_FIELDS, PROPERTIES, READ_ONLY
+    from customers.services import EDITABLE_FIELDS, PORTAL_FIELDS
+
+    seed_name = {"plan": "pricing_plan_id"}
+    contacts = {f for f in EDITABLE_FIELDS if f.endswith("_contact")}
+    expected = {
+        seed_name.get(f, f"{f}_id" if f in contacts else f)
+        for f in EDITABLE_FIELDS
+        if f not in ("slug", "external_id")  # ours, not the seed's: set at creation
+    }
+    assert set(PROPERTIES) == expected
+    assert READ_ONLY | set(PROPERTIES) >= set(CustomerOut.model_fields) - {"pricing_plan"}
+    assert {f.removesuffix("_id") for f in CUSTOMER_TOKEN_FIELDS} == set(PORTAL_FIELDS)
