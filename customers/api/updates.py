@@ -96,6 +96,7 @@ CONTACT_FIELDS = {
     name: name.removesuffix("_id") for name in PROPERTIES if name.endswith("_contact_id")
 }
 NETWORK_TYPES = PROPERTIES["billing_network_type"]["enum"]
+NULLABLE = {*CONTACT_FIELDS, "pricing_plan_id"}  # null: no contact; a plan id is looked up
 CUSTOMER_TOKEN_FIELDS = {
     f"{name}_id" if name.endswith("_contact") else name for name in PORTAL_FIELDS
 }
@@ -163,12 +164,17 @@ FORM_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 def _validated(sent: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     """The sent fields as the schema reads them; each refusal lands in ``errors``."""
     try:
-        return CustomerUpdate.model_validate(sent, strict=True).model_dump(exclude_unset=True)
+        update = CustomerUpdate.model_validate(sent, strict=True).model_dump(exclude_unset=True)
     except PydanticValidationError as error:
         for problem in error.errors():
             key = str(problem["loc"][0]) if problem["loc"] else "body"
             errors.setdefault(key, _message(problem, sent.get(key)))
         return {}
+    # Every field is optional in the schema (null = "not sent" in its published form); a null
+    # that is sent clears a contact, and is refused for a field that cannot be empty.
+    for key in [k for k, v in update.items() if v is None and k not in NULLABLE]:
+        errors[key] = "must be true or false" if key in BOOLEAN_FIELDS else "must be a string"
+    return update
 
 
 def _message(problem: dict[str, Any], value: Any) -> str:

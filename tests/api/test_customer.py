@@ -384,3 +384,24 @@ def test_the_put_schema_covers_exactly_the_editable_fields_in_the_seed_names():
     assert set(PROPERTIES) == expected
     assert READ_ONLY | set(PROPERTIES) >= set(CustomerOut.model_fields) - {"pricing_plan"}
     assert {f.removesuffix("_id") for f in CUSTOMER_TOKEN_FIELDS} == set(PORTAL_FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("postal_address", "postal_address must be a string"),
+        ("name", "name must be a string"),
+        ("force_2fa", "force_2fa must be true or false"),
+        ("billing_network_type", "billing_network_type must be a string"),
+    ],
+)
+def test_null_for_a_field_that_cannot_be_empty_is_422_not_500(api, customer, field, message):
+    response = api.put(f"/customer/{customer.pk}", {field: None})
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+
+
+def test_null_clears_a_contact(api, customer):
+    response = api.put(f"/customer/{customer.pk}", {"billing_contact_id": None})
+    assert response.status_code == 200
+    assert response.json()["billing_contact_id"] is None
