@@ -1,4 +1,5 @@
-"""View decorators: who may see and who may change an organization's pages."""
+"""What views share: who may see and change an organization's pages, and how a refused service
+reaches the person (a message, or errors on the form they sent)."""
 
 from __future__ import annotations
 
@@ -91,7 +92,6 @@ def attempt(request: HttpRequest, success: str, service: Callable[..., Any], **k
 
 def warn_if_undelivered(request: HttpRequest, invitation: Any) -> bool:
     """Say so when an invitation is saved but its email could not be sent; True if it said."""
-
     if not getattr(invitation, "delivery_failed", False):
         return False
     messages.warning(request, INVITE_EMAIL_FAILED.format(email=invitation.email))
