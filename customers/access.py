@@ -165,3 +165,25 @@ def act_on_invitation(
         invitation=invitation,
         actor=request.user,
     )
+
+
+NEW_SECRET = "new_secret"
+
+
+def show_secret_once(request: HttpRequest, secret: str, page: str) -> HttpResponse:
+    """After creating a key: redirect (so a reload cannot create a second one) to ``page``,
+    which shows the secret once, from the session."""
+    request.session[NEW_SECRET] = secret
+    return redirect(page)
+
+
+def secret_to_show(request: HttpRequest) -> str | None:
+    """The secret a creation just stored, taken out of the session: it shows once."""
+    return request.session.pop(NEW_SECRET, None)
+
+
+def private_page(response: HttpResponse, secret: str | None) -> HttpResponse:
+    if secret:
+        # The secret is on this page only: keep it out of every cache.
+        response["Cache-Control"] = "no-store"
+    return response

@@ -21,8 +21,11 @@ from audit.services import Outcome, record
 from customers.access import (
     attempt,
     organization_required,
+    private_page,
     refusal_onto_form,
     refuse_write,
+    secret_to_show,
+    show_secret_once,
     write_access_required,
 )
 from customers.forms import (
@@ -168,7 +171,6 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
 @organization_required
 def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm()
-    new_secret = None
     if request.method == "POST":
         if not request.membership.can_write:
             refuse_write(request)
@@ -183,8 +185,9 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             except ServiceError as error:
                 refusal_onto_form(form, error, field="name")
             else:
-                form = ApiTokenForm()
                 messages.success(request, f"Key “{token.name}” created. Copy it now.")
+                return show_secret_once(request, new_secret, "api_keys")
+    new_secret = secret_to_show(request) if request.method == "GET" else None
     tokens = (
         ApiToken.objects.for_organization(request.organization)
         .filter(customer__isnull=True)  # customer tokens live in each customer's portal
@@ -196,10 +199,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         {"form": form, "tokens": tokens, "new_secret": new_secret},
         status=422 if form.errors else 200,
     )
-    if new_secret:
-        # The secret is on this page only: keep it out of every cache.
-        response["Cache-Control"] = "no-store"
-    return response
+    return private_page(response, new_secret)
 
 
 @require_POST

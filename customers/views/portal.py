@@ -19,8 +19,11 @@ from customers.access import (
     Edit,
     act_on_invitation,
     attempt,
+    private_page,
     refusal_onto_form,
     save_edit,
+    secret_to_show,
+    show_secret_once,
     warn_if_undelivered,
 )
 from customers.forms import (
@@ -225,10 +228,9 @@ def usage(request: HttpRequest) -> HttpResponse:
 def tokens(request: HttpRequest) -> HttpResponse:
     customer = request.customer
     form = TokenForm(request.POST or None)
-    new_secret = None
     if request.method == "POST" and form.is_valid():
         try:
-            _, new_secret = api_token_create(
+            token, new_secret = api_token_create(
                 organization=customer.organization,
                 customer=customer,
                 name=form.cleaned_data["name"],
@@ -237,7 +239,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
         except ServiceError as error:
             refusal_onto_form(form, error, field="name")
         else:
-            form = TokenForm()
+            messages.success(request, f"Token “{token.name}” created. Copy it now.")
+            return show_secret_once(request, new_secret, "portal:tokens")
+    new_secret = secret_to_show(request) if request.method == "GET" else None
     response = render_portal(
         request,
         "portal/tokens.html",
@@ -248,9 +252,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         },
         status=422 if form.errors else 200,
     )
-    if new_secret:
-        response["Cache-Control"] = "no-store"
-    return response
+    return private_page(response, new_secret)
 
 
 @require_POST

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_creating_a_key_shows_the_secret_once_and_stores_only_its_hash(owner_client, org):
-    response = owner_client.post("/settings/api-keys/", {"name": "billing-sync"})
+    response = owner_client.post("/settings/api-keys/", {"name": "billing-sync"}, follow=True)
 
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
@@ -77,3 +77,15 @@ def test_another_organizations_key_is_404(outsider_client, org, owner):
     token, _ = api_token_create(organization=org, name="x", actor=owner)
     assert outsider_client.post(f"/settings/api-keys/{token.pk}/revoke/").status_code == 404
     assert token.name not in outsider_client.get("/settings/api-keys/").context["tokens"]
+
+
+def test_creating_redirects_so_a_reload_creates_no_second_key(owner_client, org):
+    response = owner_client.post("/settings/api-keys/", {"name": "once"})
+    assert response.status_code == 302
+    shown = owner_client.get("/settings/api-keys/")
+    assert shown.context["new_secret"]
+    assert shown["Cache-Control"] == "no-store"
+    # A reload: the page again, without the secret, and still one key.
+    reloaded = owner_client.get("/settings/api-keys/")
+    assert reloaded.context["new_secret"] is None
+    assert ApiToken.objects.for_organization(org).filter(name="once").count() == 1

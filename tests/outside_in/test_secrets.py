@@ -131,12 +131,12 @@ def test_every_secret_setting_flow_leaves_no_secret_in_the_audit_log(
 
     # 6. An organization API key.
     # (the owner's own session, kept across the password change above)
-    response = client.post("/settings/api-keys/", {"name": "billing-sync"})
+    response = client.post("/settings/api-keys/", {"name": "billing-sync"}, follow=True)
     secrets.append(response.context["new_secret"])
     flows += 1
 
     # 7. A customer token in the portal.
-    response = invitee.post("/portal/api-tokens/", {"name": "ci"})
+    response = invitee.post("/portal/api-tokens/", {"name": "ci"}, follow=True)
     secrets.append(response.context["new_secret"])
     flows += 1
 

@@ -259,7 +259,7 @@ class TestUsers:
 class TestTokens:
     def test_create_shows_the_secret_once_and_lists_it(self, portal_admin):
         seat, client = portal_admin
-        response = client.post("/portal/api-tokens/", {"name": "ci"})
+        response = client.post("/portal/api-tokens/", {"name": "ci"}, follow=True)
         secret = response.context["new_secret"]
         token = ApiToken.objects.for_customer(seat.customer).get()
         assert token.customer_id == seat.customer_id
@@ -308,3 +308,13 @@ def test_people_without_a_seat_get_a_clear_page(db):
     response = client.get("/portal/")
     assert response.status_code == 403
     assert b"not a user of any customer" in response.content
+
+
+def test_a_portal_token_is_created_once_and_its_secret_shown_once(portal_admin):
+    from customers.models import ApiToken
+
+    seat, client = portal_admin
+    assert client.post("/portal/api-tokens/", {"name": "ci"}).status_code == 302
+    assert client.get("/portal/api-tokens/").context["new_secret"]
+    assert client.get("/portal/api-tokens/").context["new_secret"] is None
+    assert ApiToken.objects.for_customer(seat.customer).count() == 1
