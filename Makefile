@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate seed check-deploy api-fuzz bench clean
+.PHONY: run reset-demo test lint format install migrate seed check-deploy api-fuzz bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ run: $(STAMP)
 	@echo ""
 	@echo "  Tenantry is starting on http://$(HOST):$(PORT)/"
 	@echo "  Sign in as owner@acme.test / tenantry-demo (viewer: viewer@acme.test / tenantry-demo)"
+	@echo "  Support staff, at /admin/: support@acme.test / tenantry-demo"
 	@echo ""
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# A fresh demo: removes var/ (the SQLite database and what runs wrote), keeps .venv.
+reset-demo: $(STAMP)
+	rm -rf var
+	$(MAKE) run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -65,3 +65,19 @@ def test_if_empty_leaves_an_existing_install_alone(capsys):
     User.objects.create_user(email="someone@example.com", password="x")
     call_command("seed_demo", "--if-empty")
     assert not Organization.objects.exists()
+
+
+def test_the_demo_has_a_support_user_who_can_use_the_admin(capsys):
+    from django.core.management import call_command
+    from django.test import Client
+
+    from customers.models import User
+
+    call_command("seed_demo", "--executions", "10", "--events", "10")
+    assert "support@acme.test / tenantry-demo" in capsys.readouterr().out
+    support = User.objects.get(email="support@acme.test")
+    client = Client()
+    client.force_login(support)
+    assert client.get("/admin/customers/customer/").status_code == 200
+    owner = User.objects.get(email="owner@acme.test")
+    assert not owner.is_staff

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -45,6 +46,7 @@ from customers.services import (
 DEMO_PASSWORD = "tenantry-demo"
 OWNER_EMAIL = "owner@acme.test"
 VIEWER_EMAIL = "viewer@acme.test"
+SUPPORT_EMAIL = "support@acme.test"
 ORG_NAME = "Acme SaaS"
 
 COMPANIES = [
@@ -135,8 +137,11 @@ class Command(BaseCommand):
             "django.core.mail.backends.locmem.EmailBackend",
         )
         try:
-            owner = self._user(OWNER_EMAIL, "Olivia Owner", is_staff=True)
+            owner = self._user(OWNER_EMAIL, "Olivia Owner")
             viewer = self._user(VIEWER_EMAIL, "Victor Viewer")
+            support = self._user(SUPPORT_EMAIL, "Sam Support", is_staff=True)
+            # Support staff work in /admin/ through the "Support" group (customers 0003).
+            support.groups.add(Group.objects.get(name="Support"))
             organization = Organization.objects.filter(name=ORG_NAME).first()
             if organization is None:
                 with transaction.atomic():
@@ -167,6 +172,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Owner:  {OWNER_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(f"  Viewer: {VIEWER_EMAIL} / {DEMO_PASSWORD}")
+        self.stdout.write(f"  Support (/admin/): {SUPPORT_EMAIL} / {DEMO_PASSWORD}")
 
     def _user(self, email: str, name: str, *, is_staff: bool = False) -> User:
         user = User.objects.filter(email=email).first()
