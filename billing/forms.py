@@ -39,14 +39,21 @@ class OverrideForm(forms.Form):
     )
     value = LimitValueField(label="New limit")
     reason = forms.CharField(
-        max_length=300, required=False, help_text="Why this customer gets its own limit."
+        max_length=300,
+        required=False,  # required unless resetting to the default: checked in clean()
+        help_text="Why this customer gets its own limit (needed unless you reset it).",
     )
     expires_at = forms.DateTimeField(
         required=False,
-        label="Expires (UTC, optional)",
+        label="Expires (UTC)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Not "(optional)": a reason is needed for every action but a reset.
+        self.fields["reason"].conditionally_required = True
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -310,3 +310,13 @@ def test_an_override_beyond_what_a_counter_holds_is_refused_in_the_grid(owner_cl
     )
     assert response.status_code == 422
     assert "more than any limit can hold" in response.content.decode()
+
+
+def test_the_override_editor_does_not_call_the_reason_optional(owner_client, acme):
+    content = owner_client.get(
+        f"/settings/billing/customer-limits/{acme.pk}/events_per_day/"
+    ).content.decode()
+    reason = content[content.index(">Reason") :][:80]
+    assert "(optional)" not in reason
+    assert "(optional) (optional)" not in content
+    assert "Expires (UTC) <span" in content

@@ -341,3 +341,10 @@ def test_a_resave_after_a_conflict_keeps_both_peoples_changes(owner_client, owne
     customer.refresh_from_db()
     assert customer.billing_ref == "PO-9"
     assert customer.phone_number == "+1 555 0199"
+
+
+def test_a_viewer_sees_no_links_to_pages_they_may_not_use(viewer_client, org):
+    content = viewer_client.get("/").content.decode()
+    assert "/settings/customers/new" not in content
+    assert "Create an API key" not in content
+    assert "read-only" in content
