@@ -187,7 +187,8 @@ def audit_log_export(request: HttpRequest) -> StreamingHttpResponse:
 @organization_required
 def customer_lookup(request: HttpRequest) -> HttpResponse:
     """Search-as-you-type for the customer filters: a handful of matches, never 100,000."""
-    query = request.GET.get("q", "").replace("\x00", "").strip()
+    # The box on the Activity pages is named customer_q (it sits in their filter form).
+    query = (request.GET.get("q") or request.GET.get("customer_q") or "").strip()
     matches = []
     if query:
         matches = list(
@@ -202,10 +203,11 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
     # The links go back to the page that asked, and only ever to one of these pages.
     targets = [reverse(name) for name in LOOKUP_TARGETS]
     wanted = request.GET.get("for", "")
-    return render(
+    return render_page(
         request,
         "audit/customer_lookup.html",
         {"matches": matches, "query": query, "target": wanted if wanted in targets else targets[0]},
+        partials=("customer-matches",),
     )
 
 

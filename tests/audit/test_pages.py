@@ -392,3 +392,28 @@ class TestInputThatMustNotReachTheDatabase:
         response = owner_client.get("/activity/customers/", {"q": "x" * 60_000})
         assert response.status_code == 400
         assert "at most 200 characters" in response.content.decode()
+
+
+class TestCustomerLookup:
+    def test_the_box_on_the_activity_pages_gets_suggestions(self, owner_client, activity):
+        response = owner_client.get(
+            "/activity/customers/",
+            {"customer_q": "acm", "for": "/activity/events/"},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_TARGET="customer-matches",
+        )
+        content = response.content.decode()
+        assert "Acme Co" in content
+        assert "<html" not in content  # just the fragment
+
+    def test_a_direct_visit_gets_a_whole_page(self, owner_client, activity):
+        content = owner_client.get("/activity/customers/", {"q": "acm"}).content.decode()
+        assert "<html" in content
+        assert "<title>" in content
+        assert "Acme Co" in content
+
+    def test_the_box_never_pushes_the_fragments_url(self, owner_client, activity):
+        content = owner_client.get("/activity/executions/").content.decode()
+        box = content[content.index('id="customer-search"') :]
+        box = box[: box.index(">")]
+        assert 'hx-push-url="false"' in box
