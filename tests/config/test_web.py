@@ -30,7 +30,9 @@ def test_htmx_requests_carry_the_csrf_token_from_the_body(owner):
     response = client.post(
         "/settings/api-keys/", {"name": "x"}, HTTP_X_CSRFTOKEN=token, HTTP_HX_REQUEST="true"
     )
-    assert response.status_code == 200
+    # Past CSRF: created, and the redirect to show the key travels as HX-Redirect.
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == "/settings/api-keys/"
 
 
 def test_pages_vary_on_hx_request(owner_client):
