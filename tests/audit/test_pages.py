@@ -417,3 +417,21 @@ class TestCustomerLookup:
         box = content[content.index('id="customer-search"') :]
         box = box[: box.index(">")]
         assert 'hx-push-url="false"' in box
+
+
+class TestControlsFollowTheUrl:
+    def test_the_export_link_is_in_the_swapped_results_and_carries_the_filters(
+        self, owner_client, activity
+    ):
+        response = owner_client.get(
+            "/settings/audit-log/",
+            {"action": "customer", "before": "1~1"},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_TARGET="results",
+        )
+        content = response.content.decode()
+        assert "/settings/audit-log/export.csv?action=customer" in content
+        assert "before=" not in content.split("export.csv", 1)[1].split('"', 1)[0]
+        export = owner_client.get("/settings/audit-log/export.csv?action=customer")
+        rows = b"".join(export.streaming_content).decode()
+        assert "Filters: none" not in rows

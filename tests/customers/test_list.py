@@ -156,3 +156,19 @@ def test_query_count_does_not_grow_with_the_page_size(
     with django_assert_max_num_queries(8):
         response = owner_client.get(URL, {"per_page": rows})
     assert len(names(response)) == rows
+
+
+def test_sort_and_page_size_survive_a_filter_change(owner_client, org, owner):
+    """The hidden sort and per_page inputs are part of the swapped results (tied to the filter
+    form by its id), so after a sort the next filter change keeps them."""
+    response = owner_client.get(
+        "/settings/customers/",
+        {"sort": "-created", "per_page": "50"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="results",
+    )
+    content = response.content.decode()
+    assert 'name="sort" value="-created" form="customer-filters"' in content
+    assert 'name="per_page" value="50" form="customer-filters"' in content
+    page = owner_client.get("/settings/customers/").content.decode()
+    assert 'id="customer-filters"' in page
