@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import Resolver404, resolve, reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
 from audit.selectors import recent_entries
@@ -165,7 +166,31 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
     else:
         request.session[SESSION_KEY] = str(membership.organization_id)
         messages.success(request, f"Now working in {membership.organization.name}.")
-    return redirect(local_path(request.POST.get("next", "")) or reverse("home"))
+    return redirect(same_section(local_path(request.POST.get("next", ""))) or reverse("home"))
+
+
+# A page about one object belongs to the other organization's data: after a switch, go to the
+# list it came from in the new organization (its filters would not apply either).
+SECTIONS = {
+    "customers": "customers:list",
+    "billing:limit_cell": "billing:customer_limits",
+    "activity:execution_detail": "activity:executions",
+    "api_key_revoke": "api_keys",
+}
+
+
+def same_section(path: str | None) -> str | None:
+    """The same section of the console, without anything that names one organization's rows."""
+    if not path:
+        return None
+    try:
+        match = resolve(urlsplit(path).path)
+    except Resolver404:
+        return None
+    if not match.kwargs:
+        return urlsplit(path).path
+    name = SECTIONS.get(match.view_name) or SECTIONS.get(match.namespace)
+    return reverse(name) if name else None
 
 
 @organization_required

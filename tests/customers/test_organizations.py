@@ -88,3 +88,30 @@ def test_switch_accepts_only_local_paths_as_next(owner_client, org, next_url):
     )
     assert response.status_code == 302
     assert response["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("here", "lands"),
+    [
+        ("/settings/customers/{pk}/", "/settings/customers/"),
+        ("/settings/customers/{pk}/edit", "/settings/customers/"),
+        ("/settings/billing/customer-limits/{pk}/seats/", "/settings/billing/customer-limits/"),
+        ("/activity/executions/42/", "/activity/executions/"),
+        ("/settings/customers/?status=active&q=acme", "/settings/customers/"),
+        ("/settings/billing/", "/settings/billing/"),
+    ],
+)
+def test_switching_on_a_page_about_one_row_lands_on_its_section(
+    owner_client, org, other_org, owner, here, lands
+):
+    from customers.services import membership_add
+    from tests.factories import make_customer
+
+    membership_add(organization=other_org, user=owner, role="owner")
+    customer = make_customer(org, actor=owner)
+    response = owner_client.post(
+        "/organizations/switch/",
+        {"organization": str(other_org.pk), "next": here.format(pk=customer.pk)},
+    )
+    assert response["Location"] == lands
+    assert owner_client.get(response["Location"]).status_code == 200
