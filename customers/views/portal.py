@@ -81,7 +81,8 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     return render_portal(
         request,
         "portal/settings.html",
-        {"form": edit.form, "conflict": edit.conflict},
+        # Shown beside the allow-list: the address a new list must include to let you back in.
+        {"form": edit.form, "conflict": edit.conflict, "request_ip": client_ip(request)},
         status=edit.status,
     )
 

@@ -260,3 +260,17 @@ class TestSignInRefusals:
 def test_customer_is_not_reachable_through_a_stale_object(portal_admin):
     seat, _ = portal_admin
     assert Customer.objects.for_customer(seat.customer).get() == seat.customer
+
+
+class TestPortalAffordances:
+    def test_the_settings_page_shows_your_address_beside_the_allow_list(self, portal_admin):
+        _, client = portal_admin
+        content = client.get("/portal/settings/", REMOTE_ADDR="198.51.100.23").content.decode()
+        assert "Your current address is <code>198.51.100.23</code>" in content
+
+    def test_two_factor_setup_is_linked_and_does_not_claim_it_is_required(self, portal_admin):
+        _, client = portal_admin
+        home = client.get("/portal/").content.decode()
+        assert 'href="/portal/two-factor/setup/"' in home
+        setup = client.get("/portal/two-factor/setup/").content.decode()
+        assert "requires it" not in setup
