@@ -1,0 +1,35 @@
+"""Values as people read them."""
+
+from __future__ import annotations
+
+import pytest
+
+from customers.templatetags.display import duration
+
+
+@pytest.mark.parametrize(
+    ("ms", "shown"),
+    [
+        (None, ""),
+        (0, "0 ms"),
+        (850, "850 ms"),
+        (1000, "1 s"),
+        (12_400, "12.4 s"),
+        (83_127, "1 min 23 s"),
+        (120_000, "2 min"),
+        (7_500_000, "2 h 5 min"),
+    ],
+)
+def test_durations_read_in_minutes_and_seconds(ms, shown):
+    assert duration(ms) == shown
+
+
+def test_an_accepted_invitation_reads_accepted_on_the_detail_page(owner_client, org, owner):
+    from customers.services import invite_accept
+    from tests.factories import UserFactory, make_customer
+
+    customer = make_customer(org, actor=owner, admin_email="a@x.test")
+    invite_accept(invitation=customer.admin_invitation, actor=UserFactory(email="a@x.test"))
+    content = owner_client.get(f"/settings/customers/{customer.pk}/").content.decode()
+    invitations = content[content.index("Invitations") :]
+    assert "<td>Accepted</td>" in invitations
