@@ -14,13 +14,8 @@ from billing.services import override_clear, override_set, usage_rows
 from customers.api.auth import organization_token
 from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS, Detail, iso
-from customers.api.types import (
-    IsoDateTime,
-    text,
-)
-from customers.models import (
-    Customer,
-)
+from customers.api.types import IsoDateTime, text
+from customers.models import Customer
 
 router = Router(tags=["Customer"])
 

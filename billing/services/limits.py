@@ -11,11 +11,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from billing.dimensions import DIMENSIONS, Dimension, get_dimension
-from billing.models import (
-    CustomerLimitOverride,
-    PlanLimit,
-    UsageCounter,
-)
+from billing.models import CustomerLimitOverride, PlanLimit, UsageCounter
 from customers.models import Connection, CustomerUser
 
 if TYPE_CHECKING:

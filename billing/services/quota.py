@@ -11,12 +11,7 @@ from django.utils import timezone
 
 from audit.services import Outcome, record
 from billing.dimensions import DIMENSIONS, get_dimension
-from billing.models import (
-    MAX_LIMIT,
-    PooledCap,
-    PooledUsageCounter,
-    UsageCounter,
-)
+from billing.models import MAX_LIMIT, PooledCap, PooledUsageCounter, UsageCounter
 from billing.services.limits import effective_limit
 
 if TYPE_CHECKING:

@@ -16,12 +16,7 @@ from customers.admin.mixins import (
     ParentScopedInlineFormSet,
     TenantAdminMixin,
 )
-from customers.models import (
-    Connection,
-    Customer,
-    CustomerUser,
-    Invitation,
-)
+from customers.models import Connection, Customer, CustomerUser, Invitation
 from customers.services import (
     EDITABLE_FIELDS,
     ServiceError,

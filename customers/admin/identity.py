@@ -11,16 +11,8 @@ from django.http import HttpRequest, HttpResponse
 
 from audit.services import SECRET_SET, record
 from customers.admin.mixins import AuditedAdminMixin, TenantAdminMixin
-from customers.models import (
-    ApiToken,
-    Membership,
-    Organization,
-    User,
-)
-from customers.services import (
-    ServiceError,
-    api_token_revoke,
-)
+from customers.models import ApiToken, Membership, Organization, User
+from customers.services import ServiceError, api_token_revoke
 
 
 @admin.register(User)

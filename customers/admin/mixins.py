@@ -13,9 +13,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.functional import cached_property
 
 from audit.services import as_json, record
-from customers.models import (
-    Organization,
-)
+from customers.models import Organization
 from customers.tenancy import TenantManager
 
 

@@ -8,10 +8,7 @@ from ninja.security import APIKeyHeader, HttpBearer
 
 from audit.services import Outcome, record
 from billing.services import QuotaExceeded, consume, consume_pool
-from customers.models import (
-    ApiToken,
-    CustomerStatus,
-)
+from customers.models import ApiToken, CustomerStatus
 from customers.net import client_ip, ip_allowed
 
 

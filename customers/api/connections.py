@@ -11,12 +11,8 @@ from ninja.errors import HttpError
 from customers.api.auth import organization_token
 from customers.api.lookup import customer_in_scope, uuid_or_none
 from customers.api.schemas import ERRORS, Detail, iso
-from customers.api.types import (
-    text,
-)
-from customers.models import (
-    Connection,
-)
+from customers.api.types import text
+from customers.models import Connection
 from customers.services import connection_create, connection_revoke
 
 router = Router(tags=["Customer"])

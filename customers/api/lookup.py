@@ -9,13 +9,8 @@ from django.db.models import Q
 from django.http import HttpRequest
 from ninja.errors import HttpError
 
-from customers.api.types import (
-    is_clean_text,
-)
-from customers.models import (
-    Customer,
-    CustomerStatus,
-)
+from customers.api.types import is_clean_text
+from customers.models import Customer, CustomerStatus
 
 
 def customer_in_scope(request: HttpRequest, customer_id: str, *, include_deleted: bool = False):

@@ -7,9 +7,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from customers.models import (
-    Customer,
-)
+from customers.models import Customer
 
 
 class Detail(Schema):

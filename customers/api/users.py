@@ -10,9 +10,7 @@ from ninja import Router, Schema
 
 from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS
-from customers.models import (
-    CustomerUser,
-)
+from customers.models import CustomerUser
 
 router = Router(tags=["Customer"])
 

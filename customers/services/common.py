@@ -9,9 +9,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 
 from audit.services import Outcome, record
-from customers.models import (
-    Customer,
-)
+from customers.models import Customer
 from customers.services.errors import Denied, ServiceError
 
 T = TypeVar("T")

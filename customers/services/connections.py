@@ -7,12 +7,7 @@ from django.utils import timezone
 
 from audit.services import record
 from billing.services import check_gauge
-from customers.models import (
-    ApiToken,
-    Connection,
-    Customer,
-    User,
-)
+from customers.models import ApiToken, Connection, Customer, User
 from customers.services.common import audited, locked_customer
 from customers.services.errors import ServiceError
 from customers.services.lifecycle import Status

@@ -19,14 +19,7 @@ from django.utils import timezone
 
 from audit.services import Outcome, as_json, record
 from billing.services import check_gauge
-from customers.models import (
-    CONTROL_CHARACTERS,
-    ApiToken,
-    Customer,
-    CustomerUser,
-    Invitation,
-    User,
-)
+from customers.models import CONTROL_CHARACTERS, ApiToken, Customer, CustomerUser, Invitation, User
 from customers.services.common import CUSTOMER_DELETED_NO_CHANGES, audited, locked_customer
 from customers.services.errors import Denied, Invalid, InvitationUnusable, ServiceError
 from customers.services.lifecycle import Status, transition

@@ -11,14 +11,7 @@ from django.utils import timezone
 
 from audit.selectors import executions_since
 from audit.services import diff, record
-from customers.models import (
-    ApiToken,
-    Connection,
-    Customer,
-    CustomerStatus,
-    CustomerUser,
-    User,
-)
+from customers.models import ApiToken, Connection, Customer, CustomerStatus, CustomerUser, User
 from customers.services.common import audited, locked_customer
 from customers.services.errors import TransitionRefused
 

@@ -8,13 +8,7 @@ from django.utils.text import slugify
 
 from audit.services import record
 from billing.services import plans_create_defaults
-from customers.models import (
-    ApiToken,
-    Customer,
-    Membership,
-    Organization,
-    User,
-)
+from customers.models import ApiToken, Customer, Membership, Organization, User
 from customers.services.errors import Invalid, ServiceError
 
 TOKEN_NAME_REQUIRED = "Give the key a name, so you know later what it is used for."

@@ -10,14 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from audit.services import as_json, diff, record
-from customers.models import (
-    UUID_SHAPED,
-    ApiToken,
-    Customer,
-    CustomerUser,
-    Organization,
-    User,
-)
+from customers.models import UUID_SHAPED, ApiToken, Customer, CustomerUser, Organization, User
 from customers.services.common import (
     CUSTOMER_DELETED_NO_CHANGES,
     apply_entitlements,

@@ -8,11 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.services import Outcome, record
-from customers.models import (
-    Customer,
-    CustomerUser,
-    User,
-)
+from customers.models import Customer, CustomerUser, User
 from customers.net import ip_allowed
 from customers.services.common import audited, locked_customer
 from customers.services.errors import Invalid, ServiceError

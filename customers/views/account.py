@@ -29,17 +29,11 @@ from customers.access import (
     show_secret_once,
     write_access_required,
 )
-from customers.forms import (
-    ApiTokenForm,
-)
+from customers.forms import ApiTokenForm
 from customers.middleware import SESSION_KEY
 from customers.models import ApiToken, Customer, User
 from customers.net import client_ip, local_path
-from customers.services import (
-    ServiceError,
-    api_token_create,
-    api_token_revoke,
-)
+from customers.services import ServiceError, api_token_create, api_token_revoke
 from customers.throttle import throttle_hit
 
 

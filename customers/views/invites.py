@@ -18,12 +18,7 @@ from customers.forms import (
     sign_in_refusal,
 )
 from customers.models import Invitation, User
-from customers.services import (
-    InvitationUnusable,
-    ServiceError,
-    invitation_for_token,
-    invite_accept,
-)
+from customers.services import InvitationUnusable, ServiceError, invitation_for_token, invite_accept
 
 SESSION_KEY = "invite_token"
 

@@ -26,11 +26,7 @@ from customers.access import (
     show_secret_once,
     warn_if_undelivered,
 )
-from customers.forms import (
-    PortalCustomerForm,
-    TeammateInviteForm,
-    TokenForm,
-)
+from customers.forms import PortalCustomerForm, TeammateInviteForm, TokenForm
 from customers.models import ApiToken, Connection, CustomerUser, Invitation
 from customers.net import client_ip
 from customers.services import (

@@ -17,10 +17,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Outcome, record
-from customers.forms import (
-    record_sign_in_refusal,
-    sign_in_refusal,
-)
+from customers.forms import record_sign_in_refusal, sign_in_refusal
 from customers.models import CustomerStatus, CustomerUser
 from customers.net import client_ip, ip_allowed
 from customers.signals import SESSION_SIGNED_IN_AT

@@ -16,14 +16,7 @@ from django.test import Client
 from audit.models import AuditEntry, Workflow
 from billing.models import CustomerLimitOverride, Plan, PlanLimit, PooledCap
 from billing.services import override_set, plan_limit_set, pooled_cap_set
-from customers.models import (
-    Customer,
-    CustomerUser,
-    IdempotencyKey,
-    Membership,
-    Organization,
-    User,
-)
+from customers.models import Customer, CustomerUser, IdempotencyKey, Membership, Organization, User
 from customers.services import api_token_create, membership_add, organization_create
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory, make_customer
