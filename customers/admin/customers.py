@@ -62,6 +62,38 @@ class CustomerUserInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """A customer's rows shown on its page for support to read; changes go through the
+    rows' own actions (resend, revoke), which call the services."""
+
+    formset = ParentScopedInlineFormSet
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return self.model.objects.unscoped()
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class InvitationInline(ReadOnlyInline):
+    # token_hash is never shown.
+    model = Invitation
+    fields = ["email", "role", "is_admin_invite", "status", "sent_at", "expires_at"]
+    readonly_fields = fields
+
+
+class ConnectionInline(ReadOnlyInline):
+    model = Connection
+    fields = ["app", "account_label", "status", "connected_at", "last_used_at"]
+    readonly_fields = fields
+
+
 def _service_action(service: Callable[..., Any], label: str) -> Callable[..., None]:
     def action(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
         done, refused = 0, []
@@ -149,7 +181,7 @@ class CustomerAdmin(TenantAdminMixin, admin.ModelAdmin):
         ("Entitlements (from the plan)", {"fields": Customer.ENTITLEMENT_FIELDS}),
         ("Dates", {"fields": ("created_at", "updated_at", "deleted_at", "version")}),
     )
-    inlines = [CustomerUserInline]
+    inlines = [CustomerUserInline, InvitationInline, ConnectionInline]
     actions = [
         _service_action(customer_suspend, "Suspend"),
         _service_action(customer_reactivate, "Reactivate"),

@@ -88,10 +88,16 @@ def test_a_change_in_the_admin_goes_through_the_service_and_is_audited(support, 
     data.update(
         {
             "phone_number": "+49 30 1234567",
-            "users-TOTAL_FORMS": "0",
-            "users-INITIAL_FORMS": "0",
-            "users-MIN_NUM_FORMS": "0",
-            "users-MAX_NUM_FORMS": "1000",
+            **{
+                f"{inline}-{key}": value
+                for inline in ("users", "invitations", "connections")
+                for key, value in (
+                    ("TOTAL_FORMS", "0"),
+                    ("INITIAL_FORMS", "0"),
+                    ("MIN_NUM_FORMS", "0"),
+                    ("MAX_NUM_FORMS", "1000"),
+                )
+            },
         }
     )
 
@@ -176,3 +182,12 @@ def test_an_action_posted_with_ids_that_are_not_ids_is_refused_not_a_500(
     assert response.status_code == 302
     customer.refresh_from_db()
     assert customer.status != "suspended"
+
+
+def test_support_sees_a_customers_invitations_and_connections_inline(support, customer):
+    make_connection(customer, app="Slack", account_label="acme-workspace")
+    content = support.get(f"/admin/customers/customer/{customer.pk}/change/").content.decode()
+    assert "acme-workspace" in content
+    invitation = customer.invitations.first()
+    assert invitation.email in content
+    assert invitation.token_hash not in content
