@@ -1,8 +1,14 @@
-"""Values as people read them: durations in minutes and seconds rather than milliseconds."""
+"""Values as people read them: durations in minutes and seconds, "just now" rather than
+"0 minutes ago", with the full time on hover."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -23,3 +29,20 @@ def duration(milliseconds: int | float | None) -> str:
         return f"{minutes} min {rest} s" if rest else f"{minutes} min"
     hours, rest = divmod(seconds // 60, 60)
     return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+@register.filter
+def ago(moment: datetime | None) -> str:
+    """ "just now" or "5 minutes ago", as a <time> whose title is the full time (on hover)."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        text = "just now"
+    else:
+        text = f"{timesince(moment)} ago"
+    return format_html(
+        '<time datetime="{}" title="{} UTC">{}</time>',
+        moment.isoformat(),
+        moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        text,
+    )

@@ -33,3 +33,27 @@ def test_an_accepted_invitation_reads_accepted_on_the_detail_page(owner_client, 
     content = owner_client.get(f"/settings/customers/{customer.pk}/").content.decode()
     invitations = content[content.index("Invitations") :]
     assert "<td>Accepted</td>" in invitations
+
+
+def test_a_moment_ago_reads_just_now_with_the_full_time_on_hover():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.templatetags.display import ago
+
+    now = timezone.now()
+    assert ">just now</time>" in ago(now)
+    assert f'title="{now:%Y-%m-%d %H:%M:%S} UTC"' in ago(now)
+    assert ">5\xa0minutes ago</time>" in ago(now - timedelta(minutes=5))
+    assert ago(None) == ""
+
+
+def test_a_customer_just_saved_was_updated_just_now(owner_client, org, owner):
+    from tests.factories import make_customer
+
+    customer = make_customer(org, actor=owner)
+    content = owner_client.get(f"/settings/customers/{customer.pk}/").content.decode()
+    assert "updated <time" in content
+    assert ">just now</time>" in content
+    assert "0\xa0minutes ago" not in content
