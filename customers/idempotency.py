@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import HttpError
@@ -73,10 +74,8 @@ def _reserve(token: ApiToken, key: str, digest: str) -> IdempotencyKey | None:
     now = timezone.now()
     # Free the key if its window has passed, or its request was abandoned: the only deletes.
     IdempotencyKey.objects.for_organization(token.organization_id).filter(key=key).filter(
-        created_at__lt=now - WINDOW
-    ).delete()
-    IdempotencyKey.objects.for_organization(token.organization_id).filter(
-        key=key, status_code__isnull=True, created_at__lt=now - ABANDONED_AFTER
+        Q(created_at__lt=now - WINDOW)
+        | Q(status_code__isnull=True, created_at__lt=now - ABANDONED_AFTER)
     ).delete()
     try:
         with transaction.atomic():

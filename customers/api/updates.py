@@ -72,11 +72,15 @@ def _json(body: bytes) -> Any:
 TOO_DEEP = "The body is nested too deeply: send a flat JSON object of fields."
 
 
+# Form-encoded bodies carry booleans as text.
+FORM_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
 def _boolean(value: Any, form: bool) -> bool:
     if isinstance(value, bool):
         return value
-    if form and isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
-        return value.lower() in ("true", "1")
+    if form and isinstance(value, str) and value.lower() in FORM_BOOLEANS:
+        return FORM_BOOLEANS[value.lower()]
     raise ValueError("must be true or false")
 
 
@@ -153,12 +157,12 @@ READ_ONLY_SENT = "is read-only and cannot be changed"
 
 def _from_form(key: str, value: Any) -> Any:
     """Form-encoded values are strings; booleans come as true/false or 1/0."""
-    if key in BOOLEAN_FIELDS and isinstance(value, str) and value.lower() in FORM_BOOLEANS:
-        return FORM_BOOLEANS[value.lower()]
+    if key in BOOLEAN_FIELDS:
+        try:
+            return _boolean(value, form=True)
+        except ValueError:
+            return value  # the schema refuses it, naming the field
     return value
-
-
-FORM_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
 def _validated(sent: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:

@@ -22,7 +22,6 @@ SIZES = {
         "ingest_seconds": 2,
     },
 }
-TRIGGERS = ["agent-service", "webhook", "scheduler", "manual"]
 
 
 class BenchError(Exception):
