@@ -6,8 +6,10 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
+from django.apps import apps
+from django.db.models import Q, QuerySet
 
+from audit.actions import action_choices
 from audit.models import AuditEntry, Event, Execution, Workflow
 
 
@@ -21,6 +23,10 @@ class DateRange(django_filters.DateFromToRangeFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", django_filters.widgets.DateRangeWidget(attrs={"type": "date"}))
         super().__init__(*args, **kwargs)
+        # One visible label sits before the pair; each box also names its own end.
+        start, end = self.extra["widget"].widgets
+        start.attrs = {**start.attrs, "aria-label": f"{self.label} from"}
+        end.attrs = {**end.attrs, "aria-label": f"{self.label} to"}
 
 
 class ExecutionFilter(django_filters.FilterSet):
@@ -50,10 +56,33 @@ class EventFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
+def resource_type_choices() -> list[tuple[str, str]]:
+    """Entries name their resource by model ("customer", "customeruser"): our apps' models."""
+    models = [
+        m for m in apps.get_models() if m._meta.app_label in ("customers", "billing", "audit")
+    ]
+    models += [apps.get_model("auth", "group")]
+    names = {m._meta.model_name: str(m._meta.verbose_name).capitalize() for m in models}
+    # The few entries about something that is not a row.
+    names |= {
+        "audit_log": "Audit log export",
+        "pooled_cap": "Pooled cap",
+        "url": "Page or endpoint",
+    }
+    return sorted(names.items(), key=lambda item: item[1])
+
+
 class AuditFilter(django_filters.FilterSet):
     user = django_filters.CharFilter(field_name="actor_label", lookup_expr="iexact", label="User")
-    action = django_filters.CharFilter(method="filter_action", label="Action type")
-    resource_type = django_filters.CharFilter(label="Resource type")
+    action = django_filters.ChoiceFilter(
+        choices=action_choices,
+        method="filter_action",
+        label="Action type",
+        empty_label="Any action",
+    )
+    resource_type = django_filters.ChoiceFilter(
+        choices=resource_type_choices, label="Resource type", empty_label="Any resource"
+    )
     resource_id = django_filters.CharFilter(label="Resource ID")
     outcome = django_filters.ChoiceFilter(
         choices=AuditEntry.Outcome.choices, empty_label="Any outcome"
@@ -71,4 +100,4 @@ class AuditFilter(django_filters.FilterSet):
             return queryset
         if "." in value:
             return queryset.filter(action=value)
-        return queryset.filter(action__startswith=f"{value}.")
+        return queryset.filter(Q(action=value) | Q(action__startswith=f"{value}."))

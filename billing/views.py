@@ -200,6 +200,8 @@ def limit_cell(request: HttpRequest, customer_id: UUID, dimension: str) -> HttpR
     )
     if not request.membership.can_write:
         refuse_write(request)
+    if request.method == "GET" and request.GET.get("show") == "cell":  # the editor's Cancel
+        return _cell_response(request, customer, dimension)
     limit = effective_limits_for([customer])[customer.pk][dimension]
     # Several editors can be open at once: each cell's fields get their own ids.
     form = OverrideForm(
@@ -207,13 +209,8 @@ def limit_cell(request: HttpRequest, customer_id: UUID, dimension: str) -> HttpR
         initial=_editor_values(limit),
         auto_id=f"limit-{customer.pk}-{dimension}-%s",
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            _apply(customer, dimension, form.cleaned_data, request)
-        except LimitError as error:
-            refusal_onto_form(form, error)
-        else:
-            return _saved_cell(request, customer, dimension)
+    if request.method == "POST" and _saved(form, customer, dimension, request):
+        return _saved_cell(request, customer, dimension)
     context = {
         "form": form,
         "customer": customer,
@@ -222,6 +219,18 @@ def limit_cell(request: HttpRequest, customer_id: UUID, dimension: str) -> HttpR
     }
     template = "billing/limit_cell.html#editor_cell" if request.htmx else "billing/limit_cell.html"
     return render(request, template, context, status=422 if request.method == "POST" else 200)
+
+
+def _saved(form: OverrideForm, customer: Customer, dimension: str, request: HttpRequest) -> bool:
+    """Applies a valid editor; a refusal (a limit out of range) lands on the form."""
+    if not form.is_valid():
+        return False
+    try:
+        _apply(customer, dimension, form.cleaned_data, request)
+    except LimitError as error:
+        refusal_onto_form(form, error)
+        return False
+    return True
 
 
 def _editor_values(limit: Any) -> dict[str, Any]:
@@ -238,6 +247,10 @@ def _saved_cell(request: HttpRequest, customer: Customer, dimension: str) -> Htt
     """After a save: the new cell for HTMX, the whole grid otherwise."""
     if not request.htmx:
         return redirect("billing:customer_limits")
+    return _cell_response(request, customer, dimension)
+
+
+def _cell_response(request: HttpRequest, customer: Customer, dimension: str) -> HttpResponse:
     cell = _cell(customer, dimension, effective_limits_for([customer]), usage_for([customer]))
     return render(request, "billing/limit_cell.html#cell", {"cell": cell})
 

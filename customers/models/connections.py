@@ -52,11 +52,3 @@ class Connection(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.app}: {self.account_label}"
-
-    @property
-    def status_badge(self) -> str:
-        return {
-            self.Status.CONNECTED: "success",
-            self.Status.EXPIRED: "warning",
-            self.Status.ERROR: "danger",
-        }.get(self.status, "muted")

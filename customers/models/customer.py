@@ -204,15 +204,6 @@ class Customer(TenantModel):
         return self.status == CustomerStatus.DELETED
 
     @property
-    def status_badge(self) -> str:
-        return {
-            CustomerStatus.ACTIVE: "success",
-            CustomerStatus.PENDING_ADMIN_ACTIVATION: "warning",
-            CustomerStatus.SUSPENDED: "danger",
-            CustomerStatus.DELETED: "muted",
-        }.get(self.status, "muted")
-
-    @property
     def admin_display(self) -> str:
         """The Customer Admin column: “john@acme.ai (Invite Pending)”."""
         if not self.admin_email:

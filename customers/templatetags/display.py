@@ -1,9 +1,11 @@
 """Values as people read them: durations in minutes and seconds, "just now" rather than
-"0 minutes ago", with the full time on hover."""
+"0 minutes ago", timestamps with the full time on hover, numbers with separators, and one
+status badge for every status on every page."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django import template
 from django.utils import timezone
@@ -46,3 +48,56 @@ def ago(moment: datetime | None) -> str:
         moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         text,
     )
+
+
+@register.filter
+def moment(when: datetime | None, precision: str = "minutes") -> str:
+    """A timestamp to the minute (or to the second, for logs), never microseconds, as a <time>
+    whose title is the full UTC time with the weekday (on hover)."""
+    if when is None:
+        return "—"
+    when = when.astimezone(UTC)
+    shown = "%Y-%m-%d %H:%M:%S" if precision == "seconds" else "%Y-%m-%d %H:%M"
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        when.isoformat(timespec="seconds"),
+        when.strftime("%A %d %B %Y, %H:%M:%S UTC"),
+        when.strftime(shown),
+    )
+
+
+# Every status the console shows, and its tone: one table, so "Active" looks the same on the
+# customer list, a customer's users, the portal and the Audit Log.
+TONES = {
+    "success": ("active", "accepted", "connected", "delivered", "succeeded", "success"),
+    "warning": ("denied", "expired", "invite pending", "pending", "pending_admin_activation"),
+    "danger": ("error", "failed", "failure", "locked", "suspended"),
+    "info": ("running",),
+}
+TONE_OF = {status: tone for tone, statuses in TONES.items() for status in statuses}
+
+
+@register.simple_tag
+def badge(status: Any, label: Any = None) -> str:
+    """A status badge: the tone comes from the status, the words from its label."""
+    tone = TONE_OF.get(str(status).lower(), "muted")
+    return format_html('<span class="badge badge-{}">{}</span>', tone, label or status)
+
+
+@register.filter
+def number(value: int | float | None) -> str:
+    """12,345: thousands separated, as in every other number a person reads here."""
+    if value is None:
+        return "—"
+    return f"{value:,}"
+
+
+@register.filter
+def filters_in_use(form: Any) -> int:
+    """How many of a filter form's fields hold a value (a phone shows the filters open then)."""
+    return sum(1 for field in form if any(_filled(field.value())))
+
+
+def _filled(value: Any) -> list[bool]:
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return [v not in (None, "", False) for v in values]

@@ -32,6 +32,7 @@
     }
     var opener = event.target.closest("[data-dialog-open]");
     if (opener) {
+      event.preventDefault();  // a link to #dialog without JS (app.css shows it in place)
       var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
       if (dialog) {
         dialog.showModal();
@@ -42,7 +43,10 @@
       return;
     }
     var closer = event.target.closest("[data-dialog-close]");
-    if (closer) closer.closest("dialog").close();
+    if (closer) {
+      event.preventDefault();
+      closer.closest("dialog").close();
+    }
   });
 
   // "Type the slug to confirm": the submit button stays disabled until the text matches.
@@ -66,8 +70,23 @@
     });
   }
 
+  // With JS, the links that open and close dialogs act as buttons, and say so.
+  function asButtons() {
+    document.querySelectorAll("a[data-dialog-open], a[data-dialog-close]").forEach(function (link) {
+      link.setAttribute("role", "button");
+    });
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key === " " && event.target.matches("a[role=button]")) {
+      event.preventDefault();
+      event.target.click();
+    }
+  });
+  document.addEventListener("htmx:afterSettle", asButtons);
+
   // A dialog the server re-rendered with errors opens as a modal again.
   document.addEventListener("DOMContentLoaded", function () {
+    asButtons();
     document.querySelectorAll("dialog[data-show-modal]").forEach(function (dialog) {
       dialog.close();
       dialog.showModal();
@@ -78,6 +97,69 @@
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-autosubmit]")) event.target.form.requestSubmit();
   });
+
+  // After a swap: announce the new result count, and keep the keyboard where it was. Focus
+  // stays on the control that asked (a filter box), or goes to the same control in the new
+  // content (a sort header, by id), or else to the updated region itself (a pager link).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var id = event.detail.target && event.detail.target.id;
+    var region = id ? document.getElementById(id) : null;
+    if (!region) return;
+    var live = document.getElementById("live-status");
+    if (live && region.dataset.announce) {
+      live.textContent = "";
+      setTimeout(function () { live.textContent = region.dataset.announce; }, 50);
+    }
+    if (region.hasAttribute("data-focus-first")) {  // a grid cell and its editor
+      var first = region.querySelector("input:not([type=hidden]):checked, input:not([type=hidden]), select, textarea, a, button");
+      if (first) first.focus();
+      return;
+    }
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!trigger || trigger.isConnected || trigger.tagName === "FORM") return;
+    var same = trigger.id ? document.getElementById(trigger.id) : null;
+    var target = same || region;
+    if (!target.hasAttribute("tabindex") && !target.matches("a, button, input, select, textarea")) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus({ preventScroll: !same && region.getBoundingClientRect().top >= 0 });
+  });
+
+  // Esc closes what is open: the account menu, the phone navigation.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.user-menu[open]").forEach(function (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    });
+    var menuButton = document.querySelector(".menu-button[aria-expanded=true]");
+    if (menuButton) { setMenu(menuButton, false); menuButton.focus(); }
+  });
+
+  // Phone navigation behind "Menu".
+  function setMenu(button, open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    document.getElementById(button.getAttribute("aria-controls")).classList.toggle("is-open", open);
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".menu-button");
+    if (button) setMenu(button, button.getAttribute("aria-expanded") !== "true");
+    // A click outside the account menu closes it, as a menu should.
+    document.querySelectorAll("details.user-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+
+  // Filters fold behind a "Filters" disclosure on a phone, unless some are in use; they are
+  // always open on a wide screen (where the summary is not shown).
+  var phone = window.matchMedia("(max-width: 52rem)");
+  function foldFilters() {
+    document.querySelectorAll("details.filters-panel").forEach(function (panel) {
+      panel.open = !phone.matches || panel.hasAttribute("data-active");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", foldFilters);
+  phone.addEventListener("change", foldFilters);
 
   function slugify(value) {
     return value.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()

@@ -171,9 +171,9 @@ class TestGrid:
         content = owner_client.get(GRID).content.decode()
         cell = content[content.index(f'id="cell-{acme.pk}-events_per_day"') :]
         cell = cell[: cell.index("</td>")]
-        assert "5000" in cell
+        assert "5,000" in cell
         assert "overridden" in cell
-        assert "plan: 1000" in cell
+        assert "plan: 1,000" in cell
         assert "7 used" in cell
 
     def test_search_and_plan_filter(self, owner_client, org, owner, acme):
@@ -209,6 +209,14 @@ class TestInlineEditor:
         assert 'name="reason"' in content
         assert "<html" not in content
 
+    def test_cancel_answers_with_the_read_only_cell(self, owner_client, viewer_client, acme):
+        response = owner_client.get(cell_url(acme) + "?show=cell", HTTP_HX_REQUEST="true")
+        content = response.content.decode()
+        assert content.lstrip().startswith("<td")
+        assert 'class="limit-control"' in content
+        assert 'name="reason"' not in content
+        assert viewer_client.get(cell_url(acme) + "?show=cell").status_code == 403
+
     def test_a_plain_get_returns_a_whole_page_that_works_without_js(self, owner_client, acme):
         response = owner_client.get(cell_url(acme))
         assert b"<html" in response.content
@@ -226,7 +234,7 @@ class TestInlineEditor:
         )
         content = response.content.decode()
         assert response.status_code == 200
-        assert "2500" in content
+        assert "2,500" in content
         assert "overridden" in content
         entry = AuditEntry.objects.for_organization(org).get(action="limit.changed")
         assert entry.changes == {"events_per_day": [1000, 2500]}

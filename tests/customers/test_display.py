@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from customers.templatetags.display import duration
+from customers.templatetags.display import badge, duration, filters_in_use, moment, number
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,7 @@ def test_an_accepted_invitation_reads_accepted_on_the_detail_page(owner_client, 
     invite_accept(invitation=customer.admin_invitation, actor=UserFactory(email="a@x.test"))
     content = owner_client.get(f"/settings/customers/{customer.pk}/").content.decode()
     invitations = content[content.index("Invitations") :]
-    assert "<td>Accepted</td>" in invitations
+    assert '<span class="badge badge-success">Accepted</span>' in invitations
 
 
 def test_a_moment_ago_reads_just_now_with_the_full_time_on_hover():
@@ -57,3 +57,52 @@ def test_a_customer_just_saved_was_updated_just_now(owner_client, org, owner):
     assert "updated <time" in content
     assert ">just now</time>" in content
     assert "0\xa0minutes ago" not in content
+
+
+def test_a_timestamp_has_no_microseconds_and_the_full_time_on_hover():
+    from datetime import UTC, datetime
+
+    when = datetime(2026, 11, 23, 18, 40, 17, 123456, tzinfo=UTC)
+    assert moment(when) == (
+        '<time datetime="2026-11-23T18:40:17+00:00" title="Monday 23 November 2026, '
+        '18:40:17 UTC">2026-11-23 18:40</time>'
+    )
+    assert ">2026-11-23 18:40:17</time>" in moment(when, "seconds")
+    assert moment(None) == "—"
+
+
+@pytest.mark.parametrize(
+    ("status", "tone"),
+    [
+        ("active", "success"),
+        ("Active", "success"),
+        ("delivered", "success"),
+        ("pending_admin_activation", "warning"),
+        ("Invite Pending", "warning"),
+        ("expired", "warning"),
+        ("suspended", "danger"),
+        ("failed", "danger"),
+        ("running", "info"),
+        ("deleted", "muted"),
+        ("revoked", "muted"),
+    ],
+)
+def test_one_badge_style_for_every_status(status, tone):
+    assert badge(status, "Label") == f'<span class="badge badge-{tone}">Label</span>'
+
+
+def test_numbers_have_thousands_separators():
+    assert number(1234567) == "1,234,567"
+    assert number(0) == "0"
+    assert number(None) == "—"
+
+
+def test_filters_in_use_counts_the_filled_fields():
+    from audit.filters import AuditFilter
+    from audit.models import AuditEntry
+
+    form = AuditFilter(
+        {"action": "customer", "date_after": "2026-01-01"}, AuditEntry.objects.none()
+    ).form
+    assert filters_in_use(form) == 2
+    assert filters_in_use(AuditFilter({}, AuditEntry.objects.none()).form) == 0

@@ -1,0 +1,69 @@
+"""The catalogue of audited actions: what the Audit Log's "Action type" filter offers.
+
+Every action the code records is listed here (tests/audit/test_action_catalogue.py reads the
+source and fails on one that is missing). Support's admin edits are recorded as
+"<model>.created_by_support" and the like, and are found through their family."""
+
+from __future__ import annotations
+
+ACTIONS = (
+    "api.denied",
+    "api_token.created",
+    "api_token.revoked",
+    "audit_log.exported",
+    "connection.created",
+    "connection.revoked",
+    "connection.revoked_all",
+    "customer.activated",
+    "customer.admin_changed",
+    "customer.admin_replaced",
+    "customer.created",
+    "customer.deleted",
+    "customer.purged",
+    "customer.reactivated",
+    "customer.restored",
+    "customer.suspended",
+    "customer.updated",
+    "customer_user.locked",
+    "customer_user.removed",
+    "customer_user.role_changed",
+    "invite.accepted",
+    "invite.email_failed",
+    "invite.resent",
+    "invite.revoked",
+    "invite.sent",
+    "limit.changed",
+    "limit.reset",
+    "login.failed",
+    "login.refused",
+    "login.succeeded",
+    "logout",
+    "membership.added",
+    "organization.created",
+    "password.changed",
+    "password.reset",
+    "password_reset.requested",
+    "password_reset.throttled",
+    "permission.denied",
+    "plan.entitlements_changed",
+    "plan_limit.changed",
+    "pooled_cap.changed",
+    "two_factor.failed",
+    "user.password_set_by_support",
+    "workflow.created",
+)
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Grouped by family: "Any customer action" (every customer.*), then each action."""
+    families: dict[str, list[tuple[str, str]]] = {}
+    for action in ACTIONS:
+        family, _, verb = action.partition(".")
+        group = families.setdefault(family, [(family, f"Any {_words(family)} action")])
+        if verb:
+            group.append((action, f"{_words(family).capitalize()} {_words(verb)}"))
+    return [(_words(family).capitalize(), group) for family, group in families.items()]

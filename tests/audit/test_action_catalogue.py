@@ -1,0 +1,65 @@
+"""The Audit Log's action and resource-type filters offer choices, and the catalogue of
+actions names every action the code records."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from audit.actions import ACTIONS, action_choices
+from audit.models import AuditEntry
+from audit.services import record
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDED = re.compile(r"""(?:@audited\(|action=|record\()\s*"([a-z_.]+)\"""")
+
+
+def test_every_recorded_action_is_in_the_catalogue():
+    found = set()
+    for app in ("customers", "billing", "audit", "config"):
+        for path in (ROOT / app).rglob("*.py"):
+            if "management" in path.parts:  # argparse's action="store_true" is not ours
+                continue
+            found |= set(RECORDED.findall(path.read_text()))
+    assert found, "the scan found no action: its pattern is stale"
+    assert found - set(ACTIONS) == set()
+
+
+def test_actions_are_grouped_by_family_with_an_any_choice():
+    groups = dict(action_choices())
+    customer = dict(groups["Customer"])
+    assert customer["customer"] == "Any customer action"
+    assert customer["customer.created"] == "Customer created"
+    assert dict(groups["Customer user"])["customer_user.role_changed"] == (
+        "Customer user role changed"
+    )
+
+
+@pytest.mark.django_db
+def test_the_filters_are_choices_and_a_family_finds_its_actions(org, owner, owner_client):
+    for action in ("customer.created", "customer.updated_by_support", "logout", "invite.sent"):
+        record(action=action, organization=org, actor=owner, resource_type="customer")
+
+    page = owner_client.get("/settings/audit-log/").content.decode()
+    assert '<select name="action"' in page
+    assert '<select name="resource_type"' in page
+    assert '<option value="customer.created">Customer created</option>' in page
+
+    def actions(query: str) -> set[str]:
+        response = owner_client.get(f"/settings/audit-log/?{query}", HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        rows = re.findall(r"<code>([a-z_.]+)</code>", response.content.decode())
+        return set(rows) & {
+            "customer.created",
+            "customer.updated_by_support",
+            "logout",
+            "invite.sent",
+        }
+
+    assert actions("action=customer") == {"customer.created", "customer.updated_by_support"}
+    assert actions("action=logout") == {"logout"}
+    assert actions("action=invite.sent") == {"invite.sent"}
+    assert owner_client.get("/settings/audit-log/?action=nonsense").status_code in (200, 400)
+    assert AuditEntry.objects.for_organization(org).count() >= 4

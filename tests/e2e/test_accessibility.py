@@ -1,0 +1,163 @@
+"""Every page, as each person who uses it, at desktop (1440) and phone (390) widths: axe-core
+finds no violation of any impact, and nothing is wider than the viewport.
+
+The pages hold the demo data (``seed_demo``), so tables, badges, charts and pagination are
+what a real user sees. axe comes from the pip package axe-playwright-python (no CDN).
+Set SCREENSHOTS=<dir> to also save a full-page screenshot of each page at each width."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.core import mail
+from django.core.management import call_command
+
+from audit.management.commands.seed_demo import DEMO_PASSWORD, OWNER_EMAIL, VIEWER_EMAIL
+from audit.models import Execution
+from customers.models import Customer, CustomerStatus, CustomerUser
+from customers.services import invite_send
+from tests.e2e.conftest import sign_in
+from tests.figures import count
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
+AXE = Axe()
+
+
+@dataclass
+class Finding:
+    who: str
+    width: str
+    path: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.who} {self.width} {self.path}: {self.what}"
+
+
+def demo_pages() -> dict[str, list[str]]:
+    """The pages of each person, built from the demo data as seeded."""
+    active = Customer.objects.unscoped().filter(status=CustomerStatus.ACTIVE).order_by("name")
+    rich = next(c for c in active if c.connections.exists())
+    suspended = Customer.objects.unscoped().filter(status=CustomerStatus.SUSPENDED).first()
+    pending = (
+        Customer.objects.unscoped().filter(status=CustomerStatus.PENDING_ADMIN_ACTIVATION).first()
+    )
+    deleted = Customer.objects.unscoped().filter(status=CustomerStatus.DELETED).first()
+    execution = Execution.objects.unscoped().filter(customer=rich).first()
+    execution = execution or Execution.objects.unscoped().first()
+    console = [
+        "/",
+        "/settings/customers/",
+        "/settings/customers/?status=suspended&sort=-created_at",
+        f"/settings/customers/{rich.pk}/",
+        f"/settings/customers/{pending.pk}/",
+        f"/settings/customers/{suspended.pk}/",
+        f"/settings/customers/{deleted.pk}/",
+        "/settings/billing/",
+        "/settings/billing/customer-limits/",
+        "/activity/executions/",
+        f"/activity/executions/{execution.pk}/",
+        "/activity/events/",
+        f"/activity/customers/?customer_q={rich.name[:4]}",
+        "/settings/audit-log/",
+        "/settings/api-keys/",
+        "/accounts/password/",
+        "/settings/customers/not-a-page/",
+    ]
+    owner_only = [
+        "/settings/customers/new",
+        f"/settings/customers/{rich.pk}/edit",
+        f"/settings/billing/customer-limits/{rich.pk}/events_per_day/",
+    ]
+    portal = [
+        "/portal/",
+        "/portal/settings/",
+        "/portal/users/",
+        "/portal/connections/",
+        "/portal/usage/",
+        "/portal/api-tokens/",
+        "/portal/two-factor/setup/",
+    ]
+    return {"owner": console + owner_only, "viewer": console, "customer admin": portal}
+
+
+def customer_admin_email() -> str:
+    seat = (
+        CustomerUser.objects.unscoped()
+        .filter(role="superuser", customer__status=CustomerStatus.ACTIVE)
+        .exclude(customer__connections=None)
+        .select_related("user")
+        .first()
+    )
+    return seat.user.email
+
+
+def invite_link() -> str:
+    customer = Customer.objects.unscoped().filter(status=CustomerStatus.ACTIVE).first()
+    invite_send(customer=customer, email="newcomer@axe.test", role="user", actor=None)
+    message = next(m for m in mail.outbox if m.to == ["newcomer@axe.test"])
+    return re.search(r"/invite/\S+/", message.body).group(0)
+
+
+def audit(page, who: str, width: str, path: str, shots: Path | None) -> list[Finding]:
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    found = []
+    results = AXE.run(page, options={"resultTypes": ["violations"]})
+    for violation in results.response["violations"]:
+        targets = [", ".join(node["target"]) for node in violation["nodes"][:3]]
+        found.append(
+            Finding(who, width, path, f"{violation['id']} ({violation['impact']}) at {targets}")
+        )
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    if overflow > 0:
+        found.append(Finding(who, width, path, f"scrolls sideways by {overflow}px"))
+    if shots is not None:
+        name = re.sub(r"[^a-z0-9]+", "-", f"{who} {path} {width}".lower()).strip("-")
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    return found
+
+
+def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_server):
+    mail.outbox = []
+    call_command("seed_demo", executions=200, events=300, stdout=io.StringIO())
+    pages = demo_pages()
+    logins = {
+        "owner": OWNER_EMAIL,
+        "viewer": VIEWER_EMAIL,
+        "customer admin": customer_admin_email(),
+        "visitor": None,
+    }
+    pages["visitor"] = ["/accounts/login/", "/accounts/password-reset/", invite_link()]
+    shots = Path(os.environ["SCREENSHOTS"]) if os.environ.get("SCREENSHOTS") else None
+    if shots:
+        shots.mkdir(parents=True, exist_ok=True)
+
+    findings: list[Finding] = []
+    checked = 0
+    for who, email in logins.items():
+        for width, (w, h) in WIDTHS.items():
+            context = browser.new_context(
+                base_url=live_server.url, viewport={"width": w, "height": h}
+            )
+            page = context.new_page()
+            if email:
+                sign_in(page, email, DEMO_PASSWORD)
+                page.wait_for_load_state("networkidle")
+            for path in pages[who]:
+                findings += audit(page, who, width, path, shots)
+                checked += 1
+            context.close()
+    count("accessibility: page × width × person checked", checked)
+    count("accessibility: violations and sideways scrolls", len(findings))
+    assert not findings, "\n".join(map(str, findings))
