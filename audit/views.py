@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audit.filters import AuditFilter, EventFilter, ExecutionFilter
 from audit.models import AuditEntry, Event, Execution
+from audit.readable import with_readable_changes
 from audit.services import record
 from customers.access import organization_required
 from customers.keyset import keyset_page
@@ -107,6 +108,7 @@ def _audit_queryset(request: HttpRequest) -> tuple[AuditFilter, Any]:
 def audit_log(request: HttpRequest) -> HttpResponse:
     filters, queryset = _audit_queryset(request)
     page = keyset_page(queryset, "created_at", request.GET, PAGE_SIZE)
+    with_readable_changes(page.rows, request.organization)
     return _results(request, "audit/audit_log.html", {"filter": filters, "page": page})
 
 

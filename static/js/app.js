@@ -110,6 +110,10 @@
       live.textContent = "";
       setTimeout(function () { live.textContent = region.dataset.announce; }, 50);
     }
+    if (region.hasAttribute("data-focus-region")) {  // a details drawer: read it next
+      region.focus();
+      return;
+    }
     if (region.hasAttribute("data-focus-first")) {  // a grid cell and its editor
       var first = region.querySelector("input:not([type=hidden]):checked, input:not([type=hidden]), select, textarea, a, button");
       if (first) first.focus();

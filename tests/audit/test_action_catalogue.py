@@ -63,3 +63,27 @@ def test_the_filters_are_choices_and_a_family_finds_its_actions(org, owner, owne
     assert actions("action=invite.sent") == {"invite.sent"}
     assert owner_client.get("/settings/audit-log/?action=nonsense").status_code in (200, 400)
     assert AuditEntry.objects.for_organization(org).count() >= 4
+
+
+@pytest.mark.django_db
+def test_diffs_read_as_labels_not_codes(org, owner, owner_client):
+    from billing.selectors import plans_of
+    from customers.services import customer_update
+    from tests.factories import make_customer
+
+    customer = make_customer(org, actor=owner, name="Readable Co", admin_email="a@readable.test")
+    customer_update(
+        customer=customer,
+        changes={"plan": plans_of(org).get(name="Pro")},
+        actor=owner,
+        expected_version=None,
+    )
+
+    page = owner_client.get("/settings/audit-log/").content.decode()
+    assert "Plan: Free → Pro" in page  # an edit records "plan"
+    assert "Plan: — → Free" in page  # a creation records "plan_id"
+    assert "External ID: — → —" in page
+    assert "Role: — → Admin" in page  # the admin invitation, not "superuser"
+    assert "Status: — → Pending Admin Activation" in page
+    assert str(plans_of(org).get(name="Pro").pk) not in page
+    assert "superuser" not in page

@@ -32,7 +32,7 @@ class TestOverview:
             "API requests per minute",
             "Can upload VCL",
             "Pooled caps",
-            "1000",
+            "1,000",
         ]:
             assert text in content
 
@@ -305,7 +305,7 @@ def test_the_customer_detail_shows_usage_bars_and_a_chart(owner_client, acme):
     )
     content = owner_client.get(f"/settings/customers/{acme.pk}/").content.decode()
     assert "Usage and limits" in content
-    assert "Events per day: 3 of 1000 used" in content
+    assert "Events per day: 3 of 1,000 used" in content
     assert "<svg" in content
     assert "3 in all" in content
     assert "Show as a table" in content

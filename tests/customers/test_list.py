@@ -48,7 +48,7 @@ def test_empty_state_has_a_create_call_to_action(owner_client, org):
 
 
 def test_viewers_see_no_create_button(viewer_client, org):
-    assert b"Create Customer" not in viewer_client.get(URL).content
+    assert b"Create customer" not in viewer_client.get(URL).content
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ def test_create_copy_suspend_reactivate_delete_restore(page, owner, org):
     page.get_by_label("Main navigation").get_by_role("link", name="Customers").click()
     assert page.get_by_text("No customers yet.").is_visible()
 
-    page.get_by_role("link", name="Create Customer").first.click()
+    page.get_by_role("link", name="Create customer").first.click()
     page.get_by_label("Name").fill("Katana Robotics")
     assert page.get_by_label("Slug").input_value() == "katana-robotics"  # prefilled as you type
     page.get_by_label("External ID").fill("customer_4242")

@@ -1,4 +1,4 @@
-"""From "Create Customer" to an Active customer, through the email link, in Chromium."""
+"""From "Create customer" to an Active customer, through the email link, in Chromium."""
 
 from __future__ import annotations
 
