@@ -72,7 +72,19 @@ def demo_pages() -> dict[str, list[str]]:
         "/accounts/password/",
         "/settings/customers/not-a-page/",
     ]
+    # States only a click reaches: a confirmation dialog, the limit editor, the execution
+    # drawer, the account menu (and, on a phone, the navigation menu).
+    states = [
+        f"/settings/customers/{rich.pk}/ then [data-dialog-open=dialog-suspend]",
+        f"/settings/customers/{rich.pk}/ then [data-dialog-open=dialog-delete]",
+        "/settings/billing/customer-limits/ then .limit-control",
+        "/activity/executions/ then #results tbody a[hx-get]",
+        "/settings/customers/ then .user-menu summary",
+        "/settings/customers/ then .filters-panel summary",
+        "/settings/customers/ then .menu-button",
+    ]
     owner_only = [
+        *states,
         "/settings/customers/new",
         f"/settings/customers/{rich.pk}/edit",
         f"/settings/billing/customer-limits/{rich.pk}/events_per_day/",
@@ -108,8 +120,15 @@ def invite_link() -> str:
 
 
 def audit(page, who: str, width: str, path: str, shots: Path | None) -> list[Finding]:
-    page.goto(path)
+    """One page, or one state of it: "<path> then <selector>" clicks that control first (a
+    dialog, an editor, a drawer, a menu) and checks what the swap or the click shows."""
+    url, _, then = path.partition(" then ")
+    page.goto(url)
     page.wait_for_load_state("networkidle")
+    if then and page.locator(then).first.is_visible():  # a Menu button is for phones only
+        page.locator(then).first.click()
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(100)  # the swap settles (htmx:afterSettle moves focus)
     found = []
     results = AXE.run(page, options={"resultTypes": ["violations"]})
     for violation in results.response["violations"]:
