@@ -71,6 +71,10 @@ def demo_pages() -> dict[str, list[str]]:
         "/settings/api-keys/",
         "/accounts/password/",
         "/settings/customers/not-a-page/",
+        # Empty results and refused filters look different: check them too.
+        "/settings/customers/?q=no-such-customer-anywhere",
+        "/settings/audit-log/?date_after=2001-01-01&date_before=2001-01-02",
+        "/activity/executions/?started_after=not-a-date",
     ]
     # States only a click reaches: a confirmation dialog, the limit editor, the execution
     # drawer, the account menu (and, on a phone, the navigation menu).
