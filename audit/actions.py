@@ -54,16 +54,27 @@ ACTIONS = (
 )
 
 
+# Words that are not simply the code with spaces.
+NAMES = {"api": "API", "api_token": "API key", "two_factor": "two-factor", "logout": "sign-out"}
+
+
 def _words(name: str) -> str:
-    return name.replace("_", " ")
+    return NAMES.get(name, name.replace("_", " "))
+
+
+def _capital(words: str) -> str:
+    return words[:1].upper() + words[1:]
 
 
 def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """Grouped by family: "Any customer action" (every customer.*), then each action."""
+    """Grouped by family: "Any customer action" (every customer.*), then each action. A family
+    of one action without a verb (logout) is that one choice."""
     families: dict[str, list[tuple[str, str]]] = {}
     for action in ACTIONS:
         family, _, verb = action.partition(".")
+        if not verb:
+            families[family] = [(family, _capital(_words(family)))]
+            continue
         group = families.setdefault(family, [(family, f"Any {_words(family)} action")])
-        if verb:
-            group.append((action, f"{_words(family).capitalize()} {_words(verb)}"))
-    return [(_words(family).capitalize(), group) for family, group in families.items()]
+        group.append((action, f"{_capital(_words(family))} {_words(verb)}"))
+    return [(_capital(_words(family)), group) for family, group in families.items()]

@@ -17,8 +17,18 @@ def _workflows(request: Any) -> QuerySet[Workflow]:
     return Workflow.objects.for_organization(request.organization)
 
 
+class OrderedDateRangeField(django_filters.fields.DateRangeField):
+    def clean(self, value: Any) -> Any:
+        span = super().clean(value)
+        if span and span.start and span.stop and span.start > span.stop:
+            raise forms.ValidationError("The “from” date is after the “to” date.")
+        return span
+
+
 class DateRange(django_filters.DateFromToRangeFilter):
-    """From / to dates (UTC days, both included)."""
+    """From / to dates (UTC days, both included); a "from" after the "to" is refused."""
+
+    field_class = OrderedDateRangeField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", django_filters.widgets.DateRangeWidget(attrs={"type": "date"}))
@@ -29,9 +39,25 @@ class DateRange(django_filters.DateFromToRangeFilter):
         end.attrs = {**end.attrs, "aria-label": f"{self.label} to"}
 
 
+class CustomerNamed(django_filters.CharFilter):
+    """The customer box typed and submitted (Enter, Apply, or without JavaScript): every
+    customer whose name, slug or external id contains the words."""
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        value = (value or "").strip()
+        if not value:
+            return qs
+        return qs.filter(
+            Q(customer__name__icontains=value)
+            | Q(customer__slug__icontains=value)
+            | Q(customer__external_id__icontains=value)
+        )
+
+
 class ExecutionFilter(django_filters.FilterSet):
     workflow = django_filters.ModelChoiceFilter(queryset=_workflows, empty_label="All workflows")
     customer = django_filters.UUIDFilter(field_name="customer_id", widget=forms.HiddenInput)
+    customer_q = CustomerNamed(label="Customer")
     triggered_by = django_filters.ChoiceFilter(
         choices=Execution.TriggeredBy.choices, empty_label="Any trigger", label="Triggered By"
     )
@@ -49,6 +75,7 @@ class EventFilter(django_filters.FilterSet):
         choices=Event.Direction.choices, empty_label="Both directions"
     )
     customer = django_filters.UUIDFilter(field_name="customer_id", widget=forms.HiddenInput)
+    customer_q = CustomerNamed(label="Customer")
     occurred = DateRange(field_name="occurred_at", label="Occurred")
 
     class Meta:

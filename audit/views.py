@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -172,7 +173,8 @@ def audit_log_export(request: HttpRequest) -> StreamingHttpResponse:
                         entry.resource_id,
                         entry.resource_label,
                         entry.get_outcome_display(),
-                        entry.changes or "",
+                        # JSON, as the API gives it: a spreadsheet shows it, a script parses it.
+                        json.dumps(entry.changes, ensure_ascii=False) if entry.changes else "",
                         entry.message,
                         entry.ip_address,
                         entry.request_id,
@@ -205,10 +207,20 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
     # The links go back to the page that asked, and only ever to one of these pages.
     targets = [reverse(name) for name in LOOKUP_TARGETS]
     wanted = request.GET.get("for", "")
+    # A pick keeps the page's other filters (the box sends its whole form) but starts over at
+    # the newest rows.
+    keep = request.GET.copy()
+    for name in ("q", "customer_q", "customer", "for", "before", "after"):
+        keep.pop(name, None)
     return render_page(
         request,
         "audit/customer_lookup.html",
-        {"matches": matches, "query": query, "target": wanted if wanted in targets else targets[0]},
+        {
+            "matches": matches,
+            "query": query,
+            "target": wanted if wanted in targets else targets[0],
+            "keep": keep.urlencode(),
+        },
         partials=("customer-matches",),
     )
 

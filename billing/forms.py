@@ -9,7 +9,7 @@ from django import forms
 from billing.dimensions import DIMENSION_CHOICES, DIMENSIONS
 from billing.models import MAX_LIMIT, Plan
 
-LIMIT_HELP = "A whole number of 0 or more. Leave empty (or tick Unlimited) for no limit."
+LIMIT_HELP = "A whole number of 0 or more. For no limit, choose Unlimited."
 
 
 class LimitValueField(forms.IntegerField):
@@ -52,7 +52,8 @@ class OverrideForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Not "(optional)": a reason is needed for every action but a reset.
+        # Not "(optional)": a value is needed to set one, a reason for every action but a reset.
+        self.fields["value"].conditionally_required = True
         self.fields["reason"].conditionally_required = True
 
     def clean(self) -> dict[str, Any]:

@@ -40,7 +40,7 @@ class Plan(TenantModel):
     )
     name = models.CharField(max_length=80, validators=[validate_single_line])
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in lists.")
-    can_configure_wordpress = models.BooleanField(default=False)
+    can_configure_wordpress = models.BooleanField("can configure WordPress", default=False)
     can_reset_passwords = models.BooleanField(default=False)
     can_upload_vcl = models.BooleanField("can upload VCL", default=False)
     has_improved_ssl_config = models.BooleanField("has improved SSL config", default=False)

@@ -152,7 +152,9 @@ class Customer(TenantModel):
     has_pci = models.BooleanField("has PCI", default=False)
 
     # Entitlements: copied from the plan, read-only everywhere else.
-    can_configure_wordpress = models.BooleanField(default=False, editable=False)
+    can_configure_wordpress = models.BooleanField(
+        "can configure WordPress", default=False, editable=False
+    )
     can_reset_passwords = models.BooleanField(default=False, editable=False)
     can_upload_vcl = models.BooleanField("can upload VCL", default=False, editable=False)
     has_improved_ssl_config = models.BooleanField(

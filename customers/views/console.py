@@ -73,6 +73,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     )
     filters = CustomerFilter(request.GET or None, queryset=customers, request=request)
     page = Paginator(filters.qs, _page_size(request)).get_page(request.GET.get("page"))
+    sort = request.GET.get("sort", "name")
     return render_page(
         request,
         "customers/list.html",
@@ -81,9 +82,15 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "page_sizes": PAGE_SIZES,
             "is_filtered": any(request.GET.get(key) for key in ("q", "status", "plan")),
-            "sort": request.GET.get("sort", "name"),
+            "sort": sort,
+            "sort_label": _sort_label(sort),
         },
     )
+
+
+def _sort_label(sort: str) -> str:
+    """ "status, descending": what the table's caption tells a screen reader."""
+    return f"{sort.lstrip('-')}, {'descending' if sort.startswith('-') else 'ascending'}"
 
 
 @write_access_required

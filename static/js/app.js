@@ -94,8 +94,32 @@
     });
   });
 
+  // A select that submits on change does so for a mouse pick. Arrowing through it with the
+  // keyboard changes nothing until Enter or leaving it: an arrow key must not switch the
+  // organization or a user's role on the way to the wanted option.
+  var keyed = new WeakSet();
+  document.addEventListener("keydown", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-autosubmit]")) return;
+    if (event.key === "Enter") {
+      if (keyed.has(select)) { event.preventDefault(); keyed.delete(select); select.form.requestSubmit(); }
+    } else if (event.key !== "Tab") {
+      keyed.add(select);
+    }
+  });
   document.addEventListener("change", function (event) {
-    if (event.target.matches("[data-autosubmit]")) event.target.form.requestSubmit();
+    var select = event.target;
+    if (!select.matches("[data-autosubmit]")) return;
+    if (keyed.has(select)) return;  // submitted by Enter, or on leaving it
+    select.form.requestSubmit();
+  });
+  document.addEventListener("focusout", function (event) {
+    var select = event.target;
+    if (select.matches && select.matches("select[data-autosubmit]") && keyed.has(select)) {
+      keyed.delete(select);
+      var chosen = select.querySelector("option[selected]");
+      if (!chosen || chosen.value !== select.value) select.form.requestSubmit();
+    }
   });
 
   // After a swap: announce the new result count, and keep the keyboard where it was. Focus
@@ -111,11 +135,13 @@
       setTimeout(function () { live.textContent = region.dataset.announce; }, 50);
     }
     if (region.hasAttribute("data-focus-region")) {  // a details drawer: read it next
-      region.focus();
+      drawerOpener = event.detail.requestConfig && event.detail.requestConfig.elt;
+      (region.querySelector("h2[tabindex]") || region).focus();
       return;
     }
     if (region.hasAttribute("data-focus-first")) {  // a grid cell and its editor
-      var first = region.querySelector("input:not([type=hidden]):checked, input:not([type=hidden]), select, textarea, a, button");
+      var first = region.querySelector("[aria-invalid=true]") ||
+        region.querySelector("input:not([type=hidden]):checked, input:not([type=hidden]), select, textarea, a, button");
       if (first) first.focus();
       return;
     }
@@ -126,12 +152,36 @@
     if (!target.hasAttribute("tabindex") && !target.matches("a, button, input, select, textarea")) {
       target.setAttribute("tabindex", "-1");
     }
-    target.focus({ preventScroll: !same && region.getBoundingClientRect().top >= 0 });
+    target.focus({ preventScroll: true });
+    // A pager swaps the rows under the reader: bring the top of the new rows into view.
+    if (!same && region.getBoundingClientRect().top < 0) region.scrollIntoView({ block: "start" });
   });
 
-  // Esc closes what is open: the account menu, the phone navigation.
+  // The execution drawer closes with its button or Esc, and focus goes back to its row.
+  var drawerOpener = null;
+  function closeDrawer() {
+    var drawer = document.querySelector("[data-focus-region]:not(:empty)");
+    if (!drawer) return false;
+    drawer.innerHTML = "";
+    if (drawerOpener && drawerOpener.isConnected) drawerOpener.focus();
+    return true;
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-drawer-close]")) closeDrawer();
+  });
+
+  // Esc closes what is open: suggestions, a limit editor, the drawer, the menus.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
+    var matches = document.querySelector(".customer-filter .matches:not(:empty)");
+    if (matches) { matches.innerHTML = ""; return; }
+    var editor = event.target.closest && event.target.closest(".limit-editor");
+    if (editor) {
+      var cancel = editor.querySelector("[data-cancel]");
+      if (cancel) cancel.click();
+      return;
+    }
+    if (!document.querySelector("dialog[open]") && closeDrawer()) return;
     document.querySelectorAll("details.user-menu[open]").forEach(function (menu) {
       menu.open = false;
       menu.querySelector("summary").focus();
@@ -148,6 +198,9 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest(".menu-button");
     if (button) setMenu(button, button.getAttribute("aria-expanded") !== "true");
+    if (!event.target.closest(".customer-filter")) {
+      document.querySelectorAll(".customer-filter .matches").forEach(function (m) { m.innerHTML = ""; });
+    }
     // A click outside the account menu closes it, as a menu should.
     document.querySelectorAll("details.user-menu[open]").forEach(function (menu) {
       if (!menu.contains(event.target)) menu.open = false;

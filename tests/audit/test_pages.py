@@ -128,6 +128,21 @@ class TestExecutions:
         recent = owner_client.get(self.URL, {"started_after": today, "started_before": today})
         assert len(recent.context["page"].rows) <= 2
 
+    def test_the_customer_box_submitted_filters_by_the_words_typed(self, owner_client, activity):
+        # Enter, Apply or a browser without JavaScript send the box's words, not an id.
+        typed = owner_client.get(self.URL, {"customer_q": "widg", "status": "failed"})
+        assert names(typed, lambda e: e.customer.name) == ["Widget Inc"]
+        assert 'value="widg"' in typed.content.decode()  # the box keeps what was typed
+        nothing = owner_client.get(self.URL, {"customer_q": "no such customer"})
+        assert names(nothing, lambda e: e.customer.name) == []
+
+    def test_a_from_date_after_the_to_date_is_explained(self, owner_client, activity):
+        response = owner_client.get(
+            self.URL, {"started_after": "2026-11-20", "started_before": "2026-11-01"}
+        )
+        assert response.status_code == 200
+        assert "The “from” date is after the “to” date." in response.content.decode()
+
     def test_bad_filter_values_are_explained_not_500(self, owner_client, activity):
         response = owner_client.get(self.URL, {"started_after": "2026-13-40", "workflow": "x"})
         assert response.status_code == 200
@@ -405,6 +420,16 @@ class TestCustomerLookup:
         content = response.content.decode()
         assert "Acme Co" in content
         assert "<html" not in content  # just the fragment
+
+    def test_a_suggestion_keeps_the_pages_other_filters(self, owner_client, activity):
+        response = owner_client.get(
+            "/activity/customers/",
+            {"customer_q": "acm", "for": "/activity/executions/", "status": "failed"},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_TARGET="customer-matches",
+        )
+        link = f"/activity/executions/?status=failed&amp;customer={activity['acme'].pk}"
+        assert link in response.content.decode()
 
     def test_a_direct_visit_gets_a_whole_page(self, owner_client, activity):
         content = owner_client.get("/activity/customers/", {"q": "acm"}).content.decode()

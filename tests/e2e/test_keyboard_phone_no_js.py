@@ -106,3 +106,76 @@ def test_without_javascript_danger_zone_posts_and_copy_is_hidden(browser, live_s
     delete.get_by_role("button", name="Delete customer").click()
     expect(page.locator("#customer-status")).to_have_text("Deleted")
     context.close()
+
+
+def test_arrowing_through_the_organization_switcher_does_not_switch(page, owner, org):
+    from customers.models import Membership
+    from customers.services import organization_create
+
+    organization_create(name="Second Org", owner=owner, slug="second")
+    assert Membership.objects.filter(user=owner).count() == 2
+    sign_in(page, owner.email, PASSWORD)
+    page.goto("/settings/customers/")
+    switcher = page.get_by_label("Organization")
+    switcher.focus()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    assert page.url.endswith("/settings/customers/")  # nothing was submitted
+    expect(page.locator(".org-switcher")).to_be_visible()
+    page.keyboard.press("Enter")  # now it is meant
+    expect(switcher.locator("option[selected]")).to_have_text("Second Org")
+
+
+def test_esc_cancels_the_limit_editor_and_closes_the_drawer(page, owner, org):
+    from django.utils import timezone
+
+    from audit.models import Execution, Workflow
+
+    customer = make_customer(org, actor=owner, name="Esc Co")
+    workflow = Workflow.objects.create(organization=org, name="Sync")
+    Execution.objects.create(
+        organization=org, customer=customer, workflow=workflow, started_at=timezone.now()
+    )
+    sign_in(page, owner.email, PASSWORD)
+    page.goto("/settings/billing/customer-limits/")
+    page.get_by_role("link", name="Edit Events per day of Esc Co").click()
+    editor = page.locator(f"#cell-{customer.pk}-events_per_day form")
+    expect(editor.locator(":focus")).to_have_count(1)  # the keyboard is in the editor
+    page.keyboard.press("Escape")
+    expect(editor).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit Events per day of Esc Co")).to_be_focused()
+
+    page.goto("/activity/executions/")
+    opener = page.locator("#results tbody a[hx-get]").first
+    opener.click()
+    drawer = page.get_by_role("complementary", name="Execution details")
+    expect(drawer).to_contain_text("Sync")
+    page.keyboard.press("Escape")
+    expect(drawer.locator("h2")).to_have_count(0)
+    expect(opener).to_be_focused()
+
+
+def test_without_javascript_a_confirmation_in_a_table_is_an_overlay(
+    browser, live_server, owner, org
+):
+    from tests.factories import make_connection
+
+    customer = make_customer(org, actor=owner, name="Overlay Co")
+    connection = make_connection(customer, app="Slack")
+    context = browser.new_context(
+        base_url=live_server.url, java_script_enabled=False, viewport=PHONE
+    )
+    page = context.new_page()
+    sign_in(page, owner.email, PASSWORD)
+    page.goto(f"/settings/customers/{customer.pk}/")
+    page.get_by_role("link", name="Revoke", exact=True).click()
+    dialog = page.locator(f"#dialog-conn-{connection.pk}")
+    expect(dialog).to_be_visible()
+    box = dialog.bounding_box()
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE["width"]  # on screen, not inside the cell
+    dialog.get_by_role("button", name="Revoke connection").click()
+    expect(page.locator(".flash-success")).to_be_visible()
+    connection.refresh_from_db()
+    assert connection.status == "revoked"
+    context.close()
