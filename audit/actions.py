@@ -50,6 +50,12 @@ ACTIONS = (
     "pooled_cap.changed",
     "two_factor.failed",
     "user.password_set_by_support",
+    "webhook.replayed",
+    "webhook.test_sent",
+    "webhook_endpoint.created",
+    "webhook_endpoint.deleted",
+    "webhook_endpoint.secret_rotated",
+    "webhook_endpoint.updated",
     "workflow.created",
 )
 

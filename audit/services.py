@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
+from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -88,6 +89,10 @@ def _set_actor(entry: AuditEntry, actor: User | ApiToken | None, label: str) -> 
         entry.actor_label = label[:254]
 
 
+# Sent for every entry written, inside the writing transaction.
+recorded = Signal()
+
+
 def record(
     *,
     action: str,
@@ -137,4 +142,7 @@ def record(
         entry.changes = json.loads(json.dumps(entry.changes, default=str))
         entry.hash = entry_hash(entry, entry.prev_hash)
         entry.save()
+        # In the same transaction: what listens (the webhook outbox) commits or rolls back
+        # with the change and its entry.
+        recorded.send(sender=AuditEntry, entry=entry, resource=resource)
     return entry

@@ -37,6 +37,16 @@ CUSTOMER_RETENTION_DAYS = env.int("CUSTOMER_RETENTION_DAYS", default=30)
 # How many reverse proxies append to X-Forwarded-For in front of us; 0 = use REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
+# Background work (webhook deliveries) through Django's task framework: the database backend
+# needs no broker; `make run` starts `manage.py db_worker` beside the server.
+TASKS = {
+    "default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}
+}
+# Webhooks: private, loopback and link-local destinations are refused unless DEBUG or this.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
+# Webhook signing secrets are kept encrypted under this key (default: derived from SECRET_KEY).
+WEBHOOK_SECRETS_KEY = env.str("WEBHOOK_SECRETS_KEY", default="")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -54,6 +64,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "customers",
     "billing",
     "audit",
@@ -241,6 +253,8 @@ LOGGING = {
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tasks run when enqueued (after the commit); one test runs the real database worker.
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     SECURE_SSL_REDIRECT = False
     # Browser tests talk plain HTTP to the live server.
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False

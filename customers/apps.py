@@ -9,3 +9,4 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         from customers import signals  # noqa: F401
+        from customers.webhooks import outbox  # noqa: F401  (audited changes become events)

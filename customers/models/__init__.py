@@ -22,6 +22,12 @@ from customers.models.identity import (
 )
 from customers.models.people import CustomerUser, Invitation
 from customers.models.text import CONTROL_CHARACTERS, NOT_ONE_LINE, validate_single_line
+from customers.models.webhooks import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "CONTROL_CHARACTERS",
@@ -41,6 +47,10 @@ __all__ = [
     "ThrottleWindow",
     "User",
     "UserManager",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "validate_ip_allow_list",
     "validate_single_line",
     "validate_slug_not_uuid",

@@ -78,6 +78,15 @@ from customers.services.seats import (
     customer_user_set_locked,
     portal_settings_update,
 )
+from customers.services.webhooks import (
+    delivery_replay,
+    endpoint_create,
+    endpoint_delete,
+    endpoint_replay_since,
+    endpoint_rotate_secret,
+    endpoint_send_test,
+    endpoint_update,
+)
 
 __all__ = [
     "ALLOW_LIST_EXCLUDES_YOU",
@@ -128,6 +137,13 @@ __all__ = [
     "customer_user_remove",
     "customer_user_set_locked",
     "customers_purge_deleted",
+    "delivery_replay",
+    "endpoint_create",
+    "endpoint_delete",
+    "endpoint_replay_since",
+    "endpoint_rotate_secret",
+    "endpoint_send_test",
+    "endpoint_update",
     "hash_invite_token",
     "impact_summary",
     "invitation_for_token",

@@ -29,7 +29,14 @@ def audited(action: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
                 target = next(
                     (
                         kwargs[name]
-                        for name in ("customer", "invitation", "connection", "seat", "token")
+                        for name in (
+                            "customer",
+                            "invitation",
+                            "connection",
+                            "seat",
+                            "token",
+                            "endpoint",
+                        )
                         if kwargs.get(name) is not None
                     ),
                     None,

@@ -1,0 +1,248 @@
+"""Webhook endpoints and their deliveries: create, change, rotate the secret, delete, replay,
+send a test event. Every change is audited; a signing secret never is."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import record
+from customers.models import (
+    ApiToken,
+    Organization,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from customers.services.common import audited
+from customers.services.errors import Conflict, Invalid
+from customers.webhooks.outbox import emit, queue_delivery, wake_worker
+from customers.webhooks.registry import EVENT_TYPES
+from customers.webhooks.safety import UnsafeDestination, check_destination
+from customers.webhooks.secrets import encrypt, new_secret
+
+Actor = User | ApiToken | None
+ROTATION_OVERLAP = timedelta(hours=24)
+UNKNOWN_TYPES = "Unknown event types: {names}. GET /api/v1/webhook-event-types lists them."
+REPLAY_TOO_MANY = "That range holds {count} events; replay at most {limit} at a time."
+REPLAY_LIMIT = 10_000
+
+
+def _checked_url(url: str) -> str:
+    url = (url or "").strip()
+    try:
+        check_destination(url)
+    except UnsafeDestination as refused:
+        raise Invalid(str(refused)) from None
+    return url
+
+
+def _checked_types(event_types: list[str] | None) -> list[str]:
+    names = sorted(set(event_types or []))
+    unknown = [n for n in names if n not in EVENT_TYPES]
+    if unknown:
+        raise Invalid(UNKNOWN_TYPES.format(names=", ".join(unknown)))
+    return names
+
+
+@audited("webhook_endpoint.created")
+@transaction.atomic
+def endpoint_create(
+    *,
+    organization: Organization,
+    url: str,
+    actor: Actor,
+    description: str = "",
+    event_types: list[str] | None = None,
+) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its signing secret, which is returned here once and never again."""
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        organization=organization,
+        url=_checked_url(url),
+        description=description.strip(),
+        event_types=_checked_types(event_types),
+        secret_encrypted=encrypt(secret),
+    )
+    endpoint.full_clean()
+    endpoint.save()
+    record(
+        action="webhook_endpoint.created",
+        organization=organization,
+        actor=actor,
+        resource=endpoint,
+        changes={
+            "url": [None, endpoint.url],
+            "description": [None, endpoint.description],
+            "event_types": [None, endpoint.event_types],
+        },
+    )
+    return endpoint, secret
+
+
+# What can change, and how each value is checked.
+CLEAN = {
+    "url": _checked_url,
+    "description": lambda value: (value or "").strip(),
+    "event_types": _checked_types,
+    "enabled": bool,
+}
+
+
+@audited("webhook_endpoint.updated")
+@transaction.atomic
+def endpoint_update(
+    *, endpoint: WebhookEndpoint, changes: dict[str, Any], actor: Actor
+) -> WebhookEndpoint:
+    current = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=endpoint.pk)
+    wanted = {k: CLEAN[k](v) for k, v in changes.items() if k in CLEAN}
+    diff = {
+        field: [getattr(current, field), value]
+        for field, value in wanted.items()
+        if getattr(current, field) != value
+    }
+    if not diff:
+        return current
+    for field, (_, value) in diff.items():
+        setattr(current, field, value)
+    if diff.get("enabled", [None, False])[1]:  # enabled again: a fresh start
+        current.disabled_reason, current.failing_since = "", None
+    current.full_clean()
+    current.save()
+    record(
+        action="webhook_endpoint.updated",
+        organization=current.organization,
+        actor=actor,
+        resource=current,
+        changes=diff,
+    )
+    if diff.get("enabled", [None, False])[1]:
+        transaction.on_commit(wake_worker)  # what waited while it was off goes out now
+    return current
+
+
+@audited("webhook_endpoint.secret_rotated")
+@transaction.atomic
+def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor) -> str:
+    """A new secret, returned once; the old one keeps signing for ROTATION_OVERLAP so receivers
+    can switch without missing a delivery."""
+    current = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=endpoint.pk)
+    secret = new_secret()
+    current.previous_secret_encrypted = current.secret_encrypted
+    current.previous_secret_expires_at = timezone.now() + ROTATION_OVERLAP
+    current.secret_encrypted = encrypt(secret)
+    current.save()
+    record(
+        action="webhook_endpoint.secret_rotated",
+        organization=current.organization,
+        actor=actor,
+        resource=current,
+        message="The previous secret also signs until "
+        f"{current.previous_secret_expires_at:%Y-%m-%d %H:%M} UTC.",
+    )
+    return secret
+
+
+@audited("webhook_endpoint.deleted")
+@transaction.atomic
+def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor) -> None:
+    record(
+        action="webhook_endpoint.deleted",
+        organization=endpoint.organization,
+        actor=actor,
+        resource=endpoint,
+        changes={"url": [endpoint.url, None]},
+    )
+    endpoint.delete()
+
+
+@audited("webhook.replayed")
+@transaction.atomic
+def delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
+    """Sends one event again (same webhook-id, so a receiver that has it can tell)."""
+    current = WebhookDelivery.objects.unscoped().select_for_update().get(pk=delivery.pk)
+    _reset(current)
+    record(
+        action="webhook.replayed",
+        organization=current.organization,
+        actor=actor,
+        resource=current.endpoint,
+        message=f"{current.event.type} {current.event_id} (sequence {current.sequence})",
+    )
+    transaction.on_commit(wake_worker)
+    return current
+
+
+def _reset(delivery: WebhookDelivery) -> None:
+    delivery.status = WebhookDelivery.Status.PENDING
+    delivery.next_attempt_at = timezone.now()
+    delivery.first_attempt_at = None
+    delivery.save()
+
+
+@audited("webhook.replayed")
+@transaction.atomic
+def endpoint_replay_since(*, endpoint: WebhookEndpoint, since: datetime, actor: Actor) -> int:
+    """Sends again every event since then that the endpoint subscribes to, including those
+    it never got (it was disabled, or created later). Returns how many."""
+    events = WebhookEvent.objects.for_organization(endpoint.organization_id).filter(
+        created_at__gte=since
+    )
+    count = events.count()
+    if count > REPLAY_LIMIT:
+        raise Conflict(REPLAY_TOO_MANY.format(count=f"{count:,}", limit=f"{REPLAY_LIMIT:,}"))
+    existing = {
+        d.event_id: d
+        for d in WebhookDelivery.objects.for_organization(endpoint.organization_id)
+        .filter(endpoint=endpoint, event__created_at__gte=since)
+        .select_for_update()
+    }
+    replayed = 0
+    for event in events.order_by("created_at", "id"):
+        if not endpoint.subscribes_to(event.type):
+            continue
+        if event.id in existing:
+            _reset(existing[event.id])
+        else:
+            queue_delivery(endpoint, event)
+        replayed += 1
+    record(
+        action="webhook.replayed",
+        organization=endpoint.organization,
+        actor=actor,
+        resource=endpoint,
+        message=f"{replayed} events since {since:%Y-%m-%d %H:%M} UTC",
+    )
+    transaction.on_commit(wake_worker)
+    return replayed
+
+
+@audited("webhook.test_sent")
+@transaction.atomic
+def endpoint_send_test(*, endpoint: WebhookEndpoint, actor: Actor) -> WebhookEvent:
+    if not endpoint.enabled:
+        raise Conflict("This endpoint is disabled: enable it before sending a test event.")
+    event = emit(
+        endpoint.organization_id,
+        "webhook.test",
+        {
+            "customer_id": None,
+            "customer": None,
+            "resource": {"type": "webhook_endpoint", "id": str(endpoint.pk), "label": endpoint.url},
+            "changes": {},
+            "actor": getattr(actor, "email", "") or str(actor or "system"),
+        },
+        endpoints=[endpoint],
+    )
+    record(
+        action="webhook.test_sent",
+        organization=endpoint.organization,
+        actor=actor,
+        resource=endpoint,
+        message=event.id,
+    )
+    return event

@@ -1,0 +1,299 @@
+"""Delivering webhooks, in the background worker (django-tasks): signed per Standard Webhooks,
+in order per endpoint and customer, retried with backoff and jitter for 24 hours.
+
+A delivery is claimed by moving its next attempt a lease into the future (one UPDATE that only
+one worker wins), sent with no transaction open, then marked in one transaction that checks it
+is still pending. A worker that dies mid-send leaves the claim to expire and the delivery is
+sent again: never lost, never marked twice; receivers de-duplicate by ``webhook-id``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django_tasks import TaskResultStatus, default_task_backend, task
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult, get_date_max
+from standardwebhooks import Webhook
+
+from customers.models import Membership, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from customers.webhooks.safety import UnsafeDestination, check_destination
+from customers.webhooks.secrets import decrypt
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 10
+LEASE = timedelta(seconds=TIMEOUT_SECONDS * 3)
+EXCERPT_BYTES = 4096
+# Wait after the n-th failed attempt (then the 10th wait repeats) until 24 hours have passed
+# since the first attempt; each wait is shifted by up to ±10 % of jitter.
+RETRY_SCHEDULE = [
+    timedelta(seconds=5),
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+    timedelta(hours=2),
+    timedelta(hours=4),
+    timedelta(hours=8),
+]
+GIVE_UP_AFTER = timedelta(hours=24)
+DISABLE_AFTER = timedelta(days=3)
+
+
+@dataclass
+class Outcome:
+    status_code: int | None
+    latency_ms: int
+    error: str
+    excerpt: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx is an answer, not a new destination
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def retry_wait(attempts: int) -> timedelta:
+    base = RETRY_SCHEDULE[min(attempts, len(RETRY_SCHEDULE)) - 1]
+    return base * random.uniform(0.9, 1.1)
+
+
+def body_of(delivery: WebhookDelivery) -> str:
+    event = delivery.event
+    return json.dumps(
+        {
+            "id": event.id,
+            "type": event.type,
+            "version": event.version,
+            "timestamp": event.created_at.isoformat(),
+            "sequence": delivery.sequence,
+            "data": event.data,
+        },
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+def signature(endpoint: WebhookEndpoint, msg_id: str, at: datetime, body: str) -> str:
+    """v1 signatures under the current secret and, during a rotation, the previous one."""
+    secrets = [decrypt(endpoint.secret_encrypted)]
+    overlap = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret_encrypted and overlap and overlap > timezone.now():
+        secrets.append(decrypt(endpoint.previous_secret_encrypted))
+    return " ".join(Webhook(s).sign(msg_id, at, body) for s in secrets)
+
+
+def send(delivery: WebhookDelivery) -> Outcome:
+    endpoint, body = delivery.endpoint, body_of(delivery)
+    now = timezone.now()
+    started = time.monotonic()
+    try:
+        check_destination(endpoint.url)  # http(s) only, and a public address
+        request = urllib.request.Request(  # noqa: S310 (the scheme is checked just above)
+            endpoint.url,
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Tenantry-Webhooks/1",
+                "webhook-id": delivery.event_id,
+                "webhook-timestamp": str(int(now.timestamp())),
+                "webhook-signature": signature(endpoint, delivery.event_id, now, body),
+            },
+        )
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            code, excerpt = response.status, response.read(EXCERPT_BYTES)
+        error = ""
+    except UnsafeDestination as refused:
+        code, excerpt, error = None, b"", str(refused)
+    except urllib.error.HTTPError as answer:
+        code, excerpt, error = answer.code, answer.read(EXCERPT_BYTES), ""
+    except (OSError, ValueError) as failure:  # refused, reset, timed out, bad URL
+        code, excerpt, error = None, b"", f"{type(failure).__name__}: {failure}"[:300]
+    latency = int((time.monotonic() - started) * 1000)
+    return Outcome(code, latency, error, excerpt.decode("utf-8", "replace"))
+
+
+def _blocked_by_earlier() -> Exists:
+    """An earlier delivery to the same endpoint about the same customer is still pending."""
+    return Exists(
+        WebhookDelivery.objects.unscoped().filter(
+            endpoint_id=OuterRef("endpoint_id"),
+            customer_id=OuterRef("customer_id"),
+            status=WebhookDelivery.Status.PENDING,
+            sequence__lt=OuterRef("sequence"),
+        )
+    )
+
+
+def due(now: datetime, limit: int = 50) -> list[int]:
+    return list(
+        WebhookDelivery.objects.unscoped()
+        .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+        .filter(endpoint__enabled=True)  # a disabled endpoint's deliveries wait for it
+        .filter(~_blocked_by_earlier())
+        .order_by("endpoint_id", "sequence")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def claim(pk: int, now: datetime) -> WebhookDelivery | None:
+    won = (
+        WebhookDelivery.objects.unscoped()
+        .filter(pk=pk, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+        .update(next_attempt_at=now + LEASE)
+    )
+    if not won:
+        return None
+    return WebhookDelivery.objects.unscoped().select_related("endpoint", "event").get(pk=pk)
+
+
+def attempt(delivery: WebhookDelivery) -> Outcome:
+    """One attempt at a claimed delivery, and its result recorded."""
+    outcome = send(delivery)
+    record_outcome(delivery, outcome)
+    return outcome
+
+
+@transaction.atomic
+def record_outcome(delivery: WebhookDelivery, outcome: Outcome) -> None:
+    now = timezone.now()
+    current = (
+        WebhookDelivery.objects.unscoped()
+        .select_for_update()
+        .filter(pk=delivery.pk, status=WebhookDelivery.Status.PENDING)
+        .first()
+    )
+    if current is None:  # marked already (a replay reset it, or another worker): keep that
+        return
+    WebhookAttempt.objects.create(
+        organization_id=current.organization_id,
+        delivery=current,
+        at=now,
+        status_code=outcome.status_code,
+        latency_ms=outcome.latency_ms,
+        error=outcome.error,
+        response_excerpt=outcome.excerpt,
+        succeeded=outcome.ok,
+    )
+    current.attempts += 1
+    current.first_attempt_at = current.first_attempt_at or now
+    endpoint = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=current.endpoint_id)
+    if outcome.ok:
+        current.status, current.delivered_at = WebhookDelivery.Status.SUCCEEDED, now
+        endpoint.failing_since = None
+    else:
+        _failed(current, endpoint, outcome, now)
+    current.save()
+    endpoint.save(update_fields=["failing_since", "enabled", "disabled_reason"])
+
+
+def _failed(
+    delivery: WebhookDelivery, endpoint: WebhookEndpoint, outcome: Outcome, now: datetime
+) -> None:
+    endpoint.failing_since = endpoint.failing_since or now
+    if outcome.status_code == 410:
+        _disable(endpoint, "The receiver answered 410 Gone.")
+    elif now - endpoint.failing_since >= DISABLE_AFTER:
+        _disable(endpoint, "Every delivery failed for 3 days.")
+    if now - delivery.first_attempt_at >= GIVE_UP_AFTER or not endpoint.enabled:
+        delivery.status = WebhookDelivery.Status.FAILED
+    else:
+        delivery.next_attempt_at = now + retry_wait(delivery.attempts)
+
+
+def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    if not endpoint.enabled:
+        return
+    endpoint.enabled, endpoint.disabled_reason = False, reason
+    owners = Membership.objects.filter(
+        organization_id=endpoint.organization_id, role=Membership.Role.OWNER
+    ).values_list("user__email", flat=True)
+    url = f"{settings.SITE_URL}/settings/webhooks/{endpoint.pk}/"
+    transaction.on_commit(
+        lambda: send_mail(
+            "A webhook endpoint was disabled",
+            f"Tenantry disabled the webhook endpoint {endpoint.url}: {reason}\n\n"
+            f"Its undelivered events are kept. Fix the receiver, enable it again and use "
+            f"Replay: {url}",
+            None,
+            list(owners),
+            fail_silently=True,
+        )
+    )
+
+
+def deliver_now(now: datetime | None = None) -> int:
+    """Sends every delivery that is due, oldest first per endpoint and customer; returns how
+    many attempts it made."""
+    made = 0
+    while True:
+        now = timezone.now() if now is None else now
+        batch = due(now)
+        if not batch:
+            return made
+        for pk in batch:
+            delivery = claim(pk, now)
+            if delivery is not None:
+                attempt(delivery)
+                made += 1
+        now = None
+
+
+def next_due() -> datetime | None:
+    pending = WebhookDelivery.objects.unscoped().filter(
+        status=WebhookDelivery.Status.PENDING, endpoint__enabled=True
+    )
+    return pending.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+
+
+def _waiting(by: datetime) -> bool:
+    """A deliver_due is already queued to run by then (one is enough; database backend)."""
+    if not isinstance(default_task_backend, DatabaseBackend):
+        return False
+    return (
+        DBTaskResult.objects.filter(
+            task_path=deliver_due.module_path, status=TaskResultStatus.READY
+        )
+        .filter(models.Q(run_after__lte=by) | models.Q(run_after=get_date_max()))
+        .exists()
+    )
+
+
+def wake_worker() -> None:
+    """After a commit that queued deliveries: the worker sends them now."""
+    if not _waiting(timezone.now()):
+        deliver_due.enqueue()
+
+
+@task()
+def deliver_due() -> int:
+    """The worker's job: send what is due, then come back when the next retry is."""
+    made = deliver_now()
+    wake_at = next_due()
+    if wake_at is not None and default_task_backend.supports_defer:
+        wake_at = max(wake_at, timezone.now() + timedelta(seconds=1))
+        if not _waiting(wake_at):
+            deliver_due.using(run_after=wake_at).enqueue()
+    return made

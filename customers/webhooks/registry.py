@@ -1,0 +1,127 @@
+"""The catalogue of webhook event types: one entry per type, so a new type is one line here.
+
+Each type names the audit actions that produce it (an event is written in the same transaction
+as its audit entry), a description, and a version. Every event's ``data`` has the same shape,
+described by DATA_SCHEMA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    description: str
+    from_actions: tuple[str, ...] = field(default=())
+    version: int = 1
+
+
+EVENT_TYPES: dict[str, EventType] = {
+    t.name: t
+    for t in [
+        EventType("customer.created", "A customer was created.", ("customer.created",)),
+        EventType(
+            "customer.updated",
+            "A customer's fields changed; data.changes holds [before, after] per field.",
+            ("customer.updated", "customer.activated", "customer.admin_changed"),
+        ),
+        EventType("customer.suspended", "A customer was suspended.", ("customer.suspended",)),
+        EventType(
+            "customer.reactivated", "A suspended customer works again.", ("customer.reactivated",)
+        ),
+        EventType(
+            "customer.deleted", "A customer was soft-deleted (restorable).", ("customer.deleted",)
+        ),
+        EventType("customer.restored", "A deleted customer came back.", ("customer.restored",)),
+        EventType(
+            "customer.purged", "A deleted customer was removed for good.", ("customer.purged",)
+        ),
+        EventType(
+            "invitation.sent",
+            "An invitation was emailed (or emailed again).",
+            ("invite.sent", "invite.resent"),
+        ),
+        EventType("invitation.accepted", "An invitation was accepted.", ("invite.accepted",)),
+        EventType("invitation.revoked", "An invitation was revoked.", ("invite.revoked",)),
+        EventType("invitation.expired", "An invitation expired unused.", ("invite.expired",)),
+        EventType(
+            "customer_user.added",
+            "A person joined a customer (an invitation accepted).",
+            ("invite.accepted",),
+        ),
+        EventType("customer_user.removed", "A person left a customer.", ("customer_user.removed",)),
+        EventType(
+            "connection.connected", "A customer connected an account.", ("connection.created",)
+        ),
+        EventType(
+            "connection.revoked",
+            "A connected account (or all of them) was revoked.",
+            ("connection.revoked", "connection.revoked_all"),
+        ),
+        EventType(
+            "connection.status_changed",
+            "A connected account's status changed.",
+            ("connection.status_changed",),
+        ),
+        EventType(
+            "limit.changed",
+            "A customer's own limit was set, changed or reset.",
+            ("limit.changed", "limit.reset"),
+        ),
+        EventType(
+            "quota.exceeded",
+            "A customer was refused by a limit: once per customer, dimension and window.",
+            ("quota.exceeded",),
+        ),
+        EventType("webhook.test", "Sent from the console's “Send test event” button."),
+    ]
+}
+
+# Audit action -> the event types it produces.
+FROM_ACTION: dict[str, list[str]] = {}
+for _type in EVENT_TYPES.values():
+    for _action in _type.from_actions:
+        FROM_ACTION.setdefault(_action, []).append(_type.name)
+
+# The JSON Schema of every event's ``data``.
+DATA_SCHEMA = {
+    "type": "object",
+    "required": ["customer_id", "resource", "changes", "actor"],
+    "properties": {
+        "customer_id": {"type": ["string", "null"], "description": "The customer's UUID."},
+        "customer": {
+            "type": ["object", "null"],
+            "description": "The customer as GET /customer/{id} returns it, when it still exists.",
+        },
+        "resource": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"},
+                "id": {"type": "string"},
+                "label": {"type": "string"},
+            },
+        },
+        "changes": {
+            "type": "object",
+            "description": "Field -> [before, after]; secrets never appear.",
+        },
+        "actor": {"type": "string", "description": "Who did it: an email, a key, or system."},
+    },
+}
+# The JSON Schema of the whole body a receiver gets.
+PAYLOAD_SCHEMA = {
+    "type": "object",
+    "required": ["id", "type", "version", "timestamp", "sequence", "data"],
+    "properties": {
+        "id": {"type": "string", "description": "The event id; also the webhook-id header."},
+        "type": {"type": "string", "enum": sorted(EVENT_TYPES)},
+        "version": {"type": "integer"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "sequence": {
+            "type": "integer",
+            "description": "1, 2, 3… per endpoint: a gap means a delivery is still on its way.",
+        },
+        "data": DATA_SCHEMA,
+    },
+}

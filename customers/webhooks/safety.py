@@ -1,0 +1,50 @@
+"""Where webhooks may go: public HTTP(S) addresses only, unless DEBUG or WEBHOOKS_ALLOW_PRIVATE.
+
+A destination is resolved and refused if any address it resolves to is private, loopback,
+link-local (cloud metadata at 169.254.169.254 included), multicast, reserved or unspecified.
+Checked when an endpoint is saved and again before every delivery (DNS can change)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+
+class UnsafeDestination(ValueError):
+    pass
+
+
+def _blocked(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+
+
+def check_destination(url: str) -> None:
+    """Raises UnsafeDestination, with a message for the person who typed the URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeDestination("Use an http:// or https:// URL.")
+    if settings.WEBHOOKS_ALLOW_PRIVATE:
+        return
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, ValueError):
+        raise UnsafeDestination(f"“{parts.hostname}” does not resolve.") from None
+    if any(_blocked(info[4][0]) for info in infos):
+        raise UnsafeDestination(
+            f"“{parts.hostname}” is a private, loopback or link-local address: webhooks go "
+            "only to public addresses."
+        )

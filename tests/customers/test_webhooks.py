@@ -1,0 +1,314 @@
+"""Lifecycle webhooks against a real receiver on loopback: signed and verifiable with
+standardwebhooks, retried through failures and a receiver that dies, in order per customer,
+nothing for a rolled-back change, private destinations refused, secrets never recorded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from audit.models import AuditEntry
+from customers.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from customers.services import (
+    customer_suspend,
+    customer_update,
+    endpoint_create,
+    endpoint_rotate_secret,
+    endpoint_update,
+)
+from customers.services.errors import Invalid
+from customers.webhooks.delivery import claim, deliver_now, send
+from customers.webhooks.registry import EVENT_TYPES, PAYLOAD_SCHEMA
+from tests.factories import make_customer
+from tests.figures import count
+from tests.receiver import running_receiver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # the receiver is on loopback
+    with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def hooked(org, owner, receiver):
+    """An endpoint on the receiver, subscribed to everything, and its secret."""
+    endpoint, secret = endpoint_create(organization=org, url=receiver.url, actor=owner)
+    return endpoint, secret
+
+
+def later(seconds: float):
+    return time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=True)
+
+
+def test_a_created_customer_reaches_the_receiver_signed(
+    org, owner, receiver, hooked, django_capture_on_commit_callbacks
+):
+    endpoint, secret = hooked
+    with django_capture_on_commit_callbacks(execute=True):
+        customer = make_customer(org, actor=owner, name="Hooked Co")
+
+    [event] = receiver.events(secret)  # verified by standardwebhooks, or this raises
+    assert event["type"] == "customer.created"
+    assert event["sequence"] == 1
+    assert event["data"]["customer_id"] == str(customer.pk)
+    assert event["data"]["customer"]["name"] == "Hooked Co"  # the API's shape
+    assert set(PAYLOAD_SCHEMA["required"]) <= set(event)
+    headers = receiver.received[0]["headers"]
+    assert headers["webhook-id"] == event["id"]
+    with pytest.raises(Exception, match="signature"):
+        Webhook("whsec_" + "A" * 32).verify(receiver.received[0]["body"], headers)
+    delivery = WebhookDelivery.objects.unscoped().get(endpoint=endpoint)
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+    count("webhooks: events sent", 1)
+
+
+def test_500_three_times_then_200_is_delivered_once_with_three_failures_logged(
+    org, owner, receiver, hooked, django_capture_on_commit_callbacks
+):
+    endpoint, secret = hooked
+    receiver.answers = [500, 500, 500]
+    with django_capture_on_commit_callbacks(execute=True):
+        make_customer(org, actor=owner, name="Flaky Co")
+    for wait in (6, 45, 190):  # past each retry (5 s, then 30 s, then 2 min, ±10 %)
+        with later(wait):
+            deliver_now()
+    delivery = WebhookDelivery.objects.unscoped().get(endpoint=endpoint)
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+    attempts = list(WebhookAttempt.objects.unscoped().filter(delivery=delivery).order_by("id"))
+    assert [a.status_code for a in attempts] == [500, 500, 500, 200]
+    assert [a.succeeded for a in attempts] == [False, False, False, True]
+    assert len({r["headers"]["webhook-id"] for r in receiver.received}) == 1
+    assert len(receiver.delivered(secret)) == 1
+    count("webhooks: deliveries retried", 3)
+
+
+def test_a_receiver_killed_mid_burst_loses_nothing_and_duplicates_nothing(
+    org, owner, receiver, hooked, django_capture_on_commit_callbacks
+):
+    _, secret = hooked
+    customers = [make_customer(org, actor=owner, name=f"Burst {n}") for n in range(3)]
+    deliver_now()
+    receiver.stop()  # killed: connections are refused from here on
+    with django_capture_on_commit_callbacks(execute=True):
+        for customer in customers:
+            customer_suspend(customer=customer, actor=owner)
+    receiver.start()  # back, on the same port
+    for wait in (6, 40):
+        with later(wait):
+            deliver_now()
+
+    sent = WebhookEvent.objects.for_organization(org).count()
+    kept = receiver.delivered(secret)
+    assert len(kept) == sent  # nothing lost
+    assert len({e["id"] for e in kept}) == len(kept)  # nothing twice, after de-duplication
+    assert sorted(e["sequence"] for e in kept) == list(range(1, sent + 1))  # no gap
+    assert (
+        WebhookAttempt.objects.unscoped().filter(succeeded=False).exists()
+    )  # it did fail meanwhile
+    count("webhooks: receivers killed", 1)
+    count("webhooks: events lost", sent - len(kept))
+
+
+def test_a_rolled_back_change_sends_nothing(org, owner, receiver, hooked):
+    before = WebhookEvent.objects.unscoped().count()
+
+    def change_then_fail() -> None:
+        with transaction.atomic():
+            make_customer(org, actor=owner, name="Never Co")
+            raise RuntimeError("the request failed after the service")
+
+    with pytest.raises(RuntimeError):
+        change_then_fail()
+    assert WebhookEvent.objects.unscoped().count() == before
+    assert WebhookDelivery.objects.unscoped().count() == 0
+    deliver_now()
+    assert receiver.received == []
+
+
+def test_events_for_one_customer_arrive_in_order_others_do_not_wait(
+    org, owner, receiver, hooked, django_capture_on_commit_callbacks
+):
+    _, secret = hooked
+    slow = make_customer(org, actor=owner, name="Slow Co")
+    fast = make_customer(org, actor=owner, name="Fast Co")
+    deliver_now()
+    receiver.received.clear()
+    receiver.answers = [503]  # the first delivery (slow's suspension) fails once
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_suspend(customer=slow, actor=owner)
+        customer_update(
+            customer=slow, actor=owner, expected_version=None, changes={"name": "Slow Co 2"}
+        )
+        customer_suspend(customer=fast, actor=owner)
+    # While slow's first event waits for its retry, its second waits behind it; fast's goes.
+    arrived = [(r["answered"], r["body"]) for r in receiver.received]
+    assert [code for code, _ in arrived] == [503, 200]
+    assert "Fast Co" in arrived[1][1]
+    with later(6):
+        deliver_now()
+    kept = [e for e in receiver.delivered(secret) if e["data"]["customer_id"] == str(slow.pk)]
+    assert [e["type"] for e in kept] == ["customer.suspended", "customer.updated"]
+    assert kept[0]["sequence"] < kept[1]["sequence"]
+
+
+def test_a_worker_that_dies_mid_send_leaves_it_to_be_sent_again(org, owner, receiver, hooked):
+    endpoint, secret = hooked
+    make_customer(org, actor=owner, name="Crash Co")
+    delivery = WebhookDelivery.objects.unscoped().get(endpoint=endpoint)
+    claimed = claim(delivery.pk, timezone.now())
+    send(claimed)  # sent, then the worker dies before marking it
+    assert claim(delivery.pk, timezone.now()) is None  # another worker cannot take it yet
+    with later(60):  # the claim ran out
+        assert deliver_now() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+    assert delivery.attempts == 1  # marked once
+    assert len(receiver.received) == 2
+    assert len(receiver.delivered(secret)) == 1  # one, after de-duplication
+
+
+def test_410_disables_the_endpoint_and_tells_the_owners(
+    org, owner, receiver, hooked, django_capture_on_commit_callbacks
+):
+    endpoint, _ = hooked
+    receiver.answers = [410]
+    with django_capture_on_commit_callbacks(execute=True):
+        make_customer(org, actor=owner, name="Gone Co")
+    endpoint.refresh_from_db()
+    assert endpoint.enabled is False
+    assert "410" in endpoint.disabled_reason
+    assert any("disabled" in m.subject for m in mail.outbox if owner.email in m.to)
+    delivery = WebhookDelivery.objects.unscoped().get(endpoint=endpoint)
+    assert delivery.status == WebhookDelivery.Status.FAILED
+
+
+def test_three_days_of_failures_disable_the_endpoint(org, owner, receiver, hooked):
+    endpoint, _ = hooked
+    receiver.answers = [500] * 50
+    make_customer(org, actor=owner, name="Down Co")
+    deliver_now()
+    endpoint.refresh_from_db()
+    assert endpoint.enabled
+    assert endpoint.failing_since is not None
+    make_customer(org, actor=owner, name="Still Down Co")
+    with later(3 * 24 * 3600 + 60):
+        deliver_now()
+    endpoint.refresh_from_db()
+    assert endpoint.enabled is False
+    assert "3 days" in endpoint.disabled_reason
+
+
+def test_a_delivery_gives_up_after_24_hours(org, owner, receiver, hooked):
+    endpoint, _ = hooked
+    receiver.answers = [500] * 50
+    make_customer(org, actor=owner, name="Never Up Co")
+    deliver_now()
+    with later(24 * 3600 + 60):
+        deliver_now()
+    delivery = WebhookDelivery.objects.unscoped().get(endpoint=endpoint)
+    assert delivery.status == WebhookDelivery.Status.FAILED
+    assert delivery.attempts == 2
+
+
+def test_during_a_rotation_both_secrets_sign(
+    org, owner, receiver, hooked, django_capture_on_commit_callbacks
+):
+    endpoint, old = hooked
+    new = endpoint_rotate_secret(endpoint=endpoint, actor=owner)
+    assert new != old
+    with django_capture_on_commit_callbacks(execute=True):
+        make_customer(org, actor=owner, name="Rotated Co")
+    assert receiver.events(old)
+    assert receiver.events(new)
+    with later(25 * 3600):  # the overlap is over: only the new secret signs
+        receiver.received.clear()
+        make_customer(org, actor=owner, name="After Co")
+        deliver_now()
+        assert receiver.events(new)
+        with pytest.raises(Exception, match="signature"):
+            receiver.events(old)
+
+
+def test_secrets_are_never_recorded_or_stored_in_the_clear(org, owner, receiver):
+    endpoint, secret = endpoint_create(organization=org, url=receiver.url, actor=owner)
+    rotated = endpoint_rotate_secret(endpoint=endpoint, actor=owner)
+    endpoint.refresh_from_db()
+    raw = secret.removeprefix("whsec_")
+    for value in (secret, raw, rotated, rotated.removeprefix("whsec_")):
+        assert value not in endpoint.secret_encrypted
+        assert value not in endpoint.previous_secret_encrypted
+        for entry in AuditEntry.objects.unscoped().all():
+            assert value not in str(entry.changes)
+            assert value not in entry.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hooks",
+        "http://localhost/hooks",
+        "http://10.1.2.3/hooks",
+        "http://192.168.0.10/hooks",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hooks",
+        "http://[::ffff:127.0.0.1]/hooks",
+        "ftp://example.com/hooks",
+        "file:///etc/passwd",
+    ],
+)
+def test_private_loopback_and_metadata_destinations_are_refused(org, owner, settings, url):
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    with pytest.raises(Invalid):
+        endpoint_create(organization=org, url=url, actor=owner)
+    assert not WebhookEndpoint.objects.unscoped().exists()
+    assert (
+        AuditEntry.objects.unscoped()
+        .filter(action="webhook_endpoint.created", outcome="failure")
+        .exists()
+    )
+
+
+def test_a_destination_that_turns_private_is_refused_at_delivery(
+    org, owner, receiver, hooked, settings
+):
+    make_customer(org, actor=owner, name="Rebound Co")
+    settings.WEBHOOKS_ALLOW_PRIVATE = False  # as if its DNS now pointed at loopback
+    deliver_now()
+    attempt = WebhookAttempt.objects.unscoped().get()
+    assert attempt.status_code is None
+    assert "private" in attempt.error
+    assert receiver.received == []
+
+
+def test_subscriptions_and_a_disabled_endpoint(
+    org, owner, receiver, django_capture_on_commit_callbacks
+):
+    endpoint, _ = endpoint_create(
+        organization=org, url=receiver.url, actor=owner, event_types=["customer.suspended"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        customer = make_customer(org, actor=owner, name="Picky Co")
+        customer_suspend(customer=customer, actor=owner)
+    assert receiver.types() == ["customer.suspended"]
+    with pytest.raises(Invalid, match="Unknown event types"):
+        endpoint_update(endpoint=endpoint, changes={"event_types": ["nope"]}, actor=owner)
+
+    endpoint_update(endpoint=endpoint, changes={"enabled": False}, actor=owner)
+    assert not WebhookEvent.objects.unscoped().filter(type="customer.suspended").count() > 1
+
+
+def test_every_event_type_is_documented():
+    for name, spec in EVENT_TYPES.items():
+        assert spec.description.endswith("."), name
+        assert spec.version >= 1
+    assert set(PAYLOAD_SCHEMA["properties"]["type"]["enum"]) == set(EVENT_TYPES)
