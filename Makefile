@@ -24,8 +24,11 @@ run: $(STAMP)
 	@echo "  Tenantry is starting on http://$(HOST):$(PORT)/"
 	@echo "  Sign in as owner@acme.test / tenantry-demo (viewer: viewer@acme.test / tenantry-demo)"
 	@echo "  Support staff, at /admin/: support@acme.test / tenantry-demo"
+	@echo "  Webhook deliveries: a background worker (manage.py db_worker) runs beside the server."
 	@echo ""
-	DEBUG=1 SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py db_worker --interval 0.5 & \
+	  worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  DEBUG=1 SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # A fresh demo: removes var/ (the SQLite database and what runs wrote), keeps .venv.
 reset-demo: $(STAMP)

@@ -24,6 +24,7 @@ from customers.models import (
 )
 from customers.net import normalise_ip_allow_list
 from customers.services import EDITABLE_FIELDS, PORTAL_FIELDS
+from customers.webhooks.registry import EVENT_TYPES
 
 
 class SignInForm(AuthenticationForm):
@@ -310,4 +311,32 @@ class NewAccountForm(forms.Form):
 class ExistingAccountForm(forms.Form):
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class WebhookEndpointForm(forms.Form):
+    """A webhook endpoint as the console edits it; the services check the URL's destination."""
+
+    url = forms.URLField(
+        max_length=500,
+        label="Endpoint URL",
+        assume_scheme="https",
+        help_text="Where we POST each event. A public HTTPS address.",
+    )
+    description = forms.CharField(max_length=200, required=False)
+    event_types = forms.MultipleChoiceField(
+        choices=[(name, name) for name in EVENT_TYPES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Events",
+        help_text="None ticked: every event type, including ones added later.",
+    )
+    enabled = forms.BooleanField(required=False, initial=True)
+
+
+class ReplaySinceForm(forms.Form):
+    since = forms.DateTimeField(
+        label="Replay events since (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from customers.forms import SignInForm
-from customers.views import account, console, invites, portal, two_factor
+from customers.views import account, console, invites, portal, two_factor, webhooks
 
 urlpatterns = [
     path("", account.home, name="home"),
@@ -52,6 +52,30 @@ urlpatterns = [
     path("settings/api-keys/", account.api_keys, name="api_keys"),
     path(
         "settings/api-keys/<uuid:token_id>/revoke/", account.api_key_revoke, name="api_key_revoke"
+    ),
+    path("settings/webhooks/", webhooks.webhooks, name="webhooks"),
+    path("settings/webhooks/<uuid:endpoint_id>/", webhooks.webhook_detail, name="webhook_detail"),
+    path("settings/webhooks/<uuid:endpoint_id>/edit", webhooks.webhook_edit, name="webhook_edit"),
+    path(
+        "settings/webhooks/<uuid:endpoint_id>/rotate",
+        webhooks.webhook_rotate,
+        name="webhook_rotate",
+    ),
+    path("settings/webhooks/<uuid:endpoint_id>/test", webhooks.webhook_test, name="webhook_test"),
+    path(
+        "settings/webhooks/<uuid:endpoint_id>/delete",
+        webhooks.webhook_delete,
+        name="webhook_delete",
+    ),
+    path(
+        "settings/webhooks/<uuid:endpoint_id>/deliveries/<int:delivery_id>/replay",
+        webhooks.webhook_replay,
+        name="webhook_replay",
+    ),
+    path(
+        "settings/webhooks/<uuid:endpoint_id>/replay-since",
+        webhooks.webhook_replay_since,
+        name="webhook_replay_since",
     ),
 ]
 

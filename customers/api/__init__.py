@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from ninja import Router
 
-from customers.api import connections, customer, invitations, listing, organization, users
+from customers.api import (
+    connections,
+    customer,
+    invitations,
+    listing,
+    organization,
+    users,
+    webhooks,
+)
 from customers.api.auth import token_auth
 
 router = Router()
-for module in (organization, customer, users, listing, invitations, connections):
+for module in (organization, customer, users, listing, invitations, connections, webhooks):
     router.add_router("/", module.router)
 
 __all__ = ["router", "token_auth"]

@@ -37,6 +37,9 @@ class ApiClient:
     def post(self, path, body=None, **kw):
         return self._send("post", path, body, **kw)
 
+    def patch(self, path, body=None, **kw):
+        return self._send("patch", path, body, **kw)
+
     def delete(self, path, **kw):
         return self._send("delete", path, **kw)
 

@@ -22,7 +22,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEntry
 from config.api import api
-from customers.services import api_token_create, customer_update, invite_accept, invite_send
+from customers.models import WebhookDelivery
+from customers.services import (
+    api_token_create,
+    customer_update,
+    endpoint_create,
+    invite_accept,
+    invite_send,
+)
 from tests.factories import PASSWORD, UserFactory, make_connection, make_customer, make_seat
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +47,7 @@ READ_ONLY = {
     "portal:home",
     "portal:connections",
     "portal:usage",
+    "webhook_detail",
     "password_change_done",
     "password_reset_done",
     "password_reset_complete",
@@ -81,7 +89,9 @@ def api_mutations() -> set[str]:
 
 
 @pytest.fixture
-def world(org, owner, django_capture_on_commit_callbacks):
+def world(org, owner, settings, django_capture_on_commit_callbacks):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    endpoint, _ = endpoint_create(organization=org, url="http://127.0.0.1:9/hooks", actor=owner)
     customer = make_customer(org, actor=owner, name="World", admin_email="admin@world.test")
     admin = UserFactory(email="admin@world.test")
     seat = invite_accept(invitation=customer.admin_invitation, actor=admin)
@@ -97,6 +107,8 @@ def world(org, owner, django_capture_on_commit_callbacks):
     portal.force_login(admin)
     customer.refresh_from_db()
     return SimpleNamespace(
+        endpoint=endpoint,
+        delivery=WebhookDelivery.objects.unscoped().filter(endpoint=endpoint).first(),
         org=org,
         owner=owner,
         customer=customer,
@@ -279,6 +291,20 @@ MUTATIONS: dict[str, Callable] = {
     "portal:token_revoke": lambda w: w.portal.post(
         reverse("portal:token_revoke", args=[w.customer_token.pk])
     ),
+    "webhooks": lambda w: w.console.post(reverse("webhooks"), {"url": "http://127.0.0.1:9/b"}),
+    "webhook_edit": lambda w: w.console.post(
+        reverse("webhook_edit", args=[w.endpoint.pk]),
+        {"url": w.endpoint.url, "description": "CRM", "enabled": "on"},
+    ),
+    "webhook_rotate": lambda w: w.console.post(reverse("webhook_rotate", args=[w.endpoint.pk])),
+    "webhook_test": lambda w: w.console.post(reverse("webhook_test", args=[w.endpoint.pk])),
+    "webhook_delete": lambda w: w.console.post(reverse("webhook_delete", args=[w.endpoint.pk])),
+    "webhook_replay": lambda w: w.console.post(
+        reverse("webhook_replay", args=[w.endpoint.pk, w.delivery.pk])
+    ),
+    "webhook_replay_since": lambda w: w.console.post(
+        reverse("webhook_replay_since", args=[w.endpoint.pk]), {"since": "2000-01-01T00:00"}
+    ),
     "portal:two_factor_setup": _two_factor_setup,
     "portal:two_factor_verify": _two_factor_verify,
 }
@@ -321,6 +347,11 @@ API_MUTATIONS: dict[str, Callable] = {
         _api("post", "/customer/{c}/connections", {"app": "Slack", "account_label": "ws"})(w),
     ),
     "connections_revoke": _api("post", "/customer/{c}/connections/{n}/revoke"),
+    "endpoints_create": _api("post", "/webhook-endpoints", {"url": "http://127.0.0.1:9/c"}),
+    "endpoints_update": lambda w: _api(
+        "patch", f"/webhook-endpoints/{w.endpoint.pk}", {"description": "API"}
+    )(w),
+    "endpoints_delete": lambda w: _api("delete", f"/webhook-endpoints/{w.endpoint.pk}")(w),
 }
 
 

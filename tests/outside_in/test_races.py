@@ -16,8 +16,21 @@ from django.test import Client
 from audit.models import AuditEntry, Workflow
 from billing.models import CustomerLimitOverride, Plan, PlanLimit, PooledCap
 from billing.services import override_set, plan_limit_set, pooled_cap_set
-from customers.models import Customer, CustomerUser, IdempotencyKey, Membership, Organization, User
-from customers.services import api_token_create, membership_add, organization_create
+from customers.models import (
+    Customer,
+    CustomerUser,
+    IdempotencyKey,
+    Membership,
+    Organization,
+    User,
+    WebhookDelivery,
+)
+from customers.services import (
+    api_token_create,
+    endpoint_create,
+    membership_add,
+    organization_create,
+)
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory, make_customer
 from tests.figures import count
@@ -227,3 +240,18 @@ def test_one_plan_default_and_one_pooled_cap_at_once(org, owner):
     )
     no_errors(results)
     assert PooledCap.objects.for_organization(org).count() == 1
+
+
+def test_webhook_sequence_numbers_stay_unique_and_gapless_under_concurrent_changes(
+    org, owner, settings
+):
+    # Each racing change numbers a delivery and, once committed, its thread runs the worker
+    # too: numbering and claiming are raced together (the receiver refuses; that is fine).
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    endpoint, _ = endpoint_create(organization=org, url="http://127.0.0.1:9/closed", actor=owner)
+    results = race(lambda n: make_customer(org, actor=owner, name=f"Webhook race {n}"))
+    no_errors(results)
+    deliveries = WebhookDelivery.objects.unscoped().filter(endpoint=endpoint)
+    assert sorted(d.sequence for d in deliveries) == list(range(1, THREADS + 1))
+    for delivery in deliveries:  # each claimed by one thread at a time: one attempt each
+        assert delivery.attempts == delivery.attempt_log.count() == 1

@@ -1,0 +1,221 @@
+"""Settings → Webhooks: the organization's endpoints, each with its delivery log, replay,
+test event and secret rotation. Owners and admins change them; viewers read them."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from customers import services
+from customers.access import (
+    attempt,
+    organization_required,
+    private_page,
+    refusal_onto_form,
+    refuse_write,
+    secret_to_show,
+    show_secret_once,
+    write_access_required,
+)
+from customers.forms import ReplaySinceForm, WebhookEndpointForm
+from customers.keyset import keyset_page
+from customers.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from customers.rendering import render_page
+from customers.services import ServiceError
+from customers.webhooks.registry import EVENT_TYPES
+
+LOG_PAGE_SIZE = 25
+
+
+def _endpoint(request: HttpRequest, endpoint_id: UUID) -> WebhookEndpoint:
+    return get_object_or_404(
+        WebhookEndpoint.objects.for_organization(request.organization), pk=endpoint_id
+    )
+
+
+def _detail_url(endpoint: WebhookEndpoint) -> str:
+    return reverse("webhook_detail", args=[endpoint.pk])
+
+
+@organization_required
+def webhooks(request: HttpRequest) -> HttpResponse:
+    form = WebhookEndpointForm()
+    if request.method == "POST":
+        if not request.membership.can_write:
+            refuse_write(request)
+        form = WebhookEndpointForm(request.POST)
+        if form.is_valid():
+            try:
+                endpoint, secret = services.endpoint_create(
+                    organization=request.organization,
+                    actor=request.user,
+                    url=form.cleaned_data["url"],
+                    description=form.cleaned_data["description"],
+                    event_types=form.cleaned_data["event_types"],
+                )
+            except ServiceError as error:
+                refusal_onto_form(form, error, field="url")
+            else:
+                messages.success(request, "Endpoint added. Copy its signing secret now.")
+                return show_secret_once(request, secret, _detail_url(endpoint))
+    endpoints = WebhookEndpoint.objects.for_organization(request.organization)
+    return render(
+        request,
+        "customers/webhooks.html",
+        {"form": form, "endpoints": endpoints, "event_types": EVENT_TYPES.values()},
+        status=422 if form.errors else 200,
+    )
+
+
+def _deliveries(request: HttpRequest, endpoint: WebhookEndpoint) -> Any:
+    deliveries = (
+        WebhookDelivery.objects.for_organization(request.organization)
+        .filter(endpoint=endpoint)
+        .select_related("event")
+        .prefetch_related(
+            Prefetch(
+                "attempt_log",
+                queryset=WebhookAttempt.objects.for_organization(request.organization).order_by(
+                    "-id"
+                ),
+            )
+        )
+    )
+    event_type = request.GET.get("type", "")
+    if event_type in EVENT_TYPES:
+        deliveries = deliveries.filter(event__type=event_type)
+    outcome = request.GET.get("outcome", "")
+    if outcome in WebhookDelivery.Status.values:
+        deliveries = deliveries.filter(status=outcome)
+    return keyset_page(deliveries, "created_at", request.GET, LOG_PAGE_SIZE)
+
+
+@organization_required
+def webhook_detail(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+    endpoint = _endpoint(request, endpoint_id)
+    new_secret = secret_to_show(request)
+    form = WebhookEndpointForm(
+        initial={
+            "url": endpoint.url,
+            "description": endpoint.description,
+            "event_types": endpoint.event_types,
+            "enabled": endpoint.enabled,
+        }
+    )
+    return private_page(_detail_page(request, endpoint, form, new_secret=new_secret), new_secret)
+
+
+def _detail_page(
+    request: HttpRequest,
+    endpoint: WebhookEndpoint,
+    form: WebhookEndpointForm,
+    *,
+    new_secret: str | None = None,
+    replay_form: ReplaySinceForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render_page(
+        request,
+        "customers/webhook_detail.html",
+        {
+            "endpoint": endpoint,
+            "form": form,
+            "replay_form": replay_form or ReplaySinceForm(),
+            "new_secret": new_secret,
+            "page": _deliveries(request, endpoint),
+            "event_types": list(EVENT_TYPES),
+            "outcomes": WebhookDelivery.Status.choices,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@write_access_required
+def webhook_edit(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+    endpoint = _endpoint(request, endpoint_id)
+    form = WebhookEndpointForm(request.POST)
+    if form.is_valid():
+        try:
+            services.endpoint_update(
+                endpoint=endpoint, changes=form.cleaned_data, actor=request.user
+            )
+        except ServiceError as error:
+            refusal_onto_form(form, error, field="url")
+        else:
+            messages.success(request, "Endpoint saved.")
+            return redirect(_detail_url(endpoint))
+    return _detail_page(request, endpoint, form, status=422)
+
+
+@require_POST
+@write_access_required
+def webhook_rotate(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+    endpoint = _endpoint(request, endpoint_id)
+    secret = services.endpoint_rotate_secret(endpoint=endpoint, actor=request.user)
+    messages.success(
+        request, "New secret made. The old one also signs for 24 hours: switch your receiver."
+    )
+    return show_secret_once(request, secret, _detail_url(endpoint))
+
+
+@require_POST
+@write_access_required
+def webhook_test(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+    endpoint = _endpoint(request, endpoint_id)
+    attempt(
+        request,
+        "Test event queued: it appears in the log below once sent.",
+        services.endpoint_send_test,
+        endpoint=endpoint,
+        actor=request.user,
+    )
+    return redirect(_detail_url(endpoint))
+
+
+@require_POST
+@write_access_required
+def webhook_delete(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+    endpoint = _endpoint(request, endpoint_id)
+    services.endpoint_delete(endpoint=endpoint, actor=request.user)
+    messages.success(request, f"Endpoint {endpoint.url} deleted.")
+    return redirect("webhooks")
+
+
+@require_POST
+@write_access_required
+def webhook_replay(request: HttpRequest, endpoint_id: UUID, delivery_id: int) -> HttpResponse:
+    endpoint = _endpoint(request, endpoint_id)
+    delivery = get_object_or_404(
+        WebhookDelivery.objects.for_organization(request.organization).filter(endpoint=endpoint),
+        pk=delivery_id,
+    )
+    services.delivery_replay(delivery=delivery, actor=request.user)
+    messages.success(request, f"Sequence {delivery.sequence} queued again.")
+    return redirect(_detail_url(endpoint))
+
+
+@require_POST
+@write_access_required
+def webhook_replay_since(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+    endpoint = _endpoint(request, endpoint_id)
+    form = ReplaySinceForm(request.POST)
+    if form.is_valid():
+        try:
+            count = services.endpoint_replay_since(
+                endpoint=endpoint, since=form.cleaned_data["since"], actor=request.user
+            )
+        except ServiceError as error:
+            refusal_onto_form(form, error, field="since")
+        else:
+            messages.success(request, f"{count:,} events queued again.")
+            return redirect(_detail_url(endpoint))
+    edit = WebhookEndpointForm(initial={"url": endpoint.url, "enabled": endpoint.enabled})
+    return _detail_page(request, endpoint, edit, replay_form=form, status=422)

@@ -1,0 +1,122 @@
+"""Settings → Webhooks in the console: add an endpoint (its secret shown once), the delivery
+log with its filters, replay, test event, rotation; viewers read, other organizations get 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from customers.models import WebhookDelivery, WebhookEndpoint
+from customers.services import endpoint_create
+from tests.factories import make_customer
+from tests.receiver import running_receiver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def endpoint(org, owner, receiver):
+    return endpoint_create(organization=org, url=receiver.url, actor=owner)[0]
+
+
+def write_urls(endpoint, delivery_id=1):
+    base = f"/settings/webhooks/{endpoint.pk}"
+    return [
+        f"{base}/edit",
+        f"{base}/rotate",
+        f"{base}/test",
+        f"{base}/delete",
+        f"{base}/deliveries/{delivery_id}/replay",
+        f"{base}/replay-since",
+    ]
+
+
+def test_add_an_endpoint_and_see_its_secret_once(owner_client, receiver):
+    response = owner_client.post(
+        "/settings/webhooks/",
+        {"url": receiver.url, "description": "CRM", "event_types": ["customer.created"]},
+    )
+    assert response.status_code == 302
+    endpoint = WebhookEndpoint.objects.unscoped().get()
+    assert endpoint.event_types == ["customer.created"]
+    page = owner_client.get(response["Location"])
+    assert b"whsec_" in page.content
+    assert page["Cache-Control"] == "no-store"
+    assert b"whsec_" not in owner_client.get(response["Location"]).content  # once
+    listing = owner_client.get("/settings/webhooks/").content.decode()
+    assert receiver.url in listing
+
+
+def test_a_private_address_is_explained_on_the_form(owner_client, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    response = owner_client.post("/settings/webhooks/", {"url": "http://10.0.0.5/hook"})
+    assert response.status_code == 422
+    assert "private, loopback or link-local" in response.content.decode()
+    assert not WebhookEndpoint.objects.unscoped().exists()
+
+
+def test_the_log_shows_attempts_and_replay_sends_again(
+    org, owner, owner_client, endpoint, receiver, django_capture_on_commit_callbacks
+):
+    receiver.answers = [500]
+    with django_capture_on_commit_callbacks(execute=True):
+        make_customer(org, actor=owner, name="Logged Co")
+    page = owner_client.get(f"/settings/webhooks/{endpoint.pk}/").content.decode()
+    assert "customer.created" in page
+    assert "HTTP 500" in page
+    assert "Retrying" in page
+
+    delivery = WebhookDelivery.objects.unscoped().get()
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(f"/settings/webhooks/{endpoint.pk}/deliveries/{delivery.pk}/replay")
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+    assert len(receiver.received) == 2
+
+    only_tests = owner_client.get(
+        f"/settings/webhooks/{endpoint.pk}/?type=webhook.test",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="results",
+    ).content.decode()
+    assert "<html" not in only_tests
+    assert "No deliveries match" in only_tests
+
+
+def test_send_test_event_and_replay_since(
+    org, owner, owner_client, endpoint, receiver, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(f"/settings/webhooks/{endpoint.pk}/test")
+    assert receiver.types() == ["webhook.test"]
+    make_customer(org, actor=owner, name="Replayed Co")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            f"/settings/webhooks/{endpoint.pk}/replay-since", {"since": "2000-01-01T00:00"}
+        )
+    assert response.status_code == 302
+    assert receiver.types().count("customer.created") >= 1
+    bad = owner_client.post(f"/settings/webhooks/{endpoint.pk}/replay-since", {"since": "x"})
+    assert bad.status_code == 422
+
+
+def test_viewers_read_and_are_refused_writes(viewer_client, endpoint):
+    assert viewer_client.get("/settings/webhooks/").status_code == 200
+    page = viewer_client.get(f"/settings/webhooks/{endpoint.pk}/")
+    assert page.status_code == 200
+    assert b"Add an endpoint" not in viewer_client.get("/settings/webhooks/").content
+    assert viewer_client.post("/settings/webhooks/", {"url": "https://x.test/"}).status_code == 403
+    for url in write_urls(endpoint):
+        assert viewer_client.post(url).status_code == 403, url
+
+
+def test_another_organizations_endpoint_is_404(outsider_client, endpoint):
+    assert outsider_client.get(f"/settings/webhooks/{endpoint.pk}/").status_code == 404
+    for url in write_urls(endpoint):
+        assert outsider_client.post(url).status_code == 404, url
+    assert str(endpoint.pk) not in outsider_client.get("/settings/webhooks/").content.decode()
