@@ -26,6 +26,7 @@ run: $(STAMP)
 	@echo "  Support staff, at /admin/: support@acme.test / tenantry-demo"
 	@echo "  Webhook deliveries: a background worker (manage.py db_worker) runs beside the server."
 	@echo ""
+	DEBUG=1 $(BIN)/python manage.py housekeeping --enqueue
 	DEBUG=1 SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py db_worker --interval 0.5 & \
 	  worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  DEBUG=1 SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)

@@ -174,3 +174,28 @@ class PooledUsageCounter(TenantModel):
                 fields=["organization", "dimension", "window_start"], name="pooled_unique_window"
             )
         ]
+
+
+class QuotaNotice(TenantModel):
+    """A notice given about a customer's quota in one window, at most once: today "exceeded"
+    (the quota.exceeded webhook event). The unique constraint is the "once", under any
+    concurrency."""
+
+    organization = models.ForeignKey(
+        "customers.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="quota_notices"
+    )
+    dimension = models.CharField(max_length=40, choices=DIMENSION_CHOICES)
+    window_start = models.DateTimeField()
+    kind = models.CharField(max_length=20, default="exceeded")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "customer", "dimension", "window_start", "kind"],
+                name="quota_notice_once",
+            )
+        ]

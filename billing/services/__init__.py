@@ -27,6 +27,7 @@ from billing.services.limits import (
 from billing.services.quota import (
     Consumption,
     QuotaExceeded,
+    announce_exceeded,
     check_gauge,
     consume,
     consume_pool,
@@ -43,6 +44,7 @@ __all__ = [
     "NothingToReset",
     "QuotaExceeded",
     "UsageRow",
+    "announce_exceeded",
     "chart_bars",
     "check_gauge",
     "consume",

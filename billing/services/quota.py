@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import Outcome, record
 from billing.dimensions import DIMENSIONS, get_dimension
-from billing.models import MAX_LIMIT, PooledCap, PooledUsageCounter, UsageCounter
+from billing.models import MAX_LIMIT, PooledCap, PooledUsageCounter, QuotaNotice, UsageCounter
 from billing.services.limits import effective_limit
 
 if TYPE_CHECKING:
@@ -209,7 +209,8 @@ def _db(value: Any) -> Any:
 
 
 def refused(customer: Customer, consumption: Consumption, action: str, actor: Any) -> None:
-    """Audit a quota refusal (outside the refused transaction, so the entry survives)."""
+    """Audit a quota refusal (outside the refused transaction, so the entry survives), and
+    the first refusal of the window as quota.exceeded (a webhook event)."""
     record(
         action=action,
         organization=customer.organization,
@@ -218,6 +219,40 @@ def refused(customer: Customer, consumption: Consumption, action: str, actor: An
         outcome=Outcome.DENIED,
         message=consumption.as_error()["detail"],
     )
+    announce_exceeded(customer, consumption)
+
+
+def announce_exceeded(
+    customer: Customer, consumption: Consumption, *, now: datetime | None = None
+) -> bool:
+    """quota.exceeded, at most once per customer, dimension and window (the notice row's
+    unique constraint decides under concurrency). True if this call announced it."""
+    spec = get_dimension(consumption.dimension)
+    window_start = spec.window_start(now or timezone.now())
+    try:
+        with transaction.atomic():
+            QuotaNotice.objects.create(
+                organization_id=customer.organization_id,
+                customer=customer,
+                dimension=spec.key,
+                window_start=window_start,
+                kind="exceeded",
+            )
+            record(
+                action="quota.exceeded",
+                organization=customer.organization,
+                resource=customer,
+                changes={
+                    "dimension": [None, spec.key],
+                    "limit": [None, consumption.limit],
+                    "scope": [None, consumption.scope],
+                    "window_start": [None, window_start.isoformat()],
+                },
+                message=consumption.as_error()["detail"],
+            )
+    except IntegrityError:
+        return False  # announced already in this window
+    return True
 
 
 def check_gauge(

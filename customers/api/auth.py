@@ -7,7 +7,7 @@ from ninja.errors import HttpError
 from ninja.security import APIKeyHeader, HttpBearer
 
 from audit.services import Outcome, record
-from billing.services import QuotaExceeded, consume, consume_pool
+from billing.services import QuotaExceeded, announce_exceeded, consume, consume_pool
 from customers.models import ApiToken, CustomerStatus
 from customers.net import client_ip, ip_allowed
 
@@ -40,6 +40,8 @@ def _admit(request: HttpRequest, token: ApiToken | None) -> ApiToken | None:
         else consume_pool(token.organization_id, "api_requests_per_minute")
     )
     if not consumption.allowed:
+        if customer is not None:
+            announce_exceeded(customer, consumption)  # quota.exceeded, once per window
         raise QuotaExceeded(consumption)
     return token
 

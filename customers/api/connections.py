@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
@@ -13,7 +13,7 @@ from customers.api.lookup import customer_in_scope, uuid_or_none
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import text
 from customers.models import Connection
-from customers.services import connection_create, connection_revoke
+from customers.services import connection_create, connection_revoke, connection_set_status
 
 router = Router(tags=["Customer"])
 
@@ -88,3 +88,27 @@ def connections_revoke(request: HttpRequest, customer_id: str, connection_id: st
     if connection is None:
         raise HttpError(404, "No such connected account for this customer.")
     return connection_out(connection_revoke(connection=connection, actor=request.auth))
+
+
+class ConnectionStatusIn(Schema):
+    status: Literal["connected", "expired", "error"]
+    detail: text(500, description="What the runtime saw, e.g. 'token expired'") = ""
+
+
+@router.post(
+    "/customer/{customer_id}/connections/{connection_id}/status",
+    response={200: ConnectionOut, 409: Detail, **ERRORS},
+    summary="Report a connected account's health (from the integration runtime)",
+)
+def connections_status(
+    request: HttpRequest, customer_id: str, connection_id: str, payload: ConnectionStatusIn
+):
+    token = organization_token(request)
+    customer = customer_in_scope(request, customer_id)
+    key = uuid_or_none(connection_id)
+    connection = Connection.objects.for_customer(customer).filter(pk=key).first() if key else None
+    if connection is None:
+        raise HttpError(404, "No such connected account for this customer.")
+    return connection_out(
+        connection_set_status(connection=connection, actor=token, **payload.model_dump())
+    )

@@ -100,6 +100,8 @@ class Invitation(TenantModel):
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # When its expiry was announced (invitation.expired); a resend makes it due again.
+    expiry_announced_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -107,6 +109,7 @@ class Invitation(TenantModel):
             models.Index(
                 fields=["organization", "customer", "-created_at"], name="invite_org_cust"
             ),
+            models.Index(fields=["status", "expires_at"], name="invite_expiry"),
             models.Index(fields=["organization", "email"], name="invite_org_email"),
         ]
 

@@ -14,6 +14,7 @@ from customers.services.connections import (
     NO_CONNECTIONS,
     connection_create,
     connection_revoke,
+    connection_set_status,
     connections_revoke_all,
 )
 from customers.services.errors import (
@@ -34,6 +35,7 @@ from customers.services.invitations import (
     customer_admin_replace,
     hash_invite_token,
     invitation_for_token,
+    invitations_announce_expired,
     invite_accept,
     invite_resend,
     invite_revoke,
@@ -124,6 +126,7 @@ __all__ = [
     "check_seats",
     "connection_create",
     "connection_revoke",
+    "connection_set_status",
     "connections_revoke_all",
     "customer_activate",
     "customer_admin_replace",
@@ -147,6 +150,7 @@ __all__ = [
     "hash_invite_token",
     "impact_summary",
     "invitation_for_token",
+    "invitations_announce_expired",
     "invite_accept",
     "invite_resend",
     "invite_revoke",

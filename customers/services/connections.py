@@ -9,7 +9,7 @@ from audit.services import record
 from billing.services import check_gauge
 from customers.models import ApiToken, Connection, Customer, User
 from customers.services.common import audited, locked_customer
-from customers.services.errors import ServiceError
+from customers.services.errors import Conflict, Invalid, ServiceError
 from customers.services.lifecycle import Status
 
 CONNECTION_NOT_ACTIVE = "This connection is {status} already."
@@ -44,6 +44,45 @@ def connection_revoke(*, connection: Connection, actor: User | ApiToken | None) 
         resource=current,
         resource_label=f"{current} ({current.customer.name})",
         changes={"status": [before, "revoked"]},
+    )
+    return current
+
+
+CONNECTION_REVOKED_FOR_GOOD = (
+    "This connection was revoked: the customer connects the account again to use it."
+)
+REPORTABLE = (Connection.Status.CONNECTED, Connection.Status.EXPIRED, Connection.Status.ERROR)
+
+
+@audited("connection.status_changed")
+@transaction.atomic
+def connection_set_status(
+    *, connection: Connection, status: str, actor: User | ApiToken | None, detail: str = ""
+) -> Connection:
+    """What the integration runtime reports: a credential expired, calls fail, or it works
+    again. Revoking is connection_revoke; a revoked connection stays revoked."""
+    if status not in REPORTABLE:
+        raise Invalid(f"Report one of: {', '.join(REPORTABLE)}.")
+    current = (
+        Connection.objects.for_organization(connection.organization_id)
+        .select_for_update()
+        .select_related("customer__organization")
+        .get(pk=connection.pk)
+    )
+    if current.status == Connection.Status.REVOKED:
+        raise Conflict(CONNECTION_REVOKED_FOR_GOOD)
+    if current.status == status:
+        return current  # nothing changed: no entry, no event
+    before, current.status = current.status, status
+    current.save(update_fields=["status"])
+    record(
+        action="connection.status_changed",
+        organization=current.customer.organization,
+        actor=actor,
+        resource=current,
+        resource_label=f"{current} ({current.customer.name})",
+        changes={"status": [before, status]},
+        message=detail[:500],
     )
     return current
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -95,6 +96,7 @@ def _issue(invitation: Invitation, actor: Any) -> str:
     invitation.expires_at = now + timedelta(days=settings.INVITE_TTL_DAYS)
     invitation.send_count += 1
     invitation.status = Invitation.Status.PENDING
+    invitation.expiry_announced_at = None  # a new link can expire (and be announced) again
     inviter = (
         getattr(actor, "name", "")
         or getattr(actor, "email", "")
@@ -337,3 +339,37 @@ def invite_accept(*, invitation: Invitation, actor: User) -> CustomerUser:
         if customer.status == Status.PENDING_ADMIN_ACTIVATION:
             transition(customer, actor, "activate", "customer.activated")
     return seat
+
+
+def invitations_announce_expired(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Pending invitations whose link has run out, each announced once (audited as
+    invite.expired, so an invitation.expired webhook event goes out). A system job: every
+    organization. Returns how many it announced."""
+    now = now or timezone.now()
+    due = (
+        Invitation.objects.unscoped()
+        .filter(status=Invitation.Status.PENDING, expires_at__lte=now)
+        .filter(Q(expiry_announced_at__isnull=True) | Q(expiry_announced_at__lt=F("expires_at")))
+        .select_related("customer__organization")
+        .order_by("expires_at")[:batch]
+    )
+    announced = 0
+    for invitation in due:
+        with transaction.atomic():
+            # One announcer wins each invitation, even with two workers.
+            won = (
+                Invitation.objects.unscoped()
+                .filter(pk=invitation.pk, expiry_announced_at=invitation.expiry_announced_at)
+                .update(expiry_announced_at=now)
+            )
+            if not won:
+                continue
+            record(
+                action="invite.expired",
+                organization=invitation.customer.organization,
+                resource=invitation,
+                resource_label=f"{invitation.email} → {invitation.customer.name}",
+                changes={"status": ["pending", "expired"]},
+            )
+            announced += 1
+    return announced

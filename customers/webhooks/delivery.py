@@ -268,14 +268,12 @@ def next_due() -> datetime | None:
     return pending.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
 
 
-def _waiting(by: datetime) -> bool:
-    """A deliver_due is already queued to run by then (one is enough; database backend)."""
+def waiting(job: Any, by: datetime) -> bool:
+    """That job is already queued to run by then (one is enough; database backend)."""
     if not isinstance(default_task_backend, DatabaseBackend):
         return False
     return (
-        DBTaskResult.objects.filter(
-            task_path=deliver_due.module_path, status=TaskResultStatus.READY
-        )
+        DBTaskResult.objects.filter(task_path=job.module_path, status=TaskResultStatus.READY)
         .filter(models.Q(run_after__lte=by) | models.Q(run_after=get_date_max()))
         .exists()
     )
@@ -283,7 +281,7 @@ def _waiting(by: datetime) -> bool:
 
 def wake_worker() -> None:
     """After a commit that queued deliveries: the worker sends them now."""
-    if not _waiting(timezone.now()):
+    if not waiting(deliver_due, timezone.now()):
         deliver_due.enqueue()
 
 
@@ -294,6 +292,6 @@ def deliver_due() -> int:
     wake_at = next_due()
     if wake_at is not None and default_task_backend.supports_defer:
         wake_at = max(wake_at, timezone.now() + timedelta(seconds=1))
-        if not _waiting(wake_at):
+        if not waiting(deliver_due, wake_at):
             deliver_due.using(run_after=wake_at).enqueue()
     return made

@@ -97,3 +97,18 @@ def test_the_event_catalogue(api):
     assert "customer.created" in names
     assert "quota.exceeded" in names
     assert body["payload_schema"]["required"]
+
+
+def test_the_runtime_reports_a_connections_health(api, other_api, customer_api, customer):
+    from tests.factories import make_connection
+
+    connection = make_connection(customer)
+    path = f"/customer/{customer.pk}/connections/{connection.pk}/status"
+    reported = api.post(path, {"status": "error", "detail": "HTTP 401 from Shopify"})
+    assert reported.status_code == 200
+    assert reported.json()["status"] == "error"
+    assert api.post(path, {"status": "revoked"}).status_code == 422
+    assert other_api.post(path, {"status": "connected"}).status_code == 404
+    assert customer_api.post(path, {"status": "connected"}).status_code == 403
+    entry = AuditEntry.objects.unscoped().get(action="connection.status_changed")
+    assert entry.changes == {"status": ["connected", "error"]}

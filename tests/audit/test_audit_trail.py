@@ -347,6 +347,9 @@ API_MUTATIONS: dict[str, Callable] = {
         _api("post", "/customer/{c}/connections", {"app": "Slack", "account_label": "ws"})(w),
     ),
     "connections_revoke": _api("post", "/customer/{c}/connections/{n}/revoke"),
+    "connections_status": _api(
+        "post", "/customer/{c}/connections/{n}/status", {"status": "expired"}
+    ),
     "endpoints_create": _api("post", "/webhook-endpoints", {"url": "http://127.0.0.1:9/c"}),
     "endpoints_update": lambda w: _api(
         "patch", f"/webhook-endpoints/{w.endpoint.pk}", {"description": "API"}

@@ -312,3 +312,75 @@ def test_every_event_type_is_documented():
         assert spec.description.endswith("."), name
         assert spec.version >= 1
     assert set(PAYLOAD_SCHEMA["properties"]["type"]["enum"]) == set(EVENT_TYPES)
+
+
+def test_quota_exceeded_is_announced_once_per_window(
+    org, owner, receiver, hooked, django_capture_on_commit_callbacks
+):
+    from billing.services import consume, override_set, refused
+
+    _, secret = hooked
+    customer = make_customer(org, actor=owner, name="Busy Co")
+    override_set(customer=customer, dimension="events_per_day", value=1, reason="test", actor=owner)
+    assert consume(customer, "events_per_day").allowed
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            refusal = consume(customer, "events_per_day")
+            assert not refusal.allowed
+            refused(customer, refusal, "events.refused", None)
+    deliver_now()
+    exceeded = [e for e in receiver.events(secret) if e["type"] == "quota.exceeded"]
+    assert len(exceeded) == 1
+    assert exceeded[0]["data"]["changes"]["dimension"] == [None, "events_per_day"]
+    with later(24 * 3600 + 60):  # the next day is a new window: it can be announced again
+        refusal = consume(customer, "events_per_day")
+        consume(customer, "events_per_day")
+        refused(customer, consume(customer, "events_per_day"), "events.refused", None)
+        assert WebhookEvent.objects.unscoped().filter(type="quota.exceeded").count() == 2
+    assert refusal.allowed
+
+
+def test_an_expired_invitation_is_announced_once_and_a_resend_rearms_it(
+    org, owner, receiver, hooked
+):
+    from django.core.management import call_command
+
+    from customers.services import invite_resend, invite_send
+
+    _, secret = hooked
+    customer = make_customer(org, actor=owner, name="Slow Admin Co")
+    invitation = invite_send(customer=customer, email="late@slow.test", role="user", actor=owner)
+    with later(8 * 24 * 3600):  # past the 7-day link
+        call_command("housekeeping", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("housekeeping", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        # (verified while it is "then": a signature's timestamp must be recent)
+        expired = [e for e in receiver.events(secret) if e["type"] == "invitation.expired"]
+    assert len(expired) == 1
+    assert expired[0]["data"]["resource"]["id"] == str(invitation.pk)
+    invite_resend(invitation=invitation, actor=owner)
+    with later(16 * 24 * 3600):
+        call_command("housekeeping", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert WebhookEvent.objects.unscoped().filter(type="invitation.expired").count() == 2
+
+
+def test_a_connection_reported_expired_sends_status_changed(
+    org, owner, receiver, hooked, django_capture_on_commit_callbacks
+):
+    from customers.services import connection_set_status
+    from customers.services.errors import Conflict
+    from tests.factories import make_connection
+
+    _, secret = hooked
+    connection = make_connection(make_customer(org, actor=owner, name="Linked Co"))
+    with django_capture_on_commit_callbacks(execute=True):
+        connection_set_status(connection=connection, status="expired", actor=None, detail="401")
+        connection_set_status(connection=connection, status="expired", actor=None)  # no change
+    changed = [e for e in receiver.events(secret) if e["type"] == "connection.status_changed"]
+    assert len(changed) == 1
+    assert changed[0]["data"]["changes"]["status"] == ["connected", "expired"]
+    with pytest.raises(Invalid):
+        connection_set_status(connection=connection, status="revoked", actor=None)
+    connection.status = "revoked"
+    connection.save()
+    with pytest.raises(Conflict):
+        connection_set_status(connection=connection, status="connected", actor=None)

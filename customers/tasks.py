@@ -1,0 +1,25 @@
+"""The background worker's recurring job (django-tasks): announce invitations that expired,
+send webhook deliveries that are due, and come back in a minute."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tasks import default_task_backend, task
+
+from customers.services import invitations_announce_expired
+from customers.webhooks.delivery import deliver_now, waiting
+
+EVERY = timedelta(minutes=1)
+
+
+@task()
+def housekeeping() -> dict[str, int]:
+    expired = invitations_announce_expired()
+    sent = deliver_now()
+    if default_task_backend.supports_defer:
+        again = timezone.now() + EVERY
+        if not waiting(housekeeping, again):
+            housekeeping.using(run_after=again).enqueue()
+    return {"invitations_expired": expired, "deliveries_attempted": sent}
