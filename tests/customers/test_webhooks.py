@@ -384,3 +384,14 @@ def test_a_connection_reported_expired_sends_status_changed(
     connection.save()
     with pytest.raises(Conflict):
         connection_set_status(connection=connection, status="connected", actor=None)
+
+
+def test_a_redirect_is_an_answer_not_a_new_destination(org, owner, receiver, hooked):
+    receiver.answers = [302]
+    make_customer(org, actor=owner, name="Moved Co")
+    deliver_now()
+    attempt = WebhookAttempt.objects.unscoped().get()
+    assert attempt.status_code == 302
+    assert attempt.succeeded is False
+    assert len(receiver.received) == 1  # nothing followed it
+    assert len(attempt.response_excerpt) <= 4096

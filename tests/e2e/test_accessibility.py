@@ -22,8 +22,9 @@ from django.core.management import call_command
 
 from audit.management.commands.seed_demo import DEMO_PASSWORD, OWNER_EMAIL, VIEWER_EMAIL
 from audit.models import Execution
-from customers.models import Customer, CustomerStatus, CustomerUser
-from customers.services import invite_send
+from customers.models import Customer, CustomerStatus, CustomerUser, Organization, User
+from customers.services import customer_update, endpoint_create, invite_send
+from customers.webhooks.delivery import deliver_now
 from tests.e2e.conftest import sign_in
 from tests.figures import count
 
@@ -160,11 +161,33 @@ def support_group() -> None:
     migration.create_group(django_apps, None)
 
 
-def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_server):
+def webhook_pages(settings) -> list[str]:
+    """An endpoint whose receiver is down, so its log shows failed attempts and retries."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    organization = Organization.objects.get(slug="acme")
+    owner = User.objects.get(email=OWNER_EMAIL)
+    endpoint, _ = endpoint_create(
+        organization=organization,
+        url="http://127.0.0.1:9/down",
+        description="CRM sync",
+        actor=owner,
+    )
+    customer = Customer.objects.for_organization(organization).filter(status="active").first()
+    customer_update(
+        customer=customer, actor=owner, expected_version=None, changes={"billing_ref": "PO-9"}
+    )
+    deliver_now()
+    return ["/settings/webhooks/", f"/settings/webhooks/{endpoint.pk}/"]
+
+
+def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_server, settings):
     mail.outbox = []
     support_group()
     call_command("seed_demo", executions=200, events=300, stdout=io.StringIO())
     pages = demo_pages()
+    hooks = webhook_pages(settings)
+    pages["owner"] += [*hooks, f"{hooks[1]} then [data-dialog-open=dialog-rotate]"]
+    pages["viewer"] += hooks
     logins = {
         "owner": OWNER_EMAIL,
         "viewer": VIEWER_EMAIL,

@@ -15,7 +15,13 @@ from django.test import Client
 
 from audit.models import AuditEntry, Workflow
 from billing.models import CustomerLimitOverride, Plan, PlanLimit, PooledCap
-from billing.services import override_set, plan_limit_set, pooled_cap_set
+from billing.services import (
+    announce_exceeded,
+    consume,
+    override_set,
+    plan_limit_set,
+    pooled_cap_set,
+)
 from customers.models import (
     Customer,
     CustomerUser,
@@ -255,3 +261,19 @@ def test_webhook_sequence_numbers_stay_unique_and_gapless_under_concurrent_chang
     assert sorted(d.sequence for d in deliveries) == list(range(1, THREADS + 1))
     for delivery in deliveries:  # each claimed by one thread at a time: one attempt each
         assert delivery.attempts == delivery.attempt_log.count() == 1
+
+
+def test_quota_exceeded_is_announced_once_when_refusals_race(org, owner):
+    customer = make_customer(org, actor=owner, name="Raced quota")
+    override_set(customer=customer, dimension="events_per_day", value=0, reason="race", actor=owner)
+
+    def refuse(n: int) -> bool:
+        consumption = consume(customer, "events_per_day")
+        assert not consumption.allowed
+        return announce_exceeded(customer, consumption)
+
+    results = race(refuse)
+    no_errors(results)
+    assert results.count(True) == 1
+    notices = AuditEntry.objects.unscoped().filter(action="quota.exceeded")
+    assert notices.count() == 1
