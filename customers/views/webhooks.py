@@ -121,7 +121,10 @@ def _detail_page(
     replay_form: ReplaySinceForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    return render_page(
+    # Only a GET (the log's filters and pager) is answered with just the log; a refused form
+    # always gets the whole page, so its errors show.
+    answer = render_page if request.method == "GET" else render
+    return answer(
         request,
         "customers/webhook_detail.html",
         {

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from audit.models import Execution, Workflow
 from customers.models import Customer
-from customers.services import api_token_create, invite_accept
+from customers.services import api_token_create, endpoint_create, invite_accept
 from tests.factories import UserFactory, make_connection, make_customer, make_seat
 from tests.figures import count
 
@@ -204,7 +204,7 @@ def every_route() -> list[str]:
 
 
 @pytest.fixture
-def world(org, owner, django_capture_on_commit_callbacks):
+def world(org, owner, settings, django_capture_on_commit_callbacks):
     """A customer with an admin, users, a connection, an invitation, activity and tokens; the
     clients of the people who use them."""
     customer = make_customer(org, actor=owner, name="Fuzz Co", admin_email="admin@fuzz.test")
@@ -226,6 +226,10 @@ def world(org, owner, django_capture_on_commit_callbacks):
         triggered_by="webhook",
         started_at=timezone.now(),
     )
+    # Generated endpoint URLs are not resolved (no DNS lookups from a test) and nothing is
+    # delivered: these tests never commit, so the worker is never woken.
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    endpoint, _ = endpoint_create(organization=org, url="http://127.0.0.1:9/fuzz", actor=owner)
     support = UserFactory(email="support@fuzz.test", is_staff=True)
     support.groups.add(Group.objects.get(name="Support"))
     return {
@@ -235,6 +239,7 @@ def world(org, owner, django_capture_on_commit_callbacks):
         "invitation": pending,
         "token": token,
         "execution": execution,
+        "endpoint": endpoint,
         "users": {"owner": owner, "portal": admin, "support": support, "stranger": None},
     }
 
@@ -256,6 +261,8 @@ def console_pages(world) -> list[str]:
         "/activity/customers/?q=fuzz",
         "/settings/audit-log/",
         "/settings/api-keys/",
+        "/settings/webhooks/",
+        f"/settings/webhooks/{world['endpoint'].pk}/",
         "/accounts/password/",
     ]
 
