@@ -100,6 +100,10 @@ class WebhookDelivery(TenantModel):
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="webhook_due"),
+            # "Is an earlier one about this customer still pending?" (the ordering rule)
+            models.Index(
+                fields=["endpoint", "customer_id", "status", "sequence"], name="webhook_order"
+            ),
             models.Index(fields=["organization", "endpoint", "-id"], name="webhook_delivery_log"),
         ]
 

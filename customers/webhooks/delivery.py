@@ -8,15 +8,17 @@ sent again: never lost, never marked twice; receivers de-duplicate by ``webhook-
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import random
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -29,7 +31,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 from standardwebhooks import Webhook
 
 from customers.models import Membership, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from customers.webhooks.safety import UnsafeDestination, check_destination
+from customers.webhooks.safety import UnsafeDestination, resolve_allowed
 from customers.webhooks.secrets import decrypt
 
 log = logging.getLogger(__name__)
@@ -66,12 +68,45 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is an answer, not a new destination
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the address that was checked, whatever the name resolves to now."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """TLS to the checked address, with the certificate checked against the URL's name."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """One POST, no redirects followed (http.client never follows one): status and the first
+    4 KB of the answer."""
+    parts = urlsplit(url)
+    address = resolve_allowed(url)
+    kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    connection = kind(parts.hostname, parts.port, address, TIMEOUT_SECONDS)
+    try:
+        target = parts.path or "/"
+        if parts.query:
+            target += f"?{parts.query}"
+        connection.request("POST", target, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read(EXCERPT_BYTES)
+    finally:
+        connection.close()
 
 
 def retry_wait(attempts: int) -> timedelta:
@@ -109,28 +144,23 @@ def send(delivery: WebhookDelivery) -> Outcome:
     now = timezone.now()
     started = time.monotonic()
     try:
-        check_destination(endpoint.url)  # http(s) only, and a public address
-        request = urllib.request.Request(  # noqa: S310 (the scheme is checked just above)
-            endpoint.url,
-            data=body.encode(),
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": "Tenantry-Webhooks/1",
-                "webhook-id": delivery.event_id,
-                "webhook-timestamp": str(int(now.timestamp())),
-                "webhook-signature": signature(endpoint, delivery.event_id, now, body),
-            },
-        )
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            code, excerpt = response.status, response.read(EXCERPT_BYTES)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Tenantry-Webhooks/1",
+            "webhook-id": delivery.event_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature(endpoint, delivery.event_id, now, body),
+        }
+        code, excerpt = _post(endpoint.url, body.encode(), headers)
         error = ""
     except UnsafeDestination as refused:
         code, excerpt, error = None, b"", str(refused)
-    except urllib.error.HTTPError as answer:
-        code, excerpt, error = answer.code, answer.read(EXCERPT_BYTES), ""
-    except (OSError, ValueError) as failure:  # refused, reset, timed out, bad URL
+    except (OSError, ValueError, http.client.HTTPException) as failure:
+        # refused, reset, timed out, a bad certificate, a garbled answer
         code, excerpt, error = None, b"", f"{type(failure).__name__}: {failure}"[:300]
+    except Exception as failure:  # anything else: logged, recorded, and the worker goes on
+        log.exception("webhook delivery %s failed unexpectedly", delivery.pk)
+        code, excerpt, error = None, b"", f"Internal error: {type(failure).__name__}"
     latency = int((time.monotonic() - started) * 1000)
     return Outcome(code, latency, error, excerpt.decode("utf-8", "replace"))
 

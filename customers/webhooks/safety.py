@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -32,19 +33,33 @@ def _blocked(address: str) -> bool:
 
 
 def check_destination(url: str) -> None:
-    """Raises UnsafeDestination, with a message for the person who typed the URL."""
+    """When an endpoint is saved: raises UnsafeDestination, with a message for the person who
+    typed the URL. (Nothing is resolved when private addresses are allowed.)"""
+    _scheme_and_host(url)
+    if not settings.WEBHOOKS_ALLOW_PRIVATE:
+        resolve_allowed(url)
+
+
+def _scheme_and_host(url: str) -> Any:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeDestination("Use an http:// or https:// URL.")
-    if settings.WEBHOOKS_ALLOW_PRIVATE:
-        return
+    return parts
+
+
+def resolve_allowed(url: str) -> str:
+    """Before each delivery: the address to connect to, once it is known to be allowed.
+    Delivery connects to exactly this address, so a name cannot resolve to a public address
+    when checked and to a private one when connected (DNS rebinding)."""
+    parts = _scheme_and_host(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError, ValueError):
         raise UnsafeDestination(f"“{parts.hostname}” does not resolve.") from None
-    if any(_blocked(info[4][0]) for info in infos):
+    if not settings.WEBHOOKS_ALLOW_PRIVATE and any(_blocked(info[4][0]) for info in infos):
         raise UnsafeDestination(
             f"“{parts.hostname}” is a private, loopback or link-local address: webhooks go "
             "only to public addresses."
         )
+    return infos[0][4][0]

@@ -395,3 +395,44 @@ def test_a_redirect_is_an_answer_not_a_new_destination(org, owner, receiver, hoo
     assert attempt.succeeded is False
     assert len(receiver.received) == 1  # nothing followed it
     assert len(attempt.response_excerpt) <= 4096
+
+
+def test_delivery_connects_to_the_address_it_checked(org, owner, settings, monkeypatch):
+    """DNS rebinding: the name is resolved once, checked, and that address is the one used."""
+    import socket
+
+    from customers.webhooks import delivery as delivering
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # to save the endpoint without DNS
+    endpoint, _ = endpoint_create(organization=org, url="http://hooks.rebind.test/x", actor=owner)
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    answers = iter(["93.184.215.14", "127.0.0.1", "127.0.0.1"])  # public first, then loopback
+    resolved, connected = [], []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        address = next(answers)
+        resolved.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    def create_connection(address, *args, **kwargs):
+        connected.append(address[0])
+        raise ConnectionRefusedError("stub")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(delivering.socket, "create_connection", create_connection)
+    make_customer(org, actor=owner, name="Rebind Co")
+    deliver_now()
+    assert resolved == ["93.184.215.14"]
+    assert connected == ["93.184.215.14"]  # never the loopback address it resolves to later
+    assert endpoint.deliveries.count() == 1
+
+
+def test_an_unexpected_error_is_recorded_and_the_worker_goes_on(org, owner, receiver, hooked):
+    endpoint, _ = hooked
+    _, secret = endpoint_create(organization=org, url=receiver.url, actor=owner)
+    WebhookEndpoint.objects.unscoped().filter(pk=endpoint.pk).update(secret_encrypted="garbled")
+    make_customer(org, actor=owner, name="Garbled Co")
+    assert deliver_now() == 2
+    broken = WebhookAttempt.objects.unscoped().get(delivery__endpoint=endpoint)
+    assert broken.error.startswith("Internal error")
+    assert len(receiver.delivered(secret)) == 1  # the other endpoint still got its delivery
