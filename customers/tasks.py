@@ -16,10 +16,12 @@ EVERY = timedelta(minutes=1)
 
 @task()
 def housekeeping() -> dict[str, int]:
-    expired = invitations_announce_expired()
-    sent = deliver_now()
-    if default_task_backend.supports_defer:
-        again = timezone.now() + EVERY
-        if not waiting(housekeeping, again):
-            housekeeping.using(run_after=again).enqueue()
+    try:
+        expired = invitations_announce_expired()
+        sent = deliver_now()
+    finally:  # comes back in a minute even after a failure
+        if default_task_backend.supports_defer:
+            again = timezone.now() + EVERY
+            if not waiting(housekeeping, again):
+                housekeeping.using(run_after=again).enqueue()
     return {"invitations_expired": expired, "deliveries_attempted": sent}

@@ -88,6 +88,8 @@ class WebhookDelivery(TenantModel):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Who holds it for the attempt under way (customers/webhooks/delivery.py claim()).
+    claim = models.CharField(max_length=16, blank=True, editable=False)
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

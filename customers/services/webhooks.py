@@ -30,6 +30,9 @@ ROTATION_OVERLAP = timedelta(hours=24)
 UNKNOWN_TYPES = "Unknown event types: {names}. GET /api/v1/webhook-event-types lists them."
 REPLAY_TOO_MANY = "That range holds {count} events; replay at most {limit} at a time."
 REPLAY_LIMIT = 10_000
+# One organization's endpoints share the worker with every other organization's.
+MAX_ENDPOINTS = 20
+TOO_MANY_ENDPOINTS = f"An organization can have {MAX_ENDPOINTS} endpoints: delete one first."
 
 
 def _checked_url(url: str) -> str:
@@ -60,6 +63,8 @@ def endpoint_create(
     event_types: list[str] | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its signing secret, which is returned here once and never again."""
+    if WebhookEndpoint.objects.for_organization(organization).count() >= MAX_ENDPOINTS:
+        raise Conflict(TOO_MANY_ENDPOINTS)
     secret = new_secret()
     endpoint = WebhookEndpoint(
         organization=organization,
@@ -132,6 +137,8 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor) -> str:
     can switch without missing a delivery."""
     current = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=endpoint.pk)
     secret = new_secret()
+    # The secret receivers have now keeps signing for the overlap. (Rotating again within it
+    # replaces the previous one, which no receiver had switched to yet.)
     current.previous_secret_encrypted = current.secret_encrypted
     current.previous_secret_expires_at = timezone.now() + ROTATION_OVERLAP
     current.secret_encrypted = encrypt(secret)
@@ -178,9 +185,18 @@ def delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelive
 
 
 def _reset(delivery: WebhookDelivery) -> None:
+    """Queued again as if new: the endpoint's next sequence number (so it goes out after what
+    is already queued about its customer, never before), a fresh 24 hours of retries, and a
+    stale claim for any attempt still under way (its result no longer counts)."""
+    locked = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=delivery.endpoint_id)
+    locked.last_sequence += 1
+    locked.save(update_fields=["last_sequence"])
+    delivery.sequence = locked.last_sequence
     delivery.status = WebhookDelivery.Status.PENDING
     delivery.next_attempt_at = timezone.now()
     delivery.first_attempt_at = None
+    delivery.attempts = 0
+    delivery.claim = ""
     delivery.save()
 
 

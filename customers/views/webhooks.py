@@ -80,7 +80,7 @@ def _deliveries(request: HttpRequest, endpoint: WebhookEndpoint) -> Any:
         .filter(endpoint=endpoint)
         .select_related("event")
         .prefetch_related(
-            Prefetch(
+            Prefetch(  # the page shows each delivery's last attempt (one query for the page)
                 "attempt_log",
                 queryset=WebhookAttempt.objects.for_organization(request.organization).order_by(
                     "-id"
@@ -101,7 +101,12 @@ def _deliveries(request: HttpRequest, endpoint: WebhookEndpoint) -> Any:
 def webhook_detail(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     new_secret = secret_to_show(request)
-    form = WebhookEndpointForm(
+    page = _detail_page(request, endpoint, _edit_form(endpoint), new_secret=new_secret)
+    return private_page(page, new_secret)
+
+
+def _edit_form(endpoint: WebhookEndpoint) -> WebhookEndpointForm:
+    return WebhookEndpointForm(
         initial={
             "url": endpoint.url,
             "description": endpoint.description,
@@ -109,7 +114,6 @@ def webhook_detail(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
             "enabled": endpoint.enabled,
         }
     )
-    return private_page(_detail_page(request, endpoint, form, new_secret=new_secret), new_secret)
 
 
 def _detail_page(
@@ -220,5 +224,4 @@ def webhook_replay_since(request: HttpRequest, endpoint_id: UUID) -> HttpRespons
         else:
             messages.success(request, f"{count:,} events queued again.")
             return redirect(_detail_url(endpoint))
-    edit = WebhookEndpointForm(initial={"url": endpoint.url, "enabled": endpoint.enabled})
-    return _detail_page(request, endpoint, edit, replay_form=form, status=422)
+    return _detail_page(request, endpoint, _edit_form(endpoint), replay_form=form, status=422)

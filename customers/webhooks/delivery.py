@@ -12,6 +12,7 @@ import http.client
 import json
 import logging
 import random
+import secrets
 import socket
 import ssl
 import time
@@ -96,8 +97,11 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
     4 KB of the answer."""
     parts = urlsplit(url)
     address = resolve_allowed(url)
-    kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
-    connection = kind(parts.hostname, parts.port, address, TIMEOUT_SECONDS)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)  # never read from an IPv6 literal's digits
+    connection = (_PinnedHTTPS if https else _PinnedHTTP)(
+        parts.hostname, port, address, TIMEOUT_SECONDS
+    )
     try:
         target = parts.path or "/"
         if parts.query:
@@ -132,11 +136,11 @@ def body_of(delivery: WebhookDelivery) -> str:
 
 def signature(endpoint: WebhookEndpoint, msg_id: str, at: datetime, body: str) -> str:
     """v1 signatures under the current secret and, during a rotation, the previous one."""
-    secrets = [decrypt(endpoint.secret_encrypted)]
+    keys = [decrypt(endpoint.secret_encrypted)]
     overlap = endpoint.previous_secret_expires_at
     if endpoint.previous_secret_encrypted and overlap and overlap > timezone.now():
-        secrets.append(decrypt(endpoint.previous_secret_encrypted))
-    return " ".join(Webhook(s).sign(msg_id, at, body) for s in secrets)
+        keys.append(decrypt(endpoint.previous_secret_encrypted))
+    return " ".join(Webhook(key).sign(msg_id, at, body) for key in keys)
 
 
 def send(delivery: WebhookDelivery) -> Outcome:
@@ -189,10 +193,13 @@ def due(now: datetime, limit: int = 50) -> list[int]:
 
 
 def claim(pk: int, now: datetime) -> WebhookDelivery | None:
+    """Takes a due delivery for one attempt: a lease, and a claim token that only this
+    attempt's result may present (a replay or a second worker makes the token stale)."""
+    token = secrets.token_hex(8)
     won = (
         WebhookDelivery.objects.unscoped()
         .filter(pk=pk, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
-        .update(next_attempt_at=now + LEASE)
+        .update(next_attempt_at=now + LEASE, claim=token)
     )
     if not won:
         return None
@@ -212,10 +219,10 @@ def record_outcome(delivery: WebhookDelivery, outcome: Outcome) -> None:
     current = (
         WebhookDelivery.objects.unscoped()
         .select_for_update()
-        .filter(pk=delivery.pk, status=WebhookDelivery.Status.PENDING)
+        .filter(pk=delivery.pk, status=WebhookDelivery.Status.PENDING, claim=delivery.claim)
         .first()
     )
-    if current is None:  # marked already (a replay reset it, or another worker): keep that
+    if current is None:  # its claim is stale (replayed, or taken over): that one counts
         return
     WebhookAttempt.objects.create(
         organization_id=current.organization_id,
@@ -223,10 +230,12 @@ def record_outcome(delivery: WebhookDelivery, outcome: Outcome) -> None:
         at=now,
         status_code=outcome.status_code,
         latency_ms=outcome.latency_ms,
-        error=outcome.error,
-        response_excerpt=outcome.excerpt,
+        # Stored as text: no NUL (PostgreSQL refuses it), and within the column.
+        error=outcome.error.replace("\x00", "")[:300],
+        response_excerpt=outcome.excerpt.replace("\x00", ""),
         succeeded=outcome.ok,
     )
+    current.claim = ""
     current.attempts += 1
     current.first_attempt_at = current.first_attempt_at or now
     endpoint = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=current.endpoint_id)
@@ -242,7 +251,7 @@ def record_outcome(delivery: WebhookDelivery, outcome: Outcome) -> None:
 def _failed(
     delivery: WebhookDelivery, endpoint: WebhookEndpoint, outcome: Outcome, now: datetime
 ) -> None:
-    endpoint.failing_since = endpoint.failing_since or now
+    endpoint.failing_since = _failing_since(endpoint, now)
     if outcome.status_code == 410:
         _disable(endpoint, "The receiver answered 410 Gone.")
     elif now - endpoint.failing_since >= DISABLE_AFTER:
@@ -251,6 +260,17 @@ def _failed(
         delivery.status = WebhookDelivery.Status.FAILED
     else:
         delivery.next_attempt_at = now + retry_wait(delivery.attempts)
+
+
+def _failing_since(endpoint: WebhookEndpoint, now: datetime) -> datetime:
+    """Failing since then, counted only while failures keep coming: after a day without any
+    attempt, a failure starts a new count (a quiet endpoint is not a broken one)."""
+    if endpoint.failing_since is None:
+        return now
+    recent = WebhookAttempt.objects.unscoped().filter(
+        delivery__endpoint_id=endpoint.pk, at__gte=now - timedelta(days=1)
+    )
+    return endpoint.failing_since if recent.exists() else now
 
 
 def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
@@ -285,15 +305,39 @@ def deliver_now(now: datetime | None = None) -> int:
             return made
         for pk in batch:
             delivery = claim(pk, now)
-            if delivery is not None:
+            if delivery is None:
+                continue
+            try:
                 attempt(delivery)
-                made += 1
+            except Exception:  # one delivery never stops the others (or the worker)
+                log.exception("webhook delivery %s could not be recorded", pk)
+                _back_off(delivery)
+            made += 1
         now = None
 
 
+def _back_off(delivery: WebhookDelivery) -> None:
+    """After an attempt that could not be recorded: count it and wait, so it cannot come back
+    every lease forever (it gives up after 24 hours like any other)."""
+    now = timezone.now()
+    attempts = delivery.attempts + 1
+    first = delivery.first_attempt_at or now
+    gave_up = now - first >= GIVE_UP_AFTER
+    WebhookDelivery.objects.unscoped().filter(pk=delivery.pk, claim=delivery.claim).update(
+        attempts=attempts,
+        first_attempt_at=first,
+        next_attempt_at=now + retry_wait(attempts),
+        claim="",
+        status=WebhookDelivery.Status.FAILED if gave_up else WebhookDelivery.Status.PENDING,
+    )
+
+
 def next_due() -> datetime | None:
-    pending = WebhookDelivery.objects.unscoped().filter(
-        status=WebhookDelivery.Status.PENDING, endpoint__enabled=True
+    # A delivery waiting behind an earlier one about its customer is not due on its own.
+    pending = (
+        WebhookDelivery.objects.unscoped()
+        .filter(status=WebhookDelivery.Status.PENDING, endpoint__enabled=True)
+        .filter(~_blocked_by_earlier())
     )
     return pending.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
 

@@ -90,7 +90,7 @@ def emit(
     endpoints: list[WebhookEndpoint] | None = None,
 ) -> WebhookEvent:
     """Writes the event and its deliveries in the caller's transaction. ``endpoints`` narrows
-    the delivery to those (a test event); by default every enabled endpoint subscribed to it."""
+    the delivery to those (a test event); by default every endpoint subscribed to it."""
     spec = EVENT_TYPES[event_type]
     with transaction.atomic():
         event = WebhookEvent.objects.create(
@@ -102,8 +102,10 @@ def emit(
             data=data,
         )
         if endpoints is None:
+            # A disabled endpoint gets its deliveries too: they wait, and go out in order
+            # when it is enabled again (nothing is lost by switching it off).
             subscribed = WebhookEndpoint.objects.for_organization(organization_id)
-            endpoints = [e for e in subscribed.filter(enabled=True) if e.subscribes_to(event_type)]
+            endpoints = [e for e in subscribed if e.subscribes_to(event_type)]
         targets = endpoints
         for endpoint in targets:
             queue_delivery(endpoint, event)

@@ -19,17 +19,17 @@ class UnsafeDestination(ValueError):
 
 
 def _blocked(address: str) -> bool:
+    """Anything but a global unicast address: private, shared (100.64/10, where some clouds
+    keep metadata), loopback, link-local, reserved, multicast; and IPv6 forms that carry such
+    an IPv4 address (mapped, 6to4, Teredo)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
+    if ip.version == 6:
+        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+        if any(inner is not None and _blocked(str(inner)) for inner in embedded):
+            return True
+        if ip.is_site_local:  # fec0::/10, deprecated but still routed inside some networks
+            return True
+    return not ip.is_global or ip.is_multicast
 
 
 def check_destination(url: str) -> None:
@@ -41,7 +41,11 @@ def check_destination(url: str) -> None:
 
 
 def _scheme_and_host(url: str) -> Any:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise UnsafeDestination("That is not a URL we can send to.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeDestination("Use an http:// or https:// URL.")
     return parts

@@ -262,6 +262,11 @@ def test_secrets_are_never_recorded_or_stored_in_the_clear(org, owner, receiver)
         "http://169.254.169.254/latest/meta-data/",
         "http://[::1]/hooks",
         "http://[::ffff:127.0.0.1]/hooks",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://[2002:a9fe:a9fe::]/hooks",
+        "http://[fec0::1]/hooks",
+        "http://[::1/hooks",
+        "http://example.com:99999/hooks",
         "ftp://example.com/hooks",
         "file:///etc/passwd",
     ],
@@ -436,3 +441,70 @@ def test_an_unexpected_error_is_recorded_and_the_worker_goes_on(org, owner, rece
     broken = WebhookAttempt.objects.unscoped().get(delivery__endpoint=endpoint)
     assert broken.error.startswith("Internal error")
     assert len(receiver.delivered(secret)) == 1  # the other endpoint still got its delivery
+
+
+def test_events_while_disabled_wait_and_go_out_in_order(
+    org, owner, receiver, hooked, django_capture_on_commit_callbacks
+):
+    endpoint, secret = hooked
+    with django_capture_on_commit_callbacks(execute=True):
+        customer = make_customer(org, actor=owner, name="Paused Co")
+    endpoint_update(endpoint=endpoint, changes={"enabled": False}, actor=owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_suspend(customer=customer, actor=owner)  # while it is off: waits
+    assert len(receiver.received) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        endpoint_update(endpoint=endpoint, changes={"enabled": True}, actor=owner)
+        customer_update(
+            customer=customer, actor=owner, expected_version=None, changes={"name": "Back Co"}
+        )
+    kept = receiver.delivered(secret)
+    assert [e["type"] for e in kept] == [
+        "customer.created",
+        "customer.suspended",
+        "customer.updated",
+    ]
+    assert [e["sequence"] for e in kept] == [1, 2, 3]
+
+
+def test_a_replay_during_an_attempt_is_not_marked_twice(org, owner, receiver, hooked):
+    from customers.services import delivery_replay
+    from customers.webhooks.delivery import record_outcome
+
+    endpoint, _ = hooked
+    make_customer(org, actor=owner, name="Twice Co")
+    delivery = WebhookDelivery.objects.unscoped().get(endpoint=endpoint)
+    claimed = claim(delivery.pk, timezone.now())
+    outcome = send(claimed)  # in flight when someone presses Replay
+    delivery_replay(delivery=delivery, actor=owner)
+    record_outcome(claimed, outcome)  # the stale claim's result does not count
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.PENDING
+    assert delivery.attempts == 0
+    assert deliver_now() == 1
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+
+
+def test_a_blocked_delivery_does_not_wake_the_worker_early(org, owner, receiver, hooked):
+    from customers.webhooks.delivery import next_due
+
+    endpoint, _ = hooked
+    receiver.answers = [500]
+    customer = make_customer(org, actor=owner, name="Blocked Co")
+    deliver_now()  # fails: retried in about 5 s
+    customer_suspend(customer=customer, actor=owner)  # waits behind it
+    first = WebhookDelivery.objects.unscoped().get(endpoint=endpoint, sequence=1)
+    assert next_due() == first.next_attempt_at  # not the blocked one's (earlier) time
+
+
+def test_a_receivers_answer_is_stored_without_nul_and_within_4_kb(org, owner, hooked, monkeypatch):
+    from customers.webhooks import delivery as delivering
+
+    monkeypatch.setattr(delivering, "_post", lambda *a: (200, b"ok\x00" + b"x" * 4093))
+    make_customer(org, actor=owner, name="Nul Co")
+    deliver_now()
+    attempt = WebhookAttempt.objects.unscoped().get()
+    assert "\x00" not in attempt.response_excerpt
+    assert len(attempt.response_excerpt) <= 4096
