@@ -1,10 +1,11 @@
 """Delivering webhooks, in the background worker (django-tasks): signed per Standard Webhooks,
 in order per endpoint and customer, retried with backoff and jitter for 24 hours.
 
-A delivery is claimed by moving its next attempt a lease into the future (one UPDATE that only
-one worker wins), sent with no transaction open, then marked in one transaction that checks it
-is still pending. A worker that dies mid-send leaves the claim to expire and the delivery is
-sent again: never lost, never marked twice; receivers de-duplicate by ``webhook-id``."""
+A delivery is claimed by moving its next attempt a lease into the future and giving it a claim
+token (one UPDATE that only one worker wins), sent with no transaction open, then marked in one
+transaction that checks the token still holds. A worker that dies mid-send leaves the claim to
+expire and the delivery is sent again: never lost, never marked twice; receivers de-duplicate
+by ``webhook-id``."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10
 LEASE = timedelta(seconds=TIMEOUT_SECONDS * 3)
 EXCERPT_BYTES = 4096
-# Wait after the n-th failed attempt (then the 10th wait repeats) until 24 hours have passed
+# Wait after the n-th failed attempt (then the last wait repeats) until 24 hours have passed
 # since the first attempt; each wait is shifted by up to ±10 % of jitter.
 RETRY_SCHEDULE = [
     timedelta(seconds=5),

@@ -32,6 +32,22 @@ from tests.receiver import running_receiver
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def figures(db):
+    """What each test sent, for the figures printed at the end of the run."""
+    yield
+    count("webhooks: events written", WebhookEvent.objects.unscoped().count())
+    attempts = WebhookAttempt.objects.unscoped()
+    count("webhooks: delivery attempts made", attempts.count())
+    count(
+        "webhooks: failed attempts (retried or given up)", attempts.filter(succeeded=False).count()
+    )
+    marked_twice = sum(
+        d.attempts > d.attempt_log.count() for d in WebhookDelivery.objects.unscoped()
+    )
+    count("webhooks: deliveries marked more often than attempted", marked_twice)
+
+
 @pytest.fixture
 def receiver(settings):
     settings.WEBHOOKS_ALLOW_PRIVATE = True  # the receiver is on loopback
@@ -69,7 +85,6 @@ def test_a_created_customer_reaches_the_receiver_signed(
         Webhook("whsec_" + "A" * 32).verify(receiver.received[0]["body"], headers)
     delivery = WebhookDelivery.objects.unscoped().get(endpoint=endpoint)
     assert delivery.status == WebhookDelivery.Status.SUCCEEDED
-    count("webhooks: events sent", 1)
 
 
 def test_500_three_times_then_200_is_delivered_once_with_three_failures_logged(
@@ -89,7 +104,6 @@ def test_500_three_times_then_200_is_delivered_once_with_three_failures_logged(
     assert [a.succeeded for a in attempts] == [False, False, False, True]
     assert len({r["headers"]["webhook-id"] for r in receiver.received}) == 1
     assert len(receiver.delivered(secret)) == 1
-    count("webhooks: deliveries retried", 3)
 
 
 def test_a_receiver_killed_mid_burst_loses_nothing_and_duplicates_nothing(
@@ -117,6 +131,7 @@ def test_a_receiver_killed_mid_burst_loses_nothing_and_duplicates_nothing(
     )  # it did fail meanwhile
     count("webhooks: receivers killed", 1)
     count("webhooks: events lost", sent - len(kept))
+    count("webhooks: duplicates after de-duplication", len(kept) - len({e["id"] for e in kept}))
 
 
 def test_a_rolled_back_change_sends_nothing(org, owner, receiver, hooked):
