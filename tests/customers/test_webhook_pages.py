@@ -120,3 +120,18 @@ def test_another_organizations_endpoint_is_404(outsider_client, endpoint):
     for url in write_urls(endpoint):
         assert outsider_client.post(url).status_code == 404, url
     assert str(endpoint.pk) not in outsider_client.get("/settings/webhooks/").content.decode()
+
+
+def test_a_refused_replay_keeps_the_endpoints_settings_on_the_page(owner_client, endpoint, owner):
+    from customers.services import endpoint_update
+
+    endpoint_update(
+        endpoint=endpoint,
+        changes={"description": "CRM sync", "event_types": ["customer.created"]},
+        actor=owner,
+    )
+    page = owner_client.post(
+        f"/settings/webhooks/{endpoint.pk}/replay-since", {"since": "not a time"}
+    ).content.decode()
+    assert 'value="CRM sync"' in page  # saving this form must not wipe its settings
+    assert 'value="customer.created" id="id_event_types_0" checked' in page
