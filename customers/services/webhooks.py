@@ -223,8 +223,10 @@ def endpoint_replay_since(*, endpoint: WebhookEndpoint, since: datetime, actor: 
             continue
         if event.id in existing:
             _reset(existing[event.id])
-        else:
+        elif event.type != "webhook.test":  # another endpoint's test event is not this one's
             queue_delivery(endpoint, event)
+        else:
+            continue
         replayed += 1
     record(
         action="webhook.replayed",
