@@ -268,8 +268,8 @@ def _failing_since(endpoint: WebhookEndpoint, now: datetime) -> datetime:
     attempt, a failure starts a new count (a quiet endpoint is not a broken one)."""
     if endpoint.failing_since is None:
         return now
-    recent = WebhookAttempt.objects.unscoped().filter(
-        delivery__endpoint_id=endpoint.pk, at__gte=now - timedelta(days=1)
+    recent = WebhookAttempt.objects.unscoped().filter(  # before this attempt, within a day
+        delivery__endpoint_id=endpoint.pk, at__gte=now - timedelta(days=1), at__lt=now
     )
     return endpoint.failing_since if recent.exists() else now
 

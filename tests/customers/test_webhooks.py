@@ -215,9 +215,10 @@ def test_three_days_of_failures_disable_the_endpoint(org, owner, receiver, hooke
     endpoint.refresh_from_db()
     assert endpoint.enabled
     assert endpoint.failing_since is not None
-    make_customer(org, actor=owner, name="Still Down Co")
-    with later(3 * 24 * 3600 + 60):
-        deliver_now()
+    for hours in (20, 40, 60, 72.1):  # failures keep coming, never a day apart
+        with later(hours * 3600):
+            make_customer(org, actor=owner, name=f"Still Down Co {hours}")
+            deliver_now()
     endpoint.refresh_from_db()
     assert endpoint.enabled is False
     assert "3 days" in endpoint.disabled_reason
@@ -523,3 +524,17 @@ def test_a_receivers_answer_is_stored_without_nul_and_within_4_kb(org, owner, ho
     attempt = WebhookAttempt.objects.unscoped().get()
     assert "\x00" not in attempt.response_excerpt
     assert len(attempt.response_excerpt) <= 4096
+
+
+def test_one_failure_after_a_quiet_gap_does_not_disable(org, owner, receiver, hooked):
+    endpoint, _ = hooked
+    receiver.answers = [500, 500]
+    make_customer(org, actor=owner, name="Quiet Co")
+    deliver_now()  # a failure starts the count…
+    WebhookDelivery.objects.unscoped().update(status=WebhookDelivery.Status.FAILED)
+    with later(5 * 24 * 3600):  # …then nothing for days; one more failure is a fresh count
+        make_customer(org, actor=owner, name="Quiet Again Co")
+        deliver_now()
+        endpoint.refresh_from_db()
+        assert endpoint.enabled
+        assert endpoint.failing_since > timezone.now() - timedelta(minutes=1)
