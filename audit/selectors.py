@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -58,3 +58,22 @@ def events_per_day_series(
     return [
         (first + timedelta(days=n), counts.get(first + timedelta(days=n), 0)) for n in range(days)
     ]
+
+
+def execution_outcomes(
+    organization_id: Any, customer_ids: list[Any], since: datetime
+) -> dict[Any, tuple[int, int]]:
+    """(finished, failed) executions per customer started since ``since``, in one query on the
+    (organization, customer, started_at) index."""
+    rows = (
+        Execution.objects.for_organization(organization_id)
+        .filter(customer_id__in=customer_ids, started_at__gte=since)
+        .exclude(status=Execution.Status.RUNNING)
+        .values("customer_id")
+        .annotate(
+            finished=Count("pk"),
+            failed=Count("pk", filter=Q(status=Execution.Status.FAILED)),
+        )
+        .order_by()
+    )
+    return {row["customer_id"]: (row["finished"], row["failed"]) for row in rows}

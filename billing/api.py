@@ -1,16 +1,24 @@
-"""A customer's limits over the API: effective limits with usage, set and clear an override."""
+"""A customer's limits over the API: effective limits with usage, set and clear an override,
+and the percents of each limit at which usage alerts fire."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from pydantic import StrictInt
 
 from billing.dimensions import DIMENSIONS
-from billing.services import override_clear, override_set, usage_rows
+from billing.services import (
+    override_clear,
+    override_set,
+    thresholds_at,
+    thresholds_set,
+    usage_rows,
+)
 from customers.api.auth import organization_token
 from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS, Detail, iso
@@ -105,3 +113,66 @@ def limits_clear(request: HttpRequest, customer_id: str, dimension: str):
     customer = customer_in_scope(request, customer_id)
     override_clear(customer=customer, dimension=_dimension(dimension), actor=token)
     return _limits(customer)
+
+
+class ThresholdOut(Schema):
+    dimension: str
+    label: str
+    percents: list[int] = Field(..., description="The percents of the limit that alert")
+    source: Literal["customer", "plan", "organization", "default"]
+    customer_percents: list[int] | None = Field(
+        ..., description="What this customer sets itself; null = it follows its plan"
+    )
+
+
+Percent = Annotated[StrictInt, Field(ge=1, le=100)]
+
+
+class ThresholdsIn(Schema):
+    thresholds: dict[str, Annotated[list[Percent], Field(max_length=5)] | None] = Field(
+        ...,
+        description="Dimension -> percents for this customer ([] = no alerts), or null to "
+        "follow its plan again. Dimensions not named keep what they have.",
+    )
+
+
+def _thresholds(customer: Customer) -> list[dict[str, Any]]:
+    return [
+        {
+            "dimension": key,
+            "label": t.dimension.label,
+            "percents": list(t.percents),
+            "source": t.source,
+            "customer_percents": None if t.own is None else list(t.own),
+        }
+        for key, t in thresholds_at(customer.organization_id, customer=customer).items()
+    ]
+
+
+@router.get(
+    "/customer/{customer_id}/alert-thresholds",
+    response={200: list[ThresholdOut], **ERRORS},
+    summary="Usage alert thresholds of each daily and monthly limit",
+)
+def alert_thresholds_get(request: HttpRequest, customer_id: str):
+    return _thresholds(customer_in_scope(request, customer_id))
+
+
+@router.put(
+    "/customer/{customer_id}/alert-thresholds",
+    response={200: list[ThresholdOut], **ERRORS},
+    summary="Set or clear a customer's own usage alert thresholds",
+)
+def alert_thresholds_put(request: HttpRequest, customer_id: str, payload: ThresholdsIn):
+    token = organization_token(request)
+    customer = customer_in_scope(request, customer_id)
+    with transaction.atomic():  # all the named dimensions, or none
+        for dimension, percents in payload.thresholds.items():
+            thresholds_set(
+                organization=customer.organization,
+                actor=token,
+                dimension=_dimension(dimension),
+                percents=percents,
+                customer=customer,
+            )
+    return _thresholds(customer)

@@ -27,6 +27,13 @@ class Dimension:
     def is_gauge(self) -> bool:
         return self.window is None
 
+    @property
+    def alerts(self) -> bool:
+        """Usage alerts and forecasts cover the daily and monthly quotas. A rate limit per
+        minute would alert every busy minute (its refusals are quota.exceeded), and a gauge
+        (seats, accounts) has no window to forecast."""
+        return self.window in ("day", "month")
+
     def window_start(self, now: datetime | None = None) -> datetime:
         now = (now or timezone.now()).astimezone(UTC)
         if self.window == "minute":
@@ -36,6 +43,12 @@ class Dimension:
         if self.window == "month":
             return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         return datetime(1970, 1, 1, tzinfo=UTC)  # gauges have one eternal window
+
+    def previous_window_start(self, start: datetime) -> datetime:
+        """The start of the window before the one starting at ``start``."""
+        if self.window == "month":
+            return (start - timedelta(days=1)).replace(day=1)
+        return start - (timedelta(days=1) if self.window == "day" else timedelta(minutes=1))
 
     def window_end(self, now: datetime | None = None) -> datetime | None:
         start = self.window_start(now)
@@ -90,6 +103,7 @@ DIMENSIONS: dict[str, Dimension] = {
     ]
 }
 DIMENSION_CHOICES = [(d.key, d.label) for d in DIMENSIONS.values()]
+ALERTING = [d for d in DIMENSIONS.values() if d.alerts]
 
 
 def get_dimension(key: str) -> Dimension:

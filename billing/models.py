@@ -17,6 +17,8 @@ DEFAULT_PLAN_NAMES = ("Free", "Starter", "Pro", "Enterprise")
 # The largest limit any form, the API or a service accepts: counters are bigints, and a counter
 # at the limit plus one more request must still fit.
 MAX_LIMIT = 2**62
+# Usage alerts fire at these percents of a limit unless an AlertThreshold says otherwise.
+DEFAULT_ALERT_PERCENTS = (80, 100)
 # What each default plan entitles its customers to; owners edit them afterwards.
 DEFAULT_ENTITLEMENTS = {
     "Free": set(),
@@ -148,6 +150,11 @@ class UsageCounter(TenantModel):
     dimension = models.CharField(max_length=40, choices=DIMENSION_CHOICES)
     window_start = models.DateTimeField()
     used = models.PositiveBigIntegerField(default=0)
+    # The forecast, refreshed where usage is counted each time another whole percent of the
+    # limit is used (billing/services/alerts.py): the usage projected at the window's end,
+    # and when it reaches the limit (the moment it did, once it has). None: not within it.
+    projected = models.PositiveBigIntegerField(null=True, blank=True)
+    forecast_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -177,9 +184,15 @@ class PooledUsageCounter(TenantModel):
 
 
 class QuotaNotice(TenantModel):
-    """A notice given about a customer's quota in one window, at most once: today "exceeded"
-    (the quota.exceeded webhook event). The unique constraint is the "once", under any
-    concurrency."""
+    """An alert about a customer's usage in one window, given at most once per kind: a
+    threshold crossed ("threshold_80"), a forecast that the limit will be reached
+    ("forecast"), or a refusal ("exceeded"). The unique constraint is the "once", under any
+    concurrency; a new window re-arms every kind."""
+
+    class Kind(models.TextChoices):
+        THRESHOLD = "threshold", "Threshold crossed"
+        FORECAST = "forecast", "Forecast to reach the limit"
+        EXCEEDED = "exceeded", "Refused by the limit"
 
     organization = models.ForeignKey(
         "customers.Organization", on_delete=models.CASCADE, related_name="+"
@@ -189,8 +202,16 @@ class QuotaNotice(TenantModel):
     )
     dimension = models.CharField(max_length=40, choices=DIMENSION_CHOICES)
     window_start = models.DateTimeField()
+    # "threshold_80", "forecast" or "exceeded": the kind, and for a threshold its percent.
     kind = models.CharField(max_length=20, default="exceeded")
+    percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    used = models.PositiveBigIntegerField(null=True, blank=True)
+    limit_value = models.PositiveBigIntegerField(null=True, blank=True)
+    forecast_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the one worker run that sends the alert's emails (a claim, so a retried task
+    # never mails twice).
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -198,4 +219,73 @@ class QuotaNotice(TenantModel):
                 fields=["organization", "customer", "dimension", "window_start", "kind"],
                 name="quota_notice_once",
             )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="quota_notice_org_recent")
+        ]
+
+    @property
+    def kind_family(self) -> str:
+        return self.kind.split("_")[0]
+
+
+class AlertThreshold(TenantModel):
+    """The percents of a limit at which usage alerts fire, for one windowed dimension: the
+    organization's default (no plan, no customer), a plan's, or one customer's. The most
+    specific one applies; without any, DEFAULT_ALERT_PERCENTS. An empty list: no alerts."""
+
+    organization = models.ForeignKey(
+        "customers.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_thresholds"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alert_thresholds",
+    )
+    dimension = models.CharField(max_length=40, choices=DIMENSION_CHOICES)
+    percents = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(plan__isnull=True) | models.Q(customer__isnull=True),
+                name="alert_threshold_one_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "dimension"],
+                condition=models.Q(plan__isnull=True, customer__isnull=True),
+                name="alert_threshold_org_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "plan", "dimension"],
+                condition=models.Q(plan__isnull=False),
+                name="alert_threshold_plan_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "customer", "dimension"],
+                condition=models.Q(customer__isnull=False),
+                name="alert_threshold_customer_unique",
+            ),
+        ]
+
+
+class UsageDigest(TenantModel):
+    """The weekly usage digest of one organization: one row per week, so it goes out once."""
+
+    organization = models.ForeignKey(
+        "customers.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    week_start = models.DateField()
+    recipients = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "week_start"], name="digest_once")
         ]

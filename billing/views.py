@@ -18,6 +18,7 @@ from billing.forms import EntitlementsForm, OverrideForm, PlanLimitForm, PooledC
 from billing.models import ENTITLEMENT_FIELDS, Plan, PooledCap
 from billing.services import (
     LimitError,
+    by_forecast,
     effective_limits_for,
     override_clear,
     override_set,
@@ -156,9 +157,13 @@ def customer_limits(request: HttpRequest) -> HttpResponse:
     plans = list(Plan.objects.for_organization(organization))
     if plan_id and any(str(p.pk) == plan_id for p in plans):
         customers = customers.filter(plan_id=plan_id)
+    sort = request.GET.get("sort", "name")
+    if sort == "forecast":
+        customers = by_forecast(customers)
     page = Paginator(customers, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    limits, used = effective_limits_for(rows), usage_for(rows)
+    forecasts: dict = {}
+    limits, used = effective_limits_for(rows), usage_for(rows, forecasts=forecasts)
     return render_page(
         request,
         "billing/customer_limits.html",
@@ -167,24 +172,32 @@ def customer_limits(request: HttpRequest) -> HttpResponse:
             "plans": plans,
             "dimensions": list(DIMENSIONS.values()),
             "grid": [
-                (c, [_cell(c, d.key, limits, used) for d in DIMENSIONS.values()]) for c in rows
+                (c, [_cell(c, d.key, limits, used, forecasts) for d in DIMENSIONS.values()])
+                for c in rows
             ],
             "query": query,
             "plan_id": plan_id,
+            "sort": "forecast" if sort == "forecast" else "name",
         },
         partials=("grid",),
     )
 
 
-def _cell(customer: Customer, dimension: str, limits: dict, used: dict) -> dict[str, Any]:
+def _cell(
+    customer: Customer, dimension: str, limits: dict, used: dict, forecasts: dict
+) -> dict[str, Any]:
     limit = limits[customer.pk][dimension]
     usage = used[customer.pk][dimension]
+    forecast = forecasts.get(customer.pk, {}).get(dimension)
+    reaches = forecast.reaches_limit_at if forecast and limit.value is not None else None
     return {
         "customer": customer,
         "dimension": DIMENSIONS[dimension],
         "limit": limit,
         "used": usage,
         "over": limit.value is not None and usage > limit.value,
+        "reaches_limit_at": reaches,
+        "reached": reaches is not None and usage >= limit.value,
     }
 
 
@@ -251,7 +264,9 @@ def _saved_cell(request: HttpRequest, customer: Customer, dimension: str) -> Htt
 
 
 def _cell_response(request: HttpRequest, customer: Customer, dimension: str) -> HttpResponse:
-    cell = _cell(customer, dimension, effective_limits_for([customer]), usage_for([customer]))
+    forecasts: dict = {}
+    used = usage_for([customer], forecasts=forecasts)
+    cell = _cell(customer, dimension, effective_limits_for([customer]), used, forecasts)
     return render(request, "billing/limit_cell.html#cell", {"cell": cell})
 
 

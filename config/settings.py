@@ -42,6 +42,8 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 TASKS = {
     "default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}
 }
+# A connected account nothing used for this many days is "idle" (customers/health.py).
+CONNECTION_IDLE_DAYS = env.int("CONNECTION_IDLE_DAYS", default=30)
 # Webhooks: private, loopback and link-local destinations are refused unless DEBUG or this.
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
 # Webhook signing secrets are kept encrypted under this key (default: derived from SECRET_KEY).

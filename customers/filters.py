@@ -9,6 +9,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from billing.selectors import plans_of
+from customers.health import NEEDS_ATTENTION_BELOW
 from customers.models import Customer, CustomerStatus
 
 
@@ -36,9 +37,24 @@ class CustomerFilter(django_filters.FilterSet):
         label="Show deleted",
         widget=forms.CheckboxInput,
     )
+    attention = django_filters.BooleanFilter(
+        method="filter_attention",
+        label="Needs attention",
+        widget=forms.CheckboxInput,
+    )
     sort = django_filters.OrderingFilter(
-        fields=(("name", "name"), ("created_at", "created"), ("status", "status")),
-        field_labels={"name": "Name", "created_at": "Created", "status": "Status"},
+        fields=(
+            ("name", "name"),
+            ("created_at", "created"),
+            ("status", "status"),
+            ("health_score", "health"),
+        ),
+        field_labels={
+            "name": "Name",
+            "created_at": "Created",
+            "status": "Status",
+            "health_score": "Health",
+        },
         empty_label=None,
     )
 
@@ -63,6 +79,11 @@ class CustomerFilter(django_filters.FilterSet):
         self, queryset: QuerySet[Customer], name: str, value: str
     ) -> QuerySet[Customer]:
         return queryset.filter(status=value) if value else queryset
+
+    def filter_attention(
+        self, queryset: QuerySet[Customer], name: str, value: bool | None
+    ) -> QuerySet[Customer]:
+        return queryset.filter(health_score__lt=NEEDS_ATTENTION_BELOW) if value else queryset
 
     def filter_show_deleted(
         self, queryset: QuerySet[Customer], name: str, value: bool | None

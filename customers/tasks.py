@@ -1,5 +1,6 @@
 """The background worker's recurring job (django-tasks): announce invitations that expired,
-send webhook deliveries that are due, and come back in a minute."""
+send webhook deliveries that are due, refresh health scores that are an hour old, send each
+organization's weekly usage digest once, and come back in a minute."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import default_task_backend, task
 
-from customers.services import invitations_announce_expired
+from billing.services import usage_digests_due
+from customers.services import customers_health_refresh_due, invitations_announce_expired
 from customers.webhooks.delivery import deliver_now, waiting
 
 EVERY = timedelta(minutes=1)
@@ -19,9 +21,16 @@ def housekeeping() -> dict[str, int]:
     try:
         expired = invitations_announce_expired()
         sent = deliver_now()
+        refreshed = customers_health_refresh_due()
+        digests = usage_digests_due()
     finally:  # comes back in a minute even after a failure
         if default_task_backend.supports_defer:
             again = timezone.now() + EVERY
             if not waiting(housekeeping, again):
                 housekeeping.using(run_after=again).enqueue()
-    return {"invitations_expired": expired, "deliveries_attempted": sent}
+    return {
+        "invitations_expired": expired,
+        "deliveries_attempted": sent,
+        "health_refreshed": refreshed,
+        "digests_sent": digests,
+    }

@@ -49,6 +49,7 @@ urlpatterns = [
     path("invite/accept/", invites.invite_accept_view, name="invite_accept"),
     path("invite/<str:token>/", invites.invite_landing, name="invite_landing"),
     path("organizations/switch/", account.organization_switch, name="organization_switch"),
+    path("alerts/emails/", account.alert_emails, name="alert_emails"),
     path("settings/api-keys/", account.api_keys, name="api_keys"),
     path(
         "settings/api-keys/<uuid:token_id>/revoke/", account.api_key_revoke, name="api_key_revoke"

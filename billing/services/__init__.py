@@ -1,6 +1,14 @@
 """Limits and usage (SPEC §5): every rule about how much a customer may use lives in this
 package, one module per concern; re-exported here for callers."""
 
+from billing.services.alerts import (
+    Thresholds,
+    by_forecast,
+    parse_percents,
+    recent_alerts,
+    thresholds_at,
+    thresholds_set,
+)
 from billing.services.changes import (
     LIMIT_TOO_LARGE,
     NEGATIVE_LIMIT,
@@ -24,6 +32,7 @@ from billing.services.limits import (
     usage_for,
     usage_rows,
 )
+from billing.services.notify import usage_alert_send, usage_digest_send, usage_digests_due
 from billing.services.quota import (
     Consumption,
     QuotaExceeded,
@@ -31,6 +40,8 @@ from billing.services.quota import (
     check_gauge,
     consume,
     consume_pool,
+    count_atomically,
+    db_key,
     refused,
 )
 
@@ -43,23 +54,34 @@ __all__ = [
     "LimitError",
     "NothingToReset",
     "QuotaExceeded",
+    "Thresholds",
     "UsageRow",
     "announce_exceeded",
+    "by_forecast",
     "chart_bars",
     "check_gauge",
     "consume",
     "consume_pool",
+    "count_atomically",
+    "db_key",
     "effective_limit",
     "effective_limits_for",
     "override_clear",
     "override_set",
+    "parse_percents",
     "plan_defaults",
     "plan_entitlements_set",
     "plan_limit_impact",
     "plan_limit_set",
     "plans_create_defaults",
     "pooled_cap_set",
+    "recent_alerts",
     "refused",
+    "thresholds_at",
+    "thresholds_set",
+    "usage_alert_send",
+    "usage_digest_send",
+    "usage_digests_due",
     "usage_for",
     "usage_rows",
 ]

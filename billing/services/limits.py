@@ -76,17 +76,34 @@ def effective_limit(customer: Customer, dimension: str) -> int | None:
     return effective_limits_for([customer])[customer.pk][get_dimension(dimension).key].value
 
 
+@dataclass(frozen=True)
+class CounterForecast:
+    """What the counter says about the window's end (billing/services/alerts.py keeps it)."""
+
+    projected: int | None
+    reaches_limit_at: datetime | None
+
+
+Forecasts = dict[Any, dict[str, CounterForecast]]
+
+
 def usage_for(
-    customers: list[Customer], *, now: datetime | None = None
+    customers: list[Customer], *, now: datetime | None = None, forecasts: Forecasts | None = None
 ) -> dict[Any, dict[str, int]]:
     """Current usage per customer and dimension: this window's counters, and live counts for
-    the gauges. A fixed number of queries for any number of customers."""
+    the gauges. A fixed number of queries for any number of customers. Given a dict as
+    ``forecasts``, it also fills in each counter's forecast, from the same rows."""
     if not customers:
         return {}
     organization_id = customers[0].organization_id
     ids = [c.pk for c in customers]
     used: dict[Any, dict[str, int]] = {pk: dict.fromkeys(DIMENSIONS, 0) for pk in ids}
-    _count_windows(used, organization_id, ids, now or timezone.now())
+    found = _count_windows(used, organization_id, ids, now or timezone.now())
+    if forecasts is not None:
+        for counter in found:
+            forecasts.setdefault(counter.customer_id, {})[counter.dimension] = CounterForecast(
+                counter.projected, counter.forecast_at
+            )
     gauges = {
         "connected_accounts": Connection.objects.for_organization(organization_id).filter(
             status=Connection.Status.CONNECTED
@@ -102,15 +119,16 @@ def usage_for(
 
 def _count_windows(
     used: dict[Any, dict[str, int]], organization_id: Any, ids: list[Any], now: datetime
-) -> None:
+) -> list[UsageCounter]:
     """This window's counter of every windowed dimension (older windows are ignored)."""
     windows = {d.key: d.window_start(now) for d in DIMENSIONS.values() if not d.is_gauge}
     counters = UsageCounter.objects.for_organization(organization_id).filter(
         customer_id__in=ids, dimension__in=list(windows), window_start__gte=min(windows.values())
     )
-    for counter in counters:
-        if counter.window_start == windows[counter.dimension]:
-            used[counter.customer_id][counter.dimension] = counter.used
+    current = [c for c in counters if c.window_start == windows[c.dimension]]
+    for counter in current:
+        used[counter.customer_id][counter.dimension] = counter.used
+    return current
 
 
 @dataclass(frozen=True)
@@ -118,6 +136,14 @@ class UsageRow:
     dimension: Dimension
     used: int
     limit: Limit
+    forecast: CounterForecast | None = None
+
+    @property
+    def projected_percent(self) -> int | None:
+        """Where the projection marker sits on the bar (None: no forecast, or no limit)."""
+        if self.forecast is None or self.forecast.projected is None or not self.limit.value:
+            return None
+        return min(100, round(100 * self.forecast.projected / self.limit.value))
 
     @property
     def percent(self) -> int:
@@ -136,5 +162,10 @@ class UsageRow:
 
 def usage_rows(customer: Customer) -> list[UsageRow]:
     limits = effective_limits_for([customer])[customer.pk]
-    used = usage_for([customer])[customer.pk]
-    return [UsageRow(d, used[d.key], limits[d.key]) for d in DIMENSIONS.values()]
+    forecasts: Forecasts = {}
+    used = usage_for([customer], forecasts=forecasts)[customer.pk]
+    mine = forecasts.get(customer.pk, {})
+    return [
+        UsageRow(d, used[d.key], limits[d.key], mine.get(d.key) if d.alerts else None)
+        for d in DIMENSIONS.values()
+    ]

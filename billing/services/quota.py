@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import Outcome, record
 from billing.dimensions import DIMENSIONS, get_dimension
-from billing.models import MAX_LIMIT, PooledCap, PooledUsageCounter, QuotaNotice, UsageCounter
+from billing.models import MAX_LIMIT, PooledCap, PooledUsageCounter, UsageCounter
+from billing.services.alerts import announce, watch
 from billing.services.limits import effective_limit
 
 if TYPE_CHECKING:
@@ -73,9 +74,12 @@ RETURNING used
 _UNLIMITED = MAX_LIMIT
 
 
-def _add(
+def count_atomically(
     table: str, keys: dict[str, Any], window_start: datetime, amount: int, limit: int | None
 ) -> int | None:
+    """Add ``amount`` to the counter of ``keys`` in the window starting then, unless that would
+    pass ``limit``; returns the new count, or None if refused. Any table with the columns
+    (keys…, window_start, used) and a unique constraint over them can be counted this way."""
     cap = _UNLIMITED if limit is None else limit
     sql = _CONSUME_SQL.format(
         table=table, keys=", ".join(keys), placeholders=", ".join(["%s"] * len(keys))
@@ -114,11 +118,11 @@ def consume(
     limit = effective_limit(customer, dimension)
     organization_id = customer.organization_id
     with transaction.atomic():
-        used = _add(
+        used = count_atomically(
             UsageCounter._meta.db_table,
             {
-                "organization_id": _db(organization_id),
-                "customer_id": _db(customer.pk),
+                "organization_id": db_key(organization_id),
+                "customer_id": db_key(customer.pk),
                 "dimension": dimension,
             },
             start,
@@ -147,9 +151,9 @@ def consume(
             .first()
         )
         if cap is not None:
-            pooled = _add(
+            pooled = count_atomically(
                 PooledUsageCounter._meta.db_table,
-                {"organization_id": _db(organization_id), "dimension": dimension},
+                {"organization_id": db_key(organization_id), "dimension": dimension},
                 start,
                 amount,
                 cap,
@@ -165,6 +169,7 @@ def consume(
             reset_at,
             scope="pool",
         )
+    watch(customer, spec, limit=limit, before=used - amount, used=used, now=now)
     return Consumption(True, dimension, limit, used, reset_at)
 
 
@@ -184,9 +189,9 @@ def consume_pool(
     )
     if cap is None:
         return Consumption(True, dimension, None, 0, reset_at, scope="pool")
-    used = _add(
+    used = count_atomically(
         PooledUsageCounter._meta.db_table,
-        {"organization_id": _db(organization_id), "dimension": dimension},
+        {"organization_id": db_key(organization_id), "dimension": dimension},
         start,
         amount,
         cap,
@@ -203,7 +208,7 @@ def consume_pool(
     return Consumption(True, dimension, cap, used, reset_at, scope="pool")
 
 
-def _db(value: Any) -> Any:
+def db_key(value: Any) -> Any:
     # SQLite stores UUIDs as 32 hex characters; PostgreSQL takes the UUID itself.
     return value.hex if connection.vendor == "sqlite" and hasattr(value, "hex") else value
 
@@ -228,31 +233,19 @@ def announce_exceeded(
     """quota.exceeded, at most once per customer, dimension and window (the notice row's
     unique constraint decides under concurrency). True if this call announced it."""
     spec = get_dimension(consumption.dimension)
-    window_start = spec.window_start(now or timezone.now())
-    try:
-        with transaction.atomic():
-            QuotaNotice.objects.create(
-                organization_id=customer.organization_id,
-                customer=customer,
-                dimension=spec.key,
-                window_start=window_start,
-                kind="exceeded",
-            )
-            record(
-                action="quota.exceeded",
-                organization=customer.organization,
-                resource=customer,
-                changes={
-                    "dimension": [None, spec.key],
-                    "limit": [None, consumption.limit],
-                    "scope": [None, consumption.scope],
-                    "window_start": [None, window_start.isoformat()],
-                },
-                message=consumption.as_error()["detail"],
-            )
-    except IntegrityError:
-        return False  # announced already in this window
-    return True
+    now = now or timezone.now()
+    notice = announce(
+        customer,
+        spec,
+        kind="exceeded",
+        used=consumption.used,
+        limit=consumption.limit,
+        window_start=spec.window_start(now),
+        now=now,
+        message=consumption.as_error()["detail"],
+        extra={"scope": [None, consumption.scope]},
+    )
+    return notice is not None
 
 
 def check_gauge(

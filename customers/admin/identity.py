@@ -53,10 +53,15 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         return response
 
 
+# A person's own email preference is theirs to change (Overview → Alerts), not support's.
+PERSONAL = ["usage_alert_emails"]
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
+    exclude = PERSONAL
 
 
 @admin.register(Organization)
@@ -74,6 +79,7 @@ class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["user__email", "organization__name"]
     list_select_related = ["user", "organization"]
     autocomplete_fields = ["user", "organization"]
+    exclude = PERSONAL
 
 
 @admin.register(ApiToken)

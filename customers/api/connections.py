@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from customers.api.auth import organization_token
 from customers.api.lookup import customer_in_scope, uuid_or_none
 from customers.api.schemas import ERRORS, Detail, iso
-from customers.api.types import text
-from customers.models import Connection
-from customers.services import connection_create, connection_revoke, connection_set_status
+from customers.api.types import IsoDateTime, text
+from customers.models import Connection, Customer
+from customers.services import (
+    connection_activity_record,
+    connection_create,
+    connection_revoke,
+    connection_set_status,
+)
 
 router = Router(tags=["Customer"])
 
@@ -27,6 +32,11 @@ class ConnectionOut(Schema):
     connected_by: str
     connected_at: str
     last_used_at: str | None
+    health: Literal["healthy", "degraded", "relink_needed", "idle"]
+    last_success_at: str | None
+    last_error_at: str | None
+    last_error: str
+    errors_7d: int
 
 
 class ConnectionCreate(Schema):
@@ -47,7 +57,24 @@ def connection_out(connection: Connection) -> dict[str, Any]:
         "connected_by": connection.connected_by,
         "connected_at": connection.connected_at.isoformat(),
         "last_used_at": iso(connection.last_used_at),
+        "health": connection.health,
+        "last_success_at": iso(connection.last_success_at),
+        "last_error_at": iso(connection.last_error_at),
+        "last_error": connection.last_error,
+        "errors_7d": connection.errors_7d,
     }
+
+
+def _connection(customer: Customer, connection_id: str) -> Connection:
+    key = uuid_or_none(connection_id)
+    connection = (
+        Connection.objects.for_customer(customer).select_related("customer").filter(pk=key).first()
+        if key
+        else None
+    )
+    if connection is None:
+        raise HttpError(404, "No such connected account for this customer.")
+    return connection
 
 
 @router.get(
@@ -79,14 +106,7 @@ def connections_create(request: HttpRequest, customer_id: str, payload: Connecti
 )
 def connections_revoke(request: HttpRequest, customer_id: str, connection_id: str):
     customer = customer_in_scope(request, customer_id)
-    key = uuid_or_none(connection_id)
-    connection = (
-        Connection.objects.for_customer(customer).select_related("customer").filter(pk=key).first()
-        if key
-        else None
-    )
-    if connection is None:
-        raise HttpError(404, "No such connected account for this customer.")
+    connection = _connection(customer, connection_id)
     return connection_out(connection_revoke(connection=connection, actor=request.auth))
 
 
@@ -105,10 +125,39 @@ def connections_status(
 ):
     token = organization_token(request)
     customer = customer_in_scope(request, customer_id)
-    key = uuid_or_none(connection_id)
-    connection = Connection.objects.for_customer(customer).filter(pk=key).first() if key else None
-    if connection is None:
-        raise HttpError(404, "No such connected account for this customer.")
+    connection = _connection(customer, connection_id)
     return connection_out(
         connection_set_status(connection=connection, actor=token, **payload.model_dump())
+    )
+
+
+class ActivityIn(Schema):
+    outcome: Literal["success", "error"]
+    error: text(500, description="What failed, in words; secret-looking parts are cut") = ""
+    occurred_at: IsoDateTime | None = None
+
+
+class ActivityBatch(Schema):
+    items: Annotated[list[ActivityIn], Field(min_length=1, max_length=1000)]
+
+
+@router.post(
+    "/customer/{customer_id}/connections/{connection_id}/activity",
+    response={200: ConnectionOut, 409: Detail, **ERRORS},
+    summary="Report what happened when the runtime used a connected account (one or a batch)",
+)
+def connections_activity(
+    request: HttpRequest,
+    customer_id: str,
+    connection_id: str,
+    payload: ActivityIn | ActivityBatch,
+):
+    token = organization_token(request)
+    customer = customer_in_scope(request, customer_id)
+    connection = _connection(customer, connection_id)
+    items = payload.items if isinstance(payload, ActivityBatch) else [payload]
+    return connection_out(
+        connection_activity_record(
+            connection=connection, actor=token, items=[i.model_dump() for i in items]
+        )
     )

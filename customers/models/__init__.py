@@ -1,7 +1,7 @@
 """The customers app's models, one module per part of the domain; re-exported here, so
 ``from customers.models import Customer`` keeps working and Django finds them all."""
 
-from customers.models.connections import Connection
+from customers.models.connections import Connection, ConnectionActivity
 from customers.models.customer import (
     ENTITLEMENT_FIELDS,
     SLUG_LOOKS_LIKE_UUID,
@@ -37,6 +37,7 @@ __all__ = [
     "UUID_SHAPED",
     "ApiToken",
     "Connection",
+    "ConnectionActivity",
     "Customer",
     "CustomerStatus",
     "CustomerUser",

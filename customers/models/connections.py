@@ -13,9 +13,18 @@ from customers.models.text import validate_single_line
 from customers.tenancy import TenantModel
 
 
+class Health(models.TextChoices):
+    HEALTHY = "healthy", "Healthy"
+    DEGRADED = "degraded", "Degraded"
+    RELINK_NEEDED = "relink_needed", "Relink needed"
+    IDLE = "idle", "Idle"
+
+
 class Connection(TenantModel):
     """A connected account: an app the customer authenticated. Holds a reference, never a
     credential."""
+
+    Health = Health
 
     class Status(models.TextChoices):
         CONNECTED = "connected", "Connected"
@@ -44,6 +53,17 @@ class Connection(TenantModel):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    # Health (customers/health.py), recomputed from the activity the runtime reports.
+    health = models.CharField(max_length=16, choices=Health.choices, default=Health.HEALTHY)
+    health_changed_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(
+        max_length=200, blank=True, help_text="The last error, scrubbed of anything secret-like."
+    )
+    errors_7d = models.PositiveIntegerField("errors in 7 days", default=0)
+    successes_7d = models.PositiveIntegerField("successes in 7 days", default=0)
+
     class Meta:
         ordering = ["app", "account_label"]
         indexes = [
@@ -52,3 +72,27 @@ class Connection(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.app}: {self.account_label}"
+
+
+class ConnectionActivity(TenantModel):
+    """How many successes or errors a connected account reported on one UTC day. Counted by
+    the same atomic upsert as usage (billing.services.count_atomically): nothing is read
+    first, so concurrent reports are all counted."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        ERROR = "error", "Error"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="activity")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    window_start = models.DateTimeField(help_text="The UTC day, at midnight.")
+    used = models.PositiveBigIntegerField("count", default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "connection", "outcome", "window_start"],
+                name="connection_activity_day",
+            )
+        ]

@@ -168,6 +168,12 @@ class Customer(TenantModel):
     # Optimistic concurrency: every save bumps it; a stale form or If-Match is refused.
     version = models.PositiveIntegerField(default=1, editable=False)
 
+    # The health score (customers/health.py): 0-100 and the reasons behind it, kept by the
+    # services and refreshed hourly by the worker. Written with UPDATE, never through save().
+    health_score = models.PositiveSmallIntegerField(default=100, editable=False)
+    health_reasons = models.JSONField(default=list, blank=True, editable=False)
+    health_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -193,6 +199,9 @@ class Customer(TenantModel):
             models.Index(fields=["organization", "status", "name"], name="customer_org_status"),
             models.Index(fields=["organization", "plan", "name"], name="customer_org_plan"),
             models.Index(fields=["organization", "admin_email"], name="customer_org_admin_email"),
+            models.Index(
+                fields=["organization", "health_score", "name"], name="customer_org_health"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,13 @@ from customers.services.errors import (
     StaleEdit,
     TransitionRefused,
 )
+from customers.services.health import (
+    connection_activity_record,
+    connection_relink_alert,
+    customers_health_refresh,
+    customers_health_refresh_due,
+    scrub,
+)
 from customers.services.invitations import (
     INVITE_CUSTOMER_DELETED,
     INVITE_EMAIL_FAILED,
@@ -61,6 +68,7 @@ from customers.services.organizations import (
     api_token_create,
     api_token_revoke,
     membership_add,
+    membership_alert_emails_set,
     organization_create,
 )
 from customers.services.records import (
@@ -124,7 +132,9 @@ __all__ = [
     "apply_entitlements",
     "audited",
     "check_seats",
+    "connection_activity_record",
     "connection_create",
+    "connection_relink_alert",
     "connection_revoke",
     "connection_set_status",
     "connections_revoke_all",
@@ -139,6 +149,8 @@ __all__ = [
     "customer_user_change_role",
     "customer_user_remove",
     "customer_user_set_locked",
+    "customers_health_refresh",
+    "customers_health_refresh_due",
     "customers_purge_deleted",
     "delivery_replay",
     "endpoint_create",
@@ -157,7 +169,9 @@ __all__ = [
     "invite_send",
     "locked_customer",
     "membership_add",
+    "membership_alert_emails_set",
     "organization_create",
     "portal_settings_update",
+    "scrub",
     "transition",
 ]

@@ -10,6 +10,11 @@ from billing.services import check_gauge
 from customers.models import ApiToken, Connection, Customer, User
 from customers.services.common import audited, locked_customer
 from customers.services.errors import Conflict, Invalid, ServiceError
+from customers.services.health import (
+    CONNECTION_REVOKED_FOR_GOOD,
+    StatusReport,
+    customers_health_refresh,
+)
 from customers.services.lifecycle import Status
 
 CONNECTION_NOT_ACTIVE = "This connection is {status} already."
@@ -48,9 +53,6 @@ def connection_revoke(*, connection: Connection, actor: User | ApiToken | None) 
     return current
 
 
-CONNECTION_REVOKED_FOR_GOOD = (
-    "This connection was revoked: the customer connects the account again to use it."
-)
 REPORTABLE = (Connection.Status.CONNECTED, Connection.Status.EXPIRED, Connection.Status.ERROR)
 
 
@@ -75,15 +77,14 @@ def connection_set_status(
         return current  # nothing changed: no entry, no event
     before, current.status = current.status, status
     current.save(update_fields=["status"])
-    record(
-        action="connection.status_changed",
-        organization=current.customer.organization,
+    # One entry (and one connection.status_changed event) for the status and the health
+    # it leads to.
+    customers_health_refresh(
+        [current.customer],
         actor=actor,
-        resource=current,
-        resource_label=f"{current} ({current.customer.name})",
-        changes={"status": [before, status]},
-        message=detail[:500],
+        reported=StatusReport(current.pk, before, status, detail),
     )
+    current.refresh_from_db()
     return current
 
 

@@ -102,3 +102,23 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
         changes={"revoked_at": [None, token.revoked_at.isoformat()]},
     )
     return token
+
+
+@transaction.atomic
+def membership_alert_emails_set(*, membership: Membership, on: bool, actor: User) -> Membership:
+    """A person turns their own usage alert emails (and the weekly digest) on or off."""
+    current = (
+        Membership.objects.select_for_update().select_related("organization").get(pk=membership.pk)
+    )
+    if current.usage_alert_emails != on:
+        current.usage_alert_emails = on
+        current.save(update_fields=["usage_alert_emails"])
+        record(
+            action="membership.alert_emails_changed",
+            organization=current.organization,
+            actor=actor,
+            resource=current,
+            resource_label=str(actor),
+            changes={"usage_alert_emails": [not on, on]},
+        )
+    return current

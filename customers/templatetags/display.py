@@ -69,9 +69,24 @@ def moment(when: datetime | None, precision: str = "minutes") -> str:
 # Every status the console shows, and its tone: one table, so "Active" looks the same on the
 # customer list, a customer's users, the portal and the Audit Log.
 TONES = {
-    "success": ("active", "accepted", "connected", "delivered", "succeeded", "success"),
-    "warning": ("denied", "expired", "invite pending", "pending", "pending_admin_activation"),
-    "danger": ("error", "failed", "failure", "locked", "suspended"),
+    "success": (
+        "active",
+        "accepted",
+        "connected",
+        "delivered",
+        "healthy",
+        "succeeded",
+        "success",
+    ),
+    "warning": (
+        "degraded",
+        "denied",
+        "expired",
+        "invite pending",
+        "pending",
+        "pending_admin_activation",
+    ),
+    "danger": ("error", "failed", "failure", "locked", "relink_needed", "suspended"),
     "info": ("running",),
 }
 TONE_OF = {status: tone for tone, statuses in TONES.items() for status in statuses}
@@ -101,3 +116,11 @@ def filters_in_use(form: Any) -> int:
 def _filled(value: Any) -> list[bool]:
     values = value if isinstance(value, (list, tuple)) else [value]
     return [v not in (None, "", False) for v in values]
+
+
+@register.filter
+def health_tone(score: int | None) -> str:
+    """The badge tone of a health score: 80 and up is fine, below 50 is bad."""
+    if score is None:
+        return "muted"
+    return "success" if score >= 80 else "warning" if score >= 50 else "danger"

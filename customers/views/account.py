@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from audit.selectors import recent_entries
 from audit.services import Outcome, record
+from billing.services import recent_alerts
 from customers.access import (
     attempt,
     organization_required,
@@ -33,7 +34,12 @@ from customers.forms import ApiTokenForm
 from customers.middleware import SESSION_KEY
 from customers.models import ApiToken, Customer, User
 from customers.net import client_ip, local_path
-from customers.services import ServiceError, api_token_create, api_token_revoke
+from customers.services import (
+    ServiceError,
+    api_token_create,
+    api_token_revoke,
+    membership_alert_emails_set,
+)
 from customers.throttle import throttle_hit
 
 
@@ -146,8 +152,21 @@ def home(request: HttpRequest) -> HttpResponse:
                 (status, label, counts.get(status, 0)) for status, label in Customer.Status.choices
             ],
             "recent": recent_entries(request.organization),
+            "alerts": recent_alerts(request.organization.pk),
         },
     )
+
+
+@require_POST
+@organization_required
+def alert_emails(request: HttpRequest) -> HttpResponse:
+    """Turn one's own usage alert emails on or off (anyone may: it is their inbox)."""
+    on = request.POST.get("usage_alert_emails") == "on"
+    membership_alert_emails_set(membership=request.membership, on=on, actor=request.user)
+    messages.success(
+        request, "Usage alert emails are on." if on else "You no longer get usage alert emails."
+    )
+    return redirect(reverse("home") + "#alerts-title")
 
 
 @require_POST

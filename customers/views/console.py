@@ -81,7 +81,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "filter": filters,
             "page": page,
             "page_sizes": PAGE_SIZES,
-            "is_filtered": any(request.GET.get(key) for key in ("q", "status", "plan")),
+            "is_filtered": any(
+                request.GET.get(key) for key in ("q", "status", "plan", "attention")
+            ),
             "sort": sort,
             "sort_label": _sort_label(sort),
         },

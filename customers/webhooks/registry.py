@@ -61,8 +61,9 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
         EventType(
             "connection.status_changed",
-            "A connected account's status changed.",
-            ("connection.status_changed",),
+            "A connected account's status or health changed (healthy, degraded, relink "
+            "needed, idle); data.changes holds [before, after].",
+            ("connection.status_changed", "connection.health_changed"),
         ),
         EventType(
             "limit.changed",
@@ -73,6 +74,18 @@ EVENT_TYPES: dict[str, EventType] = {
             "quota.exceeded",
             "A customer was refused by a limit: once per customer, dimension and window.",
             ("quota.exceeded",),
+        ),
+        EventType(
+            "usage.threshold_crossed",
+            "A customer's usage reached an alert threshold (80 % and 100 % unless set "
+            "otherwise): once per customer, dimension, threshold and window.",
+            ("usage.threshold_crossed",),
+        ),
+        EventType(
+            "usage.forecast_exceeds",
+            "At its current rate a customer reaches a limit before the window ends: once per "
+            "customer, dimension and window.",
+            ("usage.forecast_exceeds",),
         ),
         EventType("webhook.test", "Sent from the console's “Send test event” button."),
     ]

@@ -111,4 +111,6 @@ def test_the_runtime_reports_a_connections_health(api, other_api, customer_api, 
     assert other_api.post(path, {"status": "connected"}).status_code == 404
     assert customer_api.post(path, {"status": "connected"}).status_code == 403
     entry = AuditEntry.objects.unscoped().get(action="connection.status_changed")
-    assert entry.changes == {"status": ["connected", "error"]}
+    # One entry for the status and the health it leads to.
+    assert entry.changes == {"status": ["connected", "error"], "health": ["healthy", "degraded"]}
+    assert reported.json()["health"] == "degraded"

@@ -61,6 +61,10 @@ SESSION_ONLY = {
 API_EXEMPT = {
     "events_create": "ingestion (refusals are audited as events.refused)",
     "executions_create": "ingestion (refusals are audited as executions.refused)",
+    "connections_activity": (
+        "ingestion (each health change is audited as connection.health_changed, refusals as "
+        "connection.activity_reported)"
+    ),
 }
 
 
@@ -297,6 +301,17 @@ MUTATIONS: dict[str, Callable] = {
         {"url": w.endpoint.url, "description": "CRM", "enabled": "on"},
     ),
     "webhook_rotate": lambda w: w.console.post(reverse("webhook_rotate", args=[w.endpoint.pk])),
+    "alert_emails": lambda w: w.console.post(
+        reverse("alert_emails"), {"usage_alert_emails": "off"}
+    ),
+    "billing:alert_thresholds": lambda w: w.console.post(
+        reverse("billing:alert_thresholds"),
+        {
+            "events_per_day_mode": "custom",
+            "events_per_day_percents": "50, 90",
+            "executions_per_month_mode": "inherit",
+        },
+    ),
     "webhook_test": lambda w: w.console.post(reverse("webhook_test", args=[w.endpoint.pk])),
     "webhook_delete": lambda w: w.console.post(reverse("webhook_delete", args=[w.endpoint.pk])),
     "webhook_replay": lambda w: w.console.post(
@@ -349,6 +364,9 @@ API_MUTATIONS: dict[str, Callable] = {
     "connections_revoke": _api("post", "/customer/{c}/connections/{n}/revoke"),
     "connections_status": _api(
         "post", "/customer/{c}/connections/{n}/status", {"status": "expired"}
+    ),
+    "alert_thresholds_put": _api(
+        "put", "/customer/{c}/alert-thresholds", {"thresholds": {"events_per_day": [50]}}
     ),
     "endpoints_create": _api("post", "/webhook-endpoints", {"url": "http://127.0.0.1:9/c"}),
     "endpoints_update": lambda w: _api(

@@ -32,6 +32,7 @@ def test_the_columns_are_the_seeds(owner_client, customer):
         "Customer Admin",
         "Plan",
         "Created",
+        "Health",  # ours, after the seed's columns
     ]
     assert "John-Acme" in content
     assert "acme-customer" in content

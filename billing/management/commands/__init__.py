@@ -1,0 +1,1 @@
+"""billing's management commands."""

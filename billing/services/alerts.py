@@ -1,0 +1,333 @@
+"""Usage alerts: the percents of a limit that alert, the check where usage is counted, the
+forecast kept on the counter, and the notice that announces each alert once per window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from audit.services import record
+from billing.dimensions import ALERTING, DIMENSIONS, Dimension, get_dimension
+from billing.forecast import Forecast, forecast_usage
+from billing.models import DEFAULT_ALERT_PERCENTS, AlertThreshold, Plan, QuotaNotice, UsageCounter
+from billing.services.errors import LimitError
+from billing.services.notify import usage_alert_send
+
+if TYPE_CHECKING:
+    from customers.models import Customer, Organization, User
+
+MAX_THRESHOLDS = 5
+NOT_ALERTING = "{label} has no usage alerts: they cover {names}."
+BAD_PERCENTS = "Give whole percents from 1 to 100, separated by commas (at most 5), e.g. 80, 100."
+# How many earlier windows shape the forecast.
+HISTORY_WINDOWS = 3
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The percents that alert for one dimension, and where they come from."""
+
+    dimension: Dimension
+    percents: tuple[int, ...]
+    source: str  # "customer", "plan", "organization" or "default"
+    own: tuple[int, ...] | None = None  # what the scope asked about sets itself, if anything
+
+
+def parse_percents(text: str) -> list[int]:
+    """ "80, 100" -> [80, 100]; empty -> [] (no alerts). Refuses anything else, clearly."""
+    parts = [p.strip().rstrip("%").strip() for p in text.replace(";", ",").split(",")]
+    parts = [p for p in parts if p]
+    if not all(p.isdigit() for p in parts):
+        raise LimitError(BAD_PERCENTS)
+    return clean_percents([int(p) for p in parts])
+
+
+def clean_percents(percents: list[int]) -> list[int]:
+    values = sorted(set(percents))
+    if len(values) > MAX_THRESHOLDS or any(not 1 <= p <= 100 for p in values):
+        raise LimitError(BAD_PERCENTS)
+    return values
+
+
+def _alerting(dimension: str) -> Dimension:
+    spec = get_dimension(dimension)
+    if not spec.alerts:
+        names = " and ".join(d.label.lower() for d in ALERTING)
+        raise LimitError(NOT_ALERTING.format(label=spec.label, names=names))
+    return spec
+
+
+def thresholds_at(
+    organization_id: Any, *, plan_id: Any = None, customer: Customer | None = None
+) -> dict[str, Thresholds]:
+    """What alerts for each alerting dimension at one scope (a customer, a plan, or the
+    organization when neither is given), in one query. ``own`` is what that scope sets."""
+    plan_id = customer.plan_id if customer is not None else plan_id
+    rows = AlertThreshold.objects.for_organization(organization_id).filter(
+        Q(plan__isnull=True, customer__isnull=True)
+        | Q(plan_id=plan_id, customer__isnull=True)
+        | Q(customer_id=customer.pk if customer else None)
+    )
+    found = {(_source(row), row.dimension): tuple(row.percents) for row in rows}
+    chain = [
+        source
+        for source, present in (
+            ("customer", customer is not None),
+            ("plan", plan_id is not None),
+            ("organization", True),
+        )
+        if present
+    ]
+    result = {}
+    for spec in ALERTING:
+        source = next((s for s in chain if (s, spec.key) in found), "default")
+        percents = found.get((source, spec.key), DEFAULT_ALERT_PERCENTS)
+        result[spec.key] = Thresholds(spec, percents, source, found.get((chain[0], spec.key)))
+    return result
+
+
+def _source(row: AlertThreshold) -> str:
+    return "customer" if row.customer_id else "plan" if row.plan_id else "organization"
+
+
+@transaction.atomic
+def thresholds_set(
+    *,
+    organization: Organization,
+    actor: User | Any,
+    dimension: str,
+    percents: list[int] | None,
+    plan: Plan | None = None,
+    customer: Customer | None = None,
+) -> Thresholds:
+    """Set (a list, [] for none) or clear (None: inherit) the alert percents of one scope.
+    Audited as alert_thresholds.changed, only when something changed."""
+    spec = _alerting(dimension)
+    if plan is not None and customer is not None:
+        raise LimitError("Thresholds belong to a plan or to a customer, not both.")
+    new = None if percents is None else clean_percents(percents)
+    rows = AlertThreshold.objects.for_organization(organization).filter(
+        dimension=spec.key, plan=plan, customer=customer
+    )
+    current = rows.select_for_update().first()
+    before = None if current is None else list(current.percents)
+    if before != new:
+        _store(
+            rows,
+            current,
+            new,
+            organization=organization,
+            plan=plan,
+            customer=customer,
+            dimension=spec.key,
+        )
+        record(
+            action="alert_thresholds.changed",
+            organization=organization,
+            actor=actor,
+            resource=customer or plan or organization,
+            changes={f"{spec.label} alerts": [_readable(before), _readable(new)]},
+        )
+    return thresholds_at(organization.pk, plan_id=plan.pk if plan else None, customer=customer)[
+        spec.key
+    ]
+
+
+def _store(rows: Any, current: AlertThreshold | None, new: list[int] | None, **scope: Any) -> None:
+    if new is None:
+        rows.delete()
+    elif current is None:
+        AlertThreshold.objects.create(percents=new, **scope)
+    else:
+        current.percents = new
+        current.save(update_fields=["percents", "updated_at"])
+
+
+def _readable(percents: list[int] | None) -> str | None:
+    if percents is None:
+        return None  # inherited
+    return ", ".join(f"{p} %" for p in percents) if percents else "none"
+
+
+def watch(
+    customer: Customer,
+    spec: Dimension,
+    *,
+    limit: int | None,
+    before: int,
+    used: int,
+    now: datetime,
+) -> None:
+    """Called by consume() inside the counting transaction, after ``before`` became ``used``.
+
+    Costs nothing unless another whole percent of the limit was reached: no threshold can
+    have been crossed otherwise. Then it refreshes the counter's forecast, and announces each
+    threshold crossed and a forecast that the limit falls inside the window."""
+    if limit is None or limit <= 0 or not spec.alerts:
+        return
+    low, high = 100 * before // limit, 100 * used // limit
+    if low == high:
+        return
+    start, end = spec.window_start(now), spec.window_end(now)
+    forecast = _refresh_forecast(customer, spec, used=used, limit=limit, now=now)
+    context = {"used": used, "limit": limit, "window_start": start, "now": now}
+    thresholds = thresholds_at(customer.organization_id, customer=customer)[spec.key]
+    for percent in thresholds.percents:
+        if low < percent <= high:
+            announce(customer, spec, kind=f"threshold_{percent}", percent=percent, **context)
+    if forecast and used < limit and forecast.within(end):
+        announce(customer, spec, kind="forecast", forecast=forecast, **context)
+
+
+def _refresh_forecast(
+    customer: Customer, spec: Dimension, *, used: int, limit: int, now: datetime
+) -> Forecast | None:
+    """The counter's forecast, from this window and the ones before it."""
+    start, end = spec.window_start(now), spec.window_end(now)
+    forecast = forecast_usage(
+        used=used,
+        limit=limit,
+        window_start=start,
+        window_end=end,
+        now=now,
+        previous_totals=_history(customer, spec, start),
+    )
+    UsageCounter.objects.for_customer(customer).filter(
+        dimension=spec.key, window_start=start
+    ).update(
+        projected=forecast.projected if forecast else None,
+        forecast_at=forecast.hits_at if forecast and forecast.within(end) else None,
+    )
+    return forecast
+
+
+def _history(customer: Customer, spec: Dimension, start: datetime) -> list[int]:
+    earliest = start
+    for _ in range(HISTORY_WINDOWS):
+        earliest = spec.previous_window_start(earliest)
+    return list(
+        UsageCounter.objects.for_customer(customer)
+        .filter(dimension=spec.key, window_start__gte=earliest, window_start__lt=start)
+        .values_list("used", flat=True)
+    )
+
+
+ACTIONS = {
+    "threshold": "usage.threshold_crossed",
+    "forecast": "usage.forecast_exceeds",
+    "exceeded": "quota.exceeded",
+}
+
+
+def announce(
+    customer: Customer,
+    spec: Dimension,
+    *,
+    kind: str,
+    used: int,
+    limit: int | None,
+    window_start: datetime,
+    now: datetime,
+    percent: int | None = None,
+    forecast: Forecast | None = None,
+    message: str = "",
+    extra: dict[str, Any] | None = None,
+) -> QuotaNotice | None:
+    """The notice of one alert, at most once per customer, dimension, window and kind: the
+    row's unique constraint decides under any concurrency. Audited (and so a webhook event)
+    in the caller's transaction; its emails go out from the worker once it commits."""
+    family = kind.split("_")[0]
+    try:
+        with transaction.atomic():
+            notice = QuotaNotice.objects.create(
+                organization_id=customer.organization_id,
+                customer=customer,
+                dimension=spec.key,
+                window_start=window_start,
+                kind=kind,
+                percent=percent,
+                used=used,
+                limit_value=limit,
+                forecast_at=forecast.hits_at if forecast else None,
+            )
+            record(
+                action=ACTIONS[family],
+                organization=customer.organization,
+                resource=customer,
+                changes={
+                    "dimension": [None, spec.key],
+                    "used": [None, used],
+                    "limit": [None, limit],
+                    "window_start": [None, window_start.isoformat()],
+                    **({"percent": [None, percent]} if percent is not None else {}),
+                    **(
+                        {"projected": [None, forecast.projected]}
+                        | {"reaches_limit_at": [None, forecast.hits_at.isoformat()]}
+                        if forecast and forecast.hits_at
+                        else {}
+                    ),
+                    **(extra or {}),
+                },
+                message=message or describe(spec, kind, used, limit, percent, forecast),
+            )
+    except IntegrityError:
+        return None  # announced already in this window
+    transaction.on_commit(partial(usage_alert_send.enqueue, notice.pk))
+    return notice
+
+
+def describe(
+    spec: Dimension,
+    kind: str,
+    used: int,
+    limit: int | None,
+    percent: int | None = None,
+    forecast: Forecast | None = None,
+) -> str:
+    what = f"{spec.label.lower()}: {used:,} of {limit:,}" if limit else spec.label.lower()
+    if kind.startswith("threshold"):
+        return f"Reached {percent} % of {what} used."
+    if kind == "forecast" and forecast and forecast.hits_at:
+        return f"At this rate, {what} reaches its limit on {forecast.hits_at:%Y-%m-%d %H:%M} UTC."
+    return f"Refused by the limit of {what}."
+
+
+def by_forecast(customers: QuerySet[Any], *, now: datetime | None = None) -> QuerySet[Any]:
+    """Customers ordered by when they reach a daily or monthly limit, soonest (or already)
+    first, then the rest by name: the counters' kept forecast, in the same query."""
+    now = now or timezone.now()
+    current = Q()
+    for spec in ALERTING:
+        current |= Q(dimension=spec.key, window_start=spec.window_start(now))
+    soonest = (
+        UsageCounter.objects.filter(
+            current,
+            organization_id=OuterRef("organization_id"),
+            customer_id=OuterRef("pk"),
+            forecast_at__isnull=False,
+        )
+        .order_by("forecast_at")
+        .values("forecast_at")[:1]
+    )
+    return customers.annotate(reaches_limit_at=Subquery(soonest)).order_by(
+        F("reaches_limit_at").asc(nulls_last=True), "name", "id"
+    )
+
+
+def recent_alerts(organization_id: Any, limit: int = 10) -> list[QuotaNotice]:
+    """The organization's newest alerts, for the Overview page."""
+    return list(
+        QuotaNotice.objects.for_organization(organization_id)
+        .select_related("customer")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def dimension_label(key: str) -> str:
+    return DIMENSIONS[key].label

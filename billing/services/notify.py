@@ -1,0 +1,236 @@
+"""Who hears about usage: the emails of an alert (the customer's admins, and the
+organization's owners and admins who have not opted out) and the weekly digest. Both run in
+the background worker and are audited."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks import task
+
+from audit.services import Outcome, record
+from billing.dimensions import ALERTING, DIMENSIONS
+from billing.models import QuotaNotice, UsageCounter, UsageDigest
+from billing.services.limits import effective_limits_for
+from customers.models import (
+    CONTROL_CHARACTERS,
+    Customer,
+    CustomerStatus,
+    CustomerUser,
+    Membership,
+    Organization,
+)
+
+logger = logging.getLogger(__name__)
+DIGEST_SIZE = 10
+
+
+def customer_admin_emails(customer: Customer) -> list[str]:
+    return list(
+        CustomerUser.objects.for_customer(customer)
+        .filter(role=CustomerUser.Role.SUPERUSER, locked=False, user__is_active=True)
+        .order_by("user__email")
+        .values_list("user__email", flat=True)
+    )
+
+
+def organization_alert_emails(organization_id: Any) -> list[str]:
+    """Owners and admins who keep usage alerts on (Overview → Alerts → Emails to you)."""
+    return list(
+        Membership.objects.filter(
+            organization_id=organization_id,
+            role__in=[Membership.Role.OWNER, Membership.Role.ADMIN],
+            usage_alert_emails=True,
+            user__is_active=True,
+        )
+        .order_by("user__email")
+        .values_list("user__email", flat=True)
+    )
+
+
+def _subject(text: str) -> str:
+    return CONTROL_CHARACTERS.sub(" ", " ".join(text.split()))
+
+
+def _send(messages: list[EmailMessage]) -> None:
+    with get_connection() as connection:
+        connection.send_messages(messages)
+
+
+@task()
+def usage_alert_send(notice_id: int) -> int:
+    """Email one alert, once: the notice is claimed first (emailed_at), so a task that runs
+    twice sends nothing the second time. Returns how many emails went out."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = (
+            QuotaNotice.objects.unscoped()
+            .filter(pk=notice_id, emailed_at__isnull=True)
+            .exclude(kind=QuotaNotice.Kind.EXCEEDED)  # a refusal follows the 100 % alert
+            .update(emailed_at=now)
+        )
+    if not claimed:
+        return 0
+    notice = (
+        QuotaNotice.objects.unscoped().select_related("customer__organization").get(pk=notice_id)
+    )
+    return _email_alert(notice)
+
+
+def _email_alert(notice: QuotaNotice) -> int:
+    customer = notice.customer
+    organization = customer.organization
+    context = {
+        "notice": notice,
+        "customer": customer,
+        "organization": organization,
+        "dimension": DIMENSIONS[notice.dimension],
+        "reset_at": DIMENSIONS[notice.dimension].window_end(notice.window_start),
+        "portal_url": f"{settings.SITE_URL}{reverse('portal:usage')}",
+        "console_url": f"{settings.SITE_URL}{customer.get_absolute_url()}",
+    }
+    to_customer = customer_admin_emails(customer)
+    to_organization = organization_alert_emails(organization.pk)
+    messages = [
+        EmailMessage(
+            _subject(render_to_string("billing/email/alert_subject.txt", {**context, "for": who})),
+            render_to_string("billing/email/alert.txt", {**context, "for": who}),
+            to=[address],
+        )
+        for who, addresses in (("customer", to_customer), ("organization", to_organization))
+        for address in addresses
+    ]
+    try:
+        _send(messages)
+    except Exception as error:  # SMTP down, a refused address: audited, never a crash loop
+        logger.exception("Usage alert %s could not be emailed", notice.pk)
+        record(
+            action="usage.alert_email_failed",
+            organization=organization,
+            resource=customer,
+            outcome=Outcome.FAILURE,
+            message=f"{type(error).__name__}: the alert email was not sent.",
+        )
+        return 0
+    record(
+        action="usage.alert_emailed",
+        organization=organization,
+        resource=customer,
+        changes={
+            "alert": [None, notice.kind],
+            "dimension": [None, notice.dimension],
+            "customer_admins": [None, len(to_customer)],
+            "organization_people": [None, len(to_organization)],
+        },
+        message=f"Emailed to {', '.join(to_customer + to_organization) or 'nobody'}."[:500],
+    )
+    return len(messages)
+
+
+@dataclass(frozen=True)
+class DigestRow:
+    customer: Customer
+    dimension: str
+    used: int
+    limit: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.used / self.limit)
+
+    @property
+    def label(self) -> str:
+        return DIMENSIONS[self.dimension].label
+
+
+def digest_rows(organization_id: Any, now: datetime) -> list[DigestRow]:
+    """Every customer's current usage of each alerting limit, highest share first."""
+    windows = {d.key: d.window_start(now) for d in ALERTING}
+    counters = [
+        c
+        for c in UsageCounter.objects.for_organization(organization_id)
+        .filter(dimension__in=list(windows), window_start__gte=min(windows.values()), used__gt=0)
+        .select_related("customer")
+        .exclude(customer__status=CustomerStatus.DELETED)
+        if c.window_start == windows[c.dimension]
+    ]
+    customers = list({c.customer_id: c.customer for c in counters}.values())
+    limits: dict[Any, Any] = {}
+    for i in range(0, len(customers), 1000):
+        limits.update(effective_limits_for(customers[i : i + 1000], now=now))
+    rows = [
+        DigestRow(c.customer, c.dimension, c.used, limit)
+        for c in counters
+        if (limit := limits[c.customer_id][c.dimension].value)
+    ]
+    return sorted(rows, key=lambda r: (-r.used / r.limit, r.customer.name))
+
+
+def usage_digest_send(organization: Organization, *, now: datetime | None = None) -> int:
+    """This week's digest for one organization, at most once a week (the UsageDigest row's
+    unique constraint decides). Returns how many people it went to; 0 if already sent."""
+    now = now or timezone.now()
+    week_start = (now - timedelta(days=now.weekday())).date()
+    recipients = organization_alert_emails(organization.pk)
+    rows = digest_rows(organization.pk, now)
+    over = [r for r in rows if r.used >= r.limit]
+    closest = [r for r in rows if r.used < r.limit][:DIGEST_SIZE]
+    try:
+        with transaction.atomic():
+            UsageDigest.objects.create(
+                organization=organization, week_start=week_start, recipients=len(recipients)
+            )
+            record(
+                action="usage.digest_sent",
+                organization=organization,
+                resource=organization,
+                changes={
+                    "customers_over": [None, len(over)],
+                    "closest_listed": [None, len(closest)],
+                    "recipients": [None, len(recipients)],
+                },
+            )
+    except IntegrityError:
+        return 0
+    context = {
+        "organization": organization,
+        "over": over,
+        "closest": closest,
+        "week_start": week_start,
+        "limits_url": f"{settings.SITE_URL}{reverse('billing:customer_limits')}?sort=forecast",
+    }
+    body = render_to_string("billing/email/digest.txt", context)
+    subject = _subject(f"{organization.name}: weekly usage — {len(over)} at their limit")
+    transaction.on_commit(
+        lambda: _send_logged([EmailMessage(subject, body, to=[a]) for a in recipients])
+    )
+    return len(recipients)
+
+
+def _send_logged(messages: list[EmailMessage]) -> None:
+    # After the commit: a mail failure is logged, never raised into a saved transaction.
+    try:
+        _send(messages)
+    except Exception:
+        logger.exception("The usage digest could not be emailed")
+
+
+def usage_digests_due(*, now: datetime | None = None) -> int:
+    """Every organization's digest for this week that has not gone out yet (the worker's
+    weekly job: it runs every minute and sends each week's digest once)."""
+    now = now or timezone.now()
+    week_start = (now - timedelta(days=now.weekday())).date()
+    sent_already = UsageDigest.objects.unscoped().filter(week_start=week_start)
+    pending = Organization.objects.exclude(pk__in=sent_already.values("organization_id")).order_by(
+        "pk"
+    )
+    return sum(1 for organization in pending if usage_digest_send(organization, now=now))

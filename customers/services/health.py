@@ -1,0 +1,335 @@
+"""Connection health and customer health scores: recording what the runtime reports about a
+connected account, recomputing health from it, and keeping each customer's score."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks import task
+
+from audit.selectors import execution_outcomes
+from audit.services import Outcome, record
+from billing.dimensions import ALERTING
+from billing.services import count_atomically, db_key, effective_limits_for, usage_for
+from customers.health import (
+    RELINK_NEEDED,
+    ConnectionFacts,
+    ConnectionState,
+    connection_health,
+    customer_score,
+)
+from customers.models import (
+    CONTROL_CHARACTERS,
+    ApiToken,
+    Connection,
+    ConnectionActivity,
+    Customer,
+    CustomerStatus,
+    CustomerUser,
+    User,
+)
+from customers.services.common import audited
+from customers.services.errors import Conflict, Invalid
+
+logger = logging.getLogger(__name__)
+CONNECTION_REVOKED_FOR_GOOD = (
+    "This connection was revoked: the customer connects the account again to use it."
+)
+MAX_ACTIVITY_ITEMS = 1000
+REFRESH_EVERY = timedelta(hours=1)
+# Anything in an error message that looks like a credential is cut before it is stored.
+SECRET_LIKE = re.compile(
+    r"(?i)(bearer\s+\S+|(?:token|secret|password|passwd|api[_-]?key|key|code|authorization)"
+    r"\s*[=:]\s*\S+|[A-Za-z0-9_\-]{24,}|[A-Za-z0-9+/]{32,}={0,2})"
+)
+
+
+def scrub(message: str) -> str:
+    """One line, at most 200 characters, with secret-looking words replaced."""
+    text = " ".join(CONTROL_CHARACTERS.sub(" ", message).split())
+    return SECRET_LIKE.sub("[redacted]", text)[:200]
+
+
+def _day(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@audited("connection.activity_reported")
+@transaction.atomic
+def connection_activity_record(
+    *, connection: Connection, items: list[dict[str, Any]], actor: ApiToken | User | None
+) -> Connection:
+    """What the runtime saw when it used a connected account: successes and errors, each
+    counted per day by the atomic counter, then the connection's health recomputed (and the
+    customer's score with it). Refused for a connection the customer revoked."""
+    if not 1 <= len(items) <= MAX_ACTIVITY_ITEMS:
+        raise Invalid(f"Send 1 to {MAX_ACTIVITY_ITEMS} activity reports at a time.")
+    now = timezone.now()
+    current = (
+        Connection.objects.for_organization(connection.organization_id)
+        .select_for_update()
+        .select_related("customer__organization")
+        .get(pk=connection.pk)
+    )
+    if current.status == Connection.Status.REVOKED:
+        raise Conflict(CONNECTION_REVOKED_FOR_GOOD)
+    counts: dict[tuple[str, datetime], int] = defaultdict(int)
+    for item in items:
+        moment = min(item.get("occurred_at") or now, now)  # the future is now
+        counts[(item["outcome"], _day(moment))] += 1
+        _note(current, item["outcome"], moment, item.get("error") or "")
+    for (outcome, day), amount in sorted(counts.items()):
+        count_atomically(
+            ConnectionActivity._meta.db_table,
+            {
+                "organization_id": db_key(current.organization_id),
+                "connection_id": db_key(current.pk),
+                "outcome": outcome,
+            },
+            day,
+            amount,
+            None,
+        )
+    current.save(update_fields=["last_used_at", "last_success_at", "last_error_at", "last_error"])
+    customers_health_refresh([current.customer], now=now, actor=actor)
+    current.refresh_from_db()
+    return current
+
+
+def _note(connection: Connection, outcome: str, moment: datetime, error: str) -> None:
+    if connection.last_used_at is None or moment > connection.last_used_at:
+        connection.last_used_at = moment
+    if outcome == "success":
+        if connection.last_success_at is None or moment > connection.last_success_at:
+            connection.last_success_at = moment
+    elif connection.last_error_at is None or moment >= connection.last_error_at:
+        connection.last_error_at = moment
+        connection.last_error = scrub(error) or "Error (no message)"
+
+
+def customers_health_refresh(
+    customers: list[Customer],
+    *,
+    now: datetime | None = None,
+    actor: Any = None,
+    reported: StatusReport | None = None,
+) -> None:
+    """Recompute the health of these customers' connections (audited when it changes) and
+    their scores, in a fixed number of queries for any number of customers of one
+    organization. ``reported``: a status the runtime just reported, recorded as one
+    connection.status_changed entry together with the health change it causes."""
+    if not customers:
+        return
+    now = now or timezone.now()
+    organization = customers[0].organization
+    connections = _connections_refreshed(organization, customers, now, Change(actor, reported))
+    outcomes = execution_outcomes(
+        organization.pk, [c.pk for c in customers], now - timedelta(days=7)
+    )
+    pressure = _usage_pressure(customers, now)
+    for customer in customers:
+        finished, failed = outcomes.get(customer.pk, (0, 0))
+        percent, label = pressure.get(customer.pk, (None, ""))
+        score = customer_score(
+            connections=connections[customer.pk],
+            executions_finished=finished,
+            executions_failed=failed,
+            usage_percent=percent,
+            usage_label=label,
+            now=now,
+        )
+        customer.health_score, customer.health_reasons = score.value, score.reasons
+        customer.health_checked_at = now
+    Customer.objects.for_organization(organization).bulk_update(
+        customers, ["health_score", "health_reasons", "health_checked_at"]
+    )
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    connection_id: Any
+    before: str
+    after: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    actor: Any
+    reported: StatusReport | None
+
+
+def _connections_refreshed(
+    organization: Any, customers: list[Customer], now: datetime, change: Change
+) -> dict[Any, list[ConnectionState]]:
+    rows = list(
+        Connection.objects.for_organization(organization)
+        .filter(customer_id__in=[c.pk for c in customers])
+        .exclude(status=Connection.Status.REVOKED)
+        .select_related("customer")
+    )
+    week = (
+        ConnectionActivity.objects.for_organization(organization)
+        .filter(connection_id__in=[c.pk for c in rows], window_start__gte=_day(now) - timedelta(6))
+        .values("connection_id", "outcome")
+        .annotate(n=Sum("used"))
+        .order_by()
+    )
+    totals = {(row["connection_id"], row["outcome"]): row["n"] for row in week}
+    states: dict[Any, list[ConnectionState]] = {c.pk: [] for c in customers}
+    for connection in rows:
+        connection.errors_7d = totals.get((connection.pk, "error"), 0)
+        connection.successes_7d = totals.get((connection.pk, "success"), 0)
+        _apply_health(connection, now, change)
+        states[connection.customer_id].append(
+            ConnectionState(connection.app, connection.health, connection.health_changed_at)
+        )
+    return states
+
+
+def _apply_health(connection: Connection, now: datetime, change: Change) -> None:
+    facts = ConnectionFacts(
+        status=connection.status,
+        connected_at=connection.connected_at,
+        last_used_at=connection.last_used_at,
+        last_success_at=connection.last_success_at,
+        last_error_at=connection.last_error_at,
+        errors_7d=connection.errors_7d,
+        successes_7d=connection.successes_7d,
+    )
+    health = connection_health(facts, now=now, idle_days=settings.CONNECTION_IDLE_DAYS)
+    before = connection.health
+    fields = ["errors_7d", "successes_7d"]
+    changed = health is not None and health != before
+    if changed:
+        connection.health, connection.health_changed_at = health, now
+        fields += ["health", "health_changed_at"]
+        if health == RELINK_NEEDED:
+            transaction.on_commit(partial(connection_relink_alert.enqueue, str(connection.pk)))
+    Connection.objects.for_organization(connection.organization_id).filter(pk=connection.pk).update(
+        **{field: getattr(connection, field) for field in fields}
+    )
+    report = change.reported
+    if report is not None and report.connection_id == connection.pk:
+        _record(
+            connection,
+            change,
+            "connection.status_changed",
+            report.detail,
+            status=[report.before, report.after],
+            **({"health": [before, health]} if changed else {}),
+        )
+    elif changed:
+        _record(
+            connection,
+            change,
+            "connection.health_changed",
+            connection.last_error if health != "healthy" else "",
+            health=[before, health],
+        )
+
+
+def _record(
+    connection: Connection, change: Change, action: str, message: str, **changes: list[Any]
+) -> None:
+    record(
+        action=action,
+        organization=connection.customer.organization,
+        actor=change.actor,
+        resource=connection,
+        resource_label=f"{connection} ({connection.customer.name})",
+        changes=changes,
+        message=message[:500],
+    )
+
+
+def _usage_pressure(customers: list[Customer], now: datetime) -> dict[Any, tuple[int, str]]:
+    """The highest share of a daily or monthly limit each customer has used, with its label."""
+    limits, used = effective_limits_for(customers, now=now), usage_for(customers, now=now)
+    pressure = {}
+    for customer in customers:
+        shares = [
+            (round(100 * used[customer.pk][d.key] / limit), d.label)
+            for d in ALERTING
+            if (limit := limits[customer.pk][d.key].value)
+        ]
+        if shares:
+            pressure[customer.pk] = max(shares)
+    return pressure
+
+
+def customers_health_refresh_due(*, now: datetime | None = None, batch: int = 500) -> int:
+    """The worker's hourly pass, a batch at a time: idle connections, 7-day error counts and
+    execution failure rates change with time alone."""
+    now = now or timezone.now()
+    due = list(
+        Customer.objects.unscoped()
+        .exclude(status=CustomerStatus.DELETED)
+        .filter(Q(health_checked_at__isnull=True) | Q(health_checked_at__lt=now - REFRESH_EVERY))
+        .select_related("organization")
+        .order_by("health_checked_at", "pk")[:batch]
+    )
+    by_organization: dict[Any, list[Customer]] = defaultdict(list)
+    for customer in due:
+        by_organization[customer.organization_id].append(customer)
+    for customers in by_organization.values():
+        with transaction.atomic():
+            customers_health_refresh(customers, now=now)
+    return len(due)
+
+
+@task()
+def connection_relink_alert(connection_id: str) -> int:
+    """Tell the customer's admins that a connected account needs relinking (audited)."""
+    connection = (
+        Connection.objects.unscoped()
+        .select_related("customer__organization")
+        .filter(pk=connection_id, health=RELINK_NEEDED)
+        .first()
+    )
+    if connection is None:
+        return 0  # relinked (or revoked) before the worker got to it
+    customer = connection.customer
+    admins = list(
+        CustomerUser.objects.for_customer(customer)
+        .filter(role=CustomerUser.Role.SUPERUSER, locked=False, user__is_active=True)
+        .values_list("user__email", flat=True)
+    )
+    context = {
+        "connection": connection,
+        "customer": customer,
+        "organization": customer.organization,
+        "portal_url": f"{settings.SITE_URL}{reverse('portal:connections')}",
+    }
+    subject = f"Reconnect {connection.app} for {customer.name}"
+    body = render_to_string("customers/email/relink.txt", context)
+    try:
+        with get_connection() as mail:
+            mail.send_messages([EmailMessage(subject, body, to=[a]) for a in admins])
+    except Exception:
+        logger.exception("The relink alert for connection %s could not be emailed", connection_id)
+        outcome = Outcome.FAILURE
+    else:
+        outcome = Outcome.SUCCESS
+    record(
+        action="connection.relink_alert_emailed",
+        organization=customer.organization,
+        resource=connection,
+        resource_label=f"{connection} ({customer.name})",
+        outcome=outcome,
+        changes={"customer_admins": [None, len(admins)]},
+    )
+    return len(admins) if outcome == Outcome.SUCCESS else 0
