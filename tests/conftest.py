@@ -90,3 +90,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section("outside-in figures")
         for name, value in sorted(FIGURES.items()):
             terminalreporter.write_line(f"{name}: {value:,}")
+
+
+@pytest.fixture
+def receiver(settings):
+    """A webhook receiver on loopback (tests/receiver.py), allowed as a destination."""
+    from tests.receiver import running_receiver
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    with running_receiver() as running:
+        yield running

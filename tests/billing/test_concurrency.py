@@ -68,3 +68,67 @@ def test_the_pooled_cap_holds_across_customers(org, owner):
     counted = sum(UsageCounter.objects.for_organization(org).values_list("used", flat=True))
     assert counted == 300
     assert connection.vendor == "postgresql"
+
+
+def test_each_alert_fires_once_when_eight_threads_cross_it(org, owner):
+    """Usage alerts under concurrency: 8 threads push 10 customers through 80 % and 100 % of
+    their limits at once; each threshold is announced exactly once per customer."""
+    from audit.models import AuditEntry
+    from billing.models import QuotaNotice
+    from tests.figures import count
+
+    customers = [make_customer(org, actor=owner, plan="Enterprise") for _ in range(10)]
+    for customer in customers:
+        override_set(
+            customer=customer, dimension="events_per_day", value=40, reason="test", actor=owner
+        )
+
+    accepted = hammer(customers, attempts=60, threads=8)
+
+    assert sum(accepted) == 400  # 10 × 40: the limits hold
+    notices = QuotaNotice.objects.for_organization(org).filter(kind__startswith="threshold")
+    per_customer = {
+        c.pk: sorted(notices.filter(customer=c).values_list("kind", flat=True)) for c in customers
+    }
+    assert all(kinds == ["threshold_100", "threshold_80"] for kinds in per_customer.values())
+    crossed = AuditEntry.objects.for_organization(org).filter(action="usage.threshold_crossed")
+    duplicates = crossed.count() - 20
+    count("usage alerts fired under concurrency", crossed.count())
+    count("duplicate usage alerts under concurrency", duplicates)
+    assert duplicates == 0
+
+
+def test_connection_activity_from_eight_threads_is_all_counted(org, owner):
+    """Connection activity is counted by the same atomic path as usage: nothing is lost."""
+    from customers.models import ConnectionActivity
+    from customers.services import connection_activity_record
+    from tests.factories import make_connection
+
+    customer = make_customer(org, actor=owner, plan="Enterprise")
+    target = make_connection(customer)
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        start.wait()
+        try:
+            for i in range(10):
+                outcome = "error" if (n + i) % 4 == 0 else "success"
+                connection_activity_record(
+                    connection=target, actor=None, items=[{"outcome": outcome, "error": "x"}] * 3
+                )
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    assert errors == []
+    counted = ConnectionActivity.objects.for_organization(org).filter(connection=target)
+    assert sum(counted.values_list("used", flat=True)) == 8 * 10 * 3
+    target.refresh_from_db()
+    assert target.errors_7d + target.successes_7d == 240

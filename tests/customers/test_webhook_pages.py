@@ -8,16 +8,8 @@ import pytest
 from customers.models import WebhookDelivery, WebhookEndpoint
 from customers.services import endpoint_create
 from tests.factories import make_customer
-from tests.receiver import running_receiver
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE = True
-    with running_receiver() as running:
-        yield running
 
 
 @pytest.fixture

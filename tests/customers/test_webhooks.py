@@ -27,7 +27,6 @@ from customers.webhooks.delivery import claim, deliver_now, send
 from customers.webhooks.registry import EVENT_TYPES, PAYLOAD_SCHEMA
 from tests.factories import make_customer
 from tests.figures import count
-from tests.receiver import running_receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -46,13 +45,6 @@ def figures(db):
         d.attempts > d.attempt_log.count() for d in WebhookDelivery.objects.unscoped()
     )
     count("webhooks: deliveries marked more often than attempted", marked_twice)
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE = True  # the receiver is on loopback
-    with running_receiver() as running:
-        yield running
 
 
 @pytest.fixture
