@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 MAX_THRESHOLDS = 5
 NOT_ALERTING = "{label} has no usage alerts: they cover {names}."
 BAD_PERCENTS = "Give whole percents from 1 to 100, separated by commas (at most 5), e.g. 80, 100."
-# How many earlier windows shape the forecast.
+# How many earlier windows shape the forecast, and every how many percents of the limit it is
+# made again.
 HISTORY_WINDOWS = 3
+FORECAST_STEP = 5
 
 
 @dataclass(frozen=True)
@@ -175,14 +177,23 @@ def watch(
     if low == high:
         return
     start, end = spec.window_start(now), spec.window_end(now)
-    forecast = _refresh_forecast(customer, spec, used=used, limit=limit, now=now)
     context = {"used": used, "limit": limit, "window_start": start, "now": now}
+    _announce_crossed(customer, spec, low, high, context)
+    # The forecast moves slowly: it is refreshed each FORECAST_STEP percents, and at the limit.
+    if low // FORECAST_STEP == high // FORECAST_STEP and used < limit:
+        return
+    forecast = _refresh_forecast(customer, spec, used=used, limit=limit, now=now)
+    if forecast and used < limit and forecast.within(end):
+        announce(customer, spec, kind="forecast", forecast=forecast, **context)
+
+
+def _announce_crossed(
+    customer: Customer, spec: Dimension, low: int, high: int, context: dict[str, Any]
+) -> None:
     thresholds = thresholds_at(customer.organization_id, customer=customer)[spec.key]
     for percent in thresholds.percents:
         if low < percent <= high:
             announce(customer, spec, kind=f"threshold_{percent}", percent=percent, **context)
-    if forecast and used < limit and forecast.within(end):
-        announce(customer, spec, kind="forecast", forecast=forecast, **context)
 
 
 def _refresh_forecast(
@@ -208,12 +219,25 @@ def _refresh_forecast(
 
 
 def _history(customer: Customer, spec: Dimension, start: datetime) -> list[int]:
+    return list(_past_totals(customer.organization_id, customer.pk, spec.key, start))
+
+
+@lru_cache(maxsize=4096)
+def _past_totals(organization_id: Any, customer_id: Any, dimension: str, start: datetime) -> tuple:
+    """The totals of the windows before ``start``: past windows no longer change, so each
+    process asks once per customer, dimension and window."""
+    spec = get_dimension(dimension)
     earliest = start
     for _ in range(HISTORY_WINDOWS):
         earliest = spec.previous_window_start(earliest)
-    return list(
-        UsageCounter.objects.for_customer(customer)
-        .filter(dimension=spec.key, window_start__gte=earliest, window_start__lt=start)
+    return tuple(
+        UsageCounter.objects.for_organization(organization_id)
+        .filter(
+            customer_id=customer_id,
+            dimension=dimension,
+            window_start__gte=earliest,
+            window_start__lt=start,
+        )
         .values_list("used", flat=True)
     )
 

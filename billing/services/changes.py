@@ -20,6 +20,7 @@ from billing.models import (
     Plan,
     PlanLimit,
     PooledCap,
+    UsageCounter,
 )
 from billing.services.errors import LimitError, NothingToReset
 from billing.services.limits import effective_limit, usage_for
@@ -113,6 +114,7 @@ def override_set(
             "expires_at": expires_at,
         },
     )
+    forget_forecasts(customer.organization_id, spec.key, customer_id=customer.pk)
     record(
         action="limit.changed",
         organization=customer.organization,
@@ -135,6 +137,7 @@ def override_clear(*, customer: Customer, dimension: str, actor: User) -> None:
     )
     if not deleted:
         raise NothingToReset(f"{customer.name} already uses the plan's default for {spec.label}.")
+    forget_forecasts(customer.organization_id, spec.key, customer_id=customer.pk)
     record(
         action="limit.reset",
         organization=customer.organization,
@@ -143,6 +146,16 @@ def override_clear(*, customer: Customer, dimension: str, actor: User) -> None:
         changes={spec.key: [before, effective_limit(customer, spec.key)]},
         message=f"{spec.label}: back to the plan default",
     )
+
+
+def forget_forecasts(organization_id: Any, dimension: str, **which: Any) -> None:
+    """A forecast is against the limit it was made with: once the limit changes, it is dropped
+    until usage is next counted (billing/services/alerts.py makes a new one)."""
+    spec = get_dimension(dimension)
+    if spec.alerts:
+        UsageCounter.objects.for_organization(organization_id).filter(
+            dimension=spec.key, window_start=spec.window_start(), **which
+        ).update(projected=None, forecast_at=None)
 
 
 def plan_limit_impact(*, plan: Plan, dimension: str, value: Any) -> list[tuple[Customer, int]]:
@@ -171,6 +184,7 @@ def plan_limit_set(*, plan: Plan, dimension: str, value: Any, actor: User) -> Pl
     before = limit.value
     limit.value = number
     limit.save(update_fields=["value"])
+    forget_forecasts(plan.organization_id, spec.key, customer__plan=plan)
     record(
         action="plan_limit.changed",
         organization=plan.organization,

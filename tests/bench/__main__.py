@@ -21,13 +21,14 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from tests.bench.common import SIZES, BenchError, Output  # noqa: E402
+from tests.bench.consume import Consume  # noqa: E402
 from tests.bench.ingestion import Ingestion  # noqa: E402
 from tests.bench.loading import Loading  # noqa: E402
 from tests.bench.pages import Pages  # noqa: E402
 from tests.bench.report import Report  # noqa: E402
 
 
-class Bench(Loading, Pages, Ingestion, Report):
+class Bench(Loading, Pages, Ingestion, Consume, Report):
     def __init__(self) -> None:
         self.stdout = Output()
         self.random = random.Random(7)
@@ -51,6 +52,7 @@ class Bench(Loading, Pages, Ingestion, Report):
         load_seconds = time.perf_counter() - started
         pages = self.measure_pages(size["requests"])
         ingestion = self.measure_ingestion(options["port"], size["ingest_seconds"])
+        consume = self.measure_consume()
         report = {
             "when": timezone.now().isoformat(),
             "machine": {
@@ -63,6 +65,7 @@ class Bench(Loading, Pages, Ingestion, Report):
             "load_seconds": round(load_seconds, 1),
             "pages": pages,
             "ingestion": ingestion,
+            "consume": consume,
         }
         self.print_report(report)
         out = Path(settings.BASE_DIR) / "var" / "bench"

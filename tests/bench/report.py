@@ -47,3 +47,10 @@ class Report:
                     f"| {row['scenario']} (limit {row['limit']}) | | | | {row['used']} used "
                     f"| | | {'yes' if row['exact'] else 'NO'} |"
                 )
+        out("\n| consume() (events per day) | calls | with usage alerts ms | without ms | extra |")
+        out("|---|---:|---:|---:|---:|")
+        for row in report["consume"]:
+            out(
+                f"| limit {row['limit']:,} | {row['calls']} | {row['with_alerts_ms']} | "
+                f"{row['without_ms']} | {row['extra_percent']} % |"
+            )

@@ -199,9 +199,9 @@ def test_forecast_arithmetic_on_fixed_numbers():
 def test_the_forecast_is_kept_on_the_counter_and_alerts_once_per_window(busy, owner):
     with time_machine.travel(NOON, tick=False):
         ingest(busy, 51)  # 51 by noon: 102 projected, limit reached about 23:30
-        ingest(busy, 1)
+        ingest(busy, 1)  # still within the same 5 %: the forecast is not made again
     counter = UsageCounter.objects.for_customer(busy).get(dimension="events_per_day")
-    assert counter.projected == 104
+    assert counter.projected == 102
     assert counter.forecast_at is not None
     assert NOON < counter.forecast_at < NOON.replace(hour=23, minute=59)
     assert kinds(busy) == ["forecast"]

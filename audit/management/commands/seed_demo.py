@@ -21,8 +21,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from audit.demo import customer_values, event_values, execution_values
+from audit.ingestion import events_ingest
 from audit.models import Event, Execution, Workflow
 from billing.selectors import plans_of
+from billing.services import effective_limit
 from customers.models import (
     Connection,
     Customer,
@@ -35,9 +37,11 @@ from customers.models import (
 )
 from customers.services import (
     api_token_create,
+    connection_activity_record,
     customer_create,
     customer_delete,
     customer_suspend,
+    customers_health_refresh,
     invite_accept,
     membership_add,
     organization_create,
@@ -155,6 +159,7 @@ class Command(BaseCommand):
                     api_token_create(organization=organization, name="demo backend", actor=owner)
                     self._customers(organization, owner)
                 self._activity(organization, options["executions"], options["events"])
+                self._health(organization)
             if not Organization.objects.filter(name="Globex Cloud").exists():
                 # A second organization, so the switcher and tenant isolation can be seen.
                 globex = organization_create(name="Globex Cloud", owner=owner, slug="globex")
@@ -280,6 +285,40 @@ class Command(BaseCommand):
 
         self._bulk(Execution, execution, executions, "executions")
         self._bulk(Event, event, events, "events")
+
+    def _health(self, organization: Organization) -> None:
+        """Customers in every health state, some near or at a limit (which fires real usage
+        alerts: their emails go out from the worker under make run), then every score."""
+        active = list(
+            Customer.objects.for_organization(organization)
+            .filter(status=CustomerStatus.ACTIVE)
+            .select_related("plan", "organization")
+            .order_by("name")
+        )
+        now = timezone.now()
+        live = Connection.objects.for_organization(organization).filter(
+            status=Connection.Status.CONNECTED
+        )
+        for k, connection in enumerate(live.select_related("customer").order_by("app", "pk")):
+            if k % 4 == 1:  # idle: connected long ago, not used since
+                live.filter(pk=connection.pk).update(
+                    connected_at=now - timedelta(days=60), last_used_at=now - timedelta(days=45)
+                )
+            elif k % 4 == 2:  # degraded: its last calls failed
+                error = {"outcome": "error", "error": "HTTP 429 Too Many Requests"}
+                ok = {"outcome": "success", "occurred_at": now - timedelta(hours=2)}
+                connection_activity_record(connection=connection, actor=None, items=[ok, error])
+            else:
+                connection_activity_record(
+                    connection=connection, actor=None, items=[{"outcome": "success"}] * 3
+                )
+        limited = [c for c in active if c.plan.name in ("Free", "Starter")]
+        item = {"type": "webhook", "direction": "incoming", "name": "order.created"}
+        for customer, share in zip(limited, (0.85, 1.0, 0.95), strict=False):
+            limit = effective_limit(customer, "events_per_day") or 0
+            events_ingest(customer=customer, items=[item] * int(limit * share))
+        for start in range(0, len(active), 500):
+            customers_health_refresh(active[start : start + 500], now=now)
 
     def _bulk_customers(self, organization: Organization, count: int) -> None:
         plans = list(plans_of(organization))
