@@ -158,9 +158,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@organization_required
+@write_access_required
 def alert_emails(request: HttpRequest) -> HttpResponse:
-    """Turn one's own usage alert emails on or off (anyone may: it is their inbox)."""
+    """Turn one's own usage alert emails on or off. Only owners and admins get them, so only
+    they have the switch."""
     on = request.POST.get("usage_alert_emails") == "on"
     membership_alert_emails_set(membership=request.membership, on=on, actor=request.user)
     messages.success(

@@ -252,6 +252,13 @@ def test_the_overview_lists_alerts_and_each_person_can_opt_out(owner_client, org
     )
 
 
+def test_viewers_get_no_alert_emails_and_no_switch(viewer_client, org):
+    assert "Emails to you" not in viewer_client.get(reverse("home")).content.decode()
+    refused = viewer_client.post(reverse("alert_emails"), {"usage_alert_emails": "off"})
+    assert refused.status_code == 403
+    assert AuditEntry.objects.for_organization(org).filter(action="permission.denied")
+
+
 def test_the_weekly_digest_goes_once_with_those_over_and_closest(
     org, owner, busy, django_capture_on_commit_callbacks
 ):
