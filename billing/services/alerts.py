@@ -169,8 +169,9 @@ def watch(
     """Called by consume() inside the counting transaction, after ``before`` became ``used``.
 
     Costs nothing unless another whole percent of the limit was reached: no threshold can
-    have been crossed otherwise. Then it refreshes the counter's forecast, and announces each
-    threshold crossed and a forecast that the limit falls inside the window."""
+    have been crossed otherwise. Then it announces each threshold crossed and, each
+    FORECAST_STEP percents, refreshes the counter's forecast and announces one that reaches
+    the limit inside the window."""
     if limit is None or limit <= 0 or not spec.alerts:
         return
     low, high = 100 * before // limit, 100 * used // limit
@@ -302,7 +303,8 @@ def announce(
             )
     except IntegrityError:
         return None  # announced already in this window
-    transaction.on_commit(partial(usage_alert_send.enqueue, notice.pk))
+    if family != "exceeded":  # a refusal is not emailed: the 100 % alert said it first
+        transaction.on_commit(partial(usage_alert_send.enqueue, notice.pk))
     return notice
 
 

@@ -61,6 +61,8 @@ class Connection(TenantModel):
     last_error = models.CharField(
         max_length=200, blank=True, help_text="The last error, scrubbed of anything secret-like."
     )
+    # When the customer's admins were told it needs relinking: once per time it does.
+    relink_alert_sent_at = models.DateTimeField(null=True, blank=True)
     errors_7d = models.PositiveIntegerField("errors in 7 days", default=0)
     successes_7d = models.PositiveIntegerField("successes in 7 days", default=0)
 

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -294,14 +294,21 @@ def customers_health_refresh_due(*, now: datetime | None = None, batch: int = 50
 @task()
 def connection_relink_alert(connection_id: str) -> int:
     """Tell the customer's admins that a connected account needs relinking (audited)."""
-    connection = (
+    # Claimed first: a task that runs twice tells the admins once per time it needs relinking.
+    claimed = (
         Connection.objects.unscoped()
-        .select_related("customer__organization")
         .filter(pk=connection_id, health=RELINK_NEEDED)
-        .first()
+        .filter(
+            Q(relink_alert_sent_at__isnull=True)
+            | Q(relink_alert_sent_at__lt=F("health_changed_at"))
+        )
+        .update(relink_alert_sent_at=timezone.now())
     )
-    if connection is None:
-        return 0  # relinked (or revoked) before the worker got to it
+    if not claimed:
+        return 0  # told already, or relinked (or revoked) before the worker got to it
+    connection = (
+        Connection.objects.unscoped().select_related("customer__organization").get(pk=connection_id)
+    )
     customer = connection.customer
     admins = list(
         CustomerUser.objects.for_customer(customer)

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from audit.models import Event, Execution
+from billing.models import QuotaNotice, UsageCounter
 from customers.models import (
     Connection,
     Customer,
@@ -51,7 +52,19 @@ def test_seed_demo_fills_every_status_plan_and_invite_state(capsys):
     assert Connection.objects.for_organization(acme).values("status").distinct().count() >= 3
     assert Connection.objects.for_organization(acme).values("app").distinct().count() >= 3
     assert Execution.objects.for_organization(acme).count() == 50
-    assert Event.objects.for_organization(acme).count() == 50
+    # 50 random events, and those that pushed three customers near or to a limit (counted).
+    near_limits = UsageCounter.objects.for_organization(acme).filter(dimension="events_per_day")
+    assert sorted(near_limits.values_list("used", flat=True)) == [170, 190, 200]
+    assert Event.objects.for_organization(acme).count() == 50 + 170 + 190 + 200
+    assert set(QuotaNotice.objects.for_organization(acme).values_list("kind", flat=True)) >= {
+        "threshold_80",
+        "threshold_100",
+    }
+    healths = set(Connection.objects.for_organization(acme).values_list("health", flat=True))
+    assert healths == {"healthy", "degraded", "relink_needed", "idle"}
+    scores = set(customers.values_list("health_score", flat=True))
+    assert min(scores) < 80
+    assert 100 in scores
 
 
 def test_large_volumes_through_flags(capsys):

@@ -178,6 +178,9 @@ def test_relink_needed_sends_one_event_and_one_email_to_the_customers_admins(
         connection_set_status(connection=connection, status="expired", actor=owner)
     assert [m.to for m in mail.outbox] == [["admin@shop.test"]]
     assert mail.outbox[0].subject == "Reconnect Shopify for Shop Co"
+    from customers.services import connection_relink_alert
+
+    assert connection_relink_alert.call(str(connection.pk)) == 0  # a retried task: told once
     assert "/portal/connections/" in mail.outbox[0].body
     deliver_now()
     changed = [e for e in receiver.events(secret) if e["type"] == "connection.status_changed"]

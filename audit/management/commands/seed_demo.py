@@ -24,7 +24,7 @@ from audit.demo import customer_values, event_values, execution_values
 from audit.ingestion import events_ingest
 from audit.models import Event, Execution, Workflow
 from billing.selectors import plans_of
-from billing.services import effective_limit
+from billing.services import override_set
 from customers.models import (
     Connection,
     Customer,
@@ -312,11 +312,17 @@ class Command(BaseCommand):
                 connection_activity_record(
                     connection=connection, actor=None, items=[{"outcome": "success"}] * 3
                 )
-        limited = [c for c in active if c.plan.name in ("Free", "Starter")]
+        # Three customers on a trial allowance of 200 events a day, used to 85, 100 and 95 %.
         item = {"type": "webhook", "direction": "incoming", "name": "order.created"}
-        for customer, share in zip(limited, (0.85, 1.0, 0.95), strict=False):
-            limit = effective_limit(customer, "events_per_day") or 0
-            events_ingest(customer=customer, items=[item] * int(limit * share))
+        for customer, used in zip(active[1::5], (170, 200, 190), strict=False):
+            override_set(
+                customer=customer,
+                dimension="events_per_day",
+                value=200,
+                reason="Trial allowance",
+                actor=None,
+            )
+            events_ingest(customer=customer, items=[item] * used)
         for start in range(0, len(active), 500):
             customers_health_refresh(active[start : start + 500], now=now)
 
