@@ -50,6 +50,7 @@ CONNECTION_REVOKED_FOR_GOOD = (
 )
 MAX_ACTIVITY_ITEMS = 1000
 REFRESH_EVERY = timedelta(hours=1)
+CHUNK = 500  # customers per refresh: its IN lists stay short
 # Anything in an error message that looks like a credential is cut before it is stored.
 SECRET_LIKE = re.compile(
     r"(?i)(bearer\s+\S+|(?:token|secret|password|passwd|api[_-]?key|key|code|authorization)"
@@ -271,9 +272,9 @@ def _usage_pressure(customers: list[Customer], now: datetime) -> dict[Any, tuple
     return pressure
 
 
-def customers_health_refresh_due(*, now: datetime | None = None, batch: int = 500) -> int:
-    """The worker's hourly pass, a batch at a time: idle connections, 7-day error counts and
-    execution failure rates change with time alone."""
+def customers_health_refresh_due(*, now: datetime | None = None, batch: int = 2000) -> int:
+    """The worker's hourly pass, a batch a minute (100,000 customers in under an hour): idle
+    connections, 7-day error counts and execution failure rates change with time alone."""
     now = now or timezone.now()
     due = list(
         Customer.objects.unscoped()
@@ -286,8 +287,9 @@ def customers_health_refresh_due(*, now: datetime | None = None, batch: int = 50
     for customer in due:
         by_organization[customer.organization_id].append(customer)
     for customers in by_organization.values():
-        with transaction.atomic():
-            customers_health_refresh(customers, now=now)
+        for start in range(0, len(customers), CHUNK):
+            with transaction.atomic():
+                customers_health_refresh(customers[start : start + CHUNK], now=now)
     return len(due)
 
 
