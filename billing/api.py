@@ -166,12 +166,18 @@ def alert_thresholds_get(request: HttpRequest, customer_id: str):
 def alert_thresholds_put(request: HttpRequest, customer_id: str, payload: ThresholdsIn):
     token = organization_token(request)
     customer = customer_in_scope(request, customer_id)
+    unknown = [key for key in payload.thresholds if key not in DIMENSIONS]
+    if unknown:
+        raise HttpError(
+            422,
+            f"Unknown dimension “{unknown[0][:40]}”: use events_per_day or executions_per_month.",
+        )
     with transaction.atomic():  # all the named dimensions, or none
         for dimension, percents in payload.thresholds.items():
             thresholds_set(
                 organization=customer.organization,
                 actor=token,
-                dimension=_dimension(dimension),
+                dimension=dimension,
                 percents=percents,
                 customer=customer,
             )

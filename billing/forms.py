@@ -140,7 +140,7 @@ class ThresholdsForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         for key in self.dimensions:
-            if data.get(f"{key}_mode") != "custom":
+            if data.get(f"{key}_mode") != "custom" or f"{key}_percents" in self.errors:
                 continue
             try:
                 percents = parse_percents(data.get(f"{key}_percents") or "")

@@ -3,6 +3,7 @@ forecast kept on the counter, and the notice that announces each alert once per 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from customers.models import Customer, Organization, User
 
 MAX_THRESHOLDS = 5
+ASCII_NUMBER = re.compile(r"[0-9]{1,3}")
 NOT_ALERTING = "{label} has no usage alerts: they cover {names}."
 BAD_PERCENTS = "Give whole percents from 1 to 100, separated by commas (at most 5), e.g. 80, 100."
 # How many earlier windows shape the forecast, and every how many percents of the limit it is
@@ -45,7 +47,7 @@ def parse_percents(text: str) -> list[int]:
     """ "80, 100" -> [80, 100]; empty -> [] (no alerts). Refuses anything else, clearly."""
     parts = [p.strip().rstrip("%").strip() for p in text.replace(";", ",").split(",")]
     parts = [p for p in parts if p]
-    if not all(p.isdigit() for p in parts):
+    if not all(ASCII_NUMBER.fullmatch(p) for p in parts):  # not "²", "٨٠" or "1e2"
         raise LimitError(BAD_PERCENTS)
     return clean_percents([int(p) for p in parts])
 
@@ -71,11 +73,12 @@ def thresholds_at(
     """What alerts for each alerting dimension at one scope (a customer, a plan, or the
     organization when neither is given), in one query. ``own`` is what that scope sets."""
     plan_id = customer.plan_id if customer is not None else plan_id
-    rows = AlertThreshold.objects.for_organization(organization_id).filter(
-        Q(plan__isnull=True, customer__isnull=True)
-        | Q(plan_id=plan_id, customer__isnull=True)
-        | Q(customer_id=customer.pk if customer else None)
-    )
+    scopes = Q(plan__isnull=True, customer__isnull=True)
+    if plan_id is not None:
+        scopes |= Q(plan_id=plan_id, customer__isnull=True)
+    if customer is not None:
+        scopes |= Q(customer_id=customer.pk)
+    rows = AlertThreshold.objects.for_organization(organization_id).filter(scopes)
     found = {(_source(row), row.dimension): tuple(row.percents) for row in rows}
     chain = [
         source
@@ -114,6 +117,7 @@ def thresholds_set(
     if plan is not None and customer is not None:
         raise LimitError("Thresholds belong to a plan or to a customer, not both.")
     new = None if percents is None else clean_percents(percents)
+    _lock_scope(organization, plan, customer)
     rows = AlertThreshold.objects.for_organization(organization).filter(
         dimension=spec.key, plan=plan, customer=customer
     )
@@ -139,6 +143,24 @@ def thresholds_set(
     return thresholds_at(organization.pk, plan_id=plan.pk if plan else None, customer=customer)[
         spec.key
     ]
+
+
+def _lock_scope(organization: Organization, plan: Plan | None, customer: Customer | None) -> None:
+    """Two first saves of one scope at once would both insert: the scope's own row is locked
+    first, so the second waits and then updates. A deleted customer is not changed."""
+    if customer is not None:
+        locked = (
+            type(customer)
+            .objects.for_organization(organization)
+            .select_for_update()
+            .get(pk=customer.pk)
+        )
+        if locked.status == "deleted":
+            raise LimitError(f"{locked.name} is deleted; restore it before changing it.")
+    elif plan is not None:
+        Plan.objects.for_organization(organization).select_for_update().get(pk=plan.pk)
+    else:
+        type(organization).objects.select_for_update().get(pk=organization.pk)
 
 
 def _store(rows: Any, current: AlertThreshold | None, new: list[int] | None, **scope: Any) -> None:

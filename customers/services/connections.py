@@ -14,6 +14,7 @@ from customers.services.health import (
     CONNECTION_REVOKED_FOR_GOOD,
     StatusReport,
     customers_health_refresh,
+    scrub,
 )
 from customers.services.lifecycle import Status
 
@@ -82,7 +83,7 @@ def connection_set_status(
     customers_health_refresh(
         [current.customer],
         actor=actor,
-        reported=StatusReport(current.pk, before, status, detail),
+        reported=StatusReport(current.pk, before, status, scrub(detail)),
     )
     current.refresh_from_db()
     return current

@@ -83,11 +83,47 @@ def test_thresholds_follow_customer_then_plan_then_organization_then_default(org
     assert changes.count() == 4
 
 
+def test_each_plan_shows_its_own_thresholds(org, owner):
+    plans = {p.name: p for p in Plan.objects.for_organization(org)}
+    thresholds_set(
+        organization=org, actor=owner, dimension="events_per_day", percents=[10], plan=plans["Free"]
+    )
+    thresholds_set(
+        organization=org,
+        actor=owner,
+        dimension="events_per_day",
+        percents=[20, 30],
+        plan=plans["Starter"],
+    )
+    seen = {
+        name: thresholds_at(org.pk, plan_id=plan.pk)["events_per_day"]
+        for name, plan in plans.items()
+    }
+    assert (seen["Free"].percents, seen["Free"].own) == ((10,), (10,))
+    assert (seen["Starter"].percents, seen["Starter"].own) == ((20, 30), (20, 30))
+    assert (seen["Pro"].percents, seen["Pro"].source, seen["Pro"].own) == (
+        (80, 100),
+        "default",
+        None,
+    )
+
+
+def test_a_deleted_customers_thresholds_stay_as_they_are(org, owner, busy):
+    from customers.services import customer_delete
+
+    customer_delete(customer=busy, actor=owner)
+    busy.refresh_from_db()
+    with pytest.raises(LimitError, match="is deleted"):
+        thresholds_set(
+            organization=org, actor=owner, dimension="events_per_day", percents=[50], customer=busy
+        )
+
+
 def test_percents_are_read_and_refused_clearly():
     assert parse_percents("80, 100") == [80, 100]
     assert parse_percents("100;50 %,50") == [50, 100]
     assert parse_percents("") == []
-    for bad in ("0", "101", "eighty", "1,2,3,4,5,6", "-5"):
+    for bad in ("0", "101", "eighty", "1,2,3,4,5,6", "-5", "²", "٨٠", "1e2", "80.5"):
         with pytest.raises(LimitError, match="Give whole percents from 1 to 100"):
             parse_percents(bad)
 

@@ -91,6 +91,34 @@ def test_the_score_and_its_reasons():
     assert len(many.reasons) == 5
 
 
+SECRET_LIKE = {
+    '{"password": "hunter2", "user":"bob"}': '{"password": [redacted], "user":"bob"}',
+    'Error: {"access_token":"ya29.abc","expires_in":3599}': (
+        'Error: {"access_token":[redacted],"expires_in":3599}'
+    ),
+    "Authorization: Basic dXNlcjpodW50ZXIy": "Authorization: [redacted] [redacted]",
+    "https://bob:hunter2@api.example.com/v1": "https://[redacted]@api.example.com/v1",
+    "pwd=hunter2": "pwd=[redacted]",
+    "passphrase: hunter2": "passphrase: [redacted]",
+    "PASSWORD hunter2": "PASSWORD [redacted]",
+    "cookie: sessionid=abc123xyz": "cookie: [redacted]",
+    "private_key=-----BEGIN RSA PRIVATE KEY-----MIIEow": "private_key=[redacted]",
+    "refresh failed: Bearer abc.def.ghi": "refresh failed: Bearer [redacted]",
+    # Harmless words stay.
+    "HTTP error code: 429 Too Many Requests": "HTTP error code: 429 Too Many Requests",
+    "error_code=INVALID_SESSION_ID": "error_code=INVALID_SESSION_ID",
+    "Connection to hubspot-integration-production.example.com failed": (
+        "Connection to hubspot-integration-production.example.com failed"
+    ),
+    "the password was rejected": "the password was rejected",
+}
+
+
+@pytest.mark.parametrize("message", sorted(SECRET_LIKE))
+def test_each_kind_of_secret_is_cut_and_harmless_words_stay(message):
+    assert scrub(message) == SECRET_LIKE[message]
+
+
 def test_error_messages_lose_anything_secret_like():
     text = scrub(
         "401 from api: token=abc123 Bearer eyJhbGciOi.x.y sk_live_0123456789abcdefghijklmn"
@@ -126,7 +154,7 @@ def test_activity_in_a_batch_is_counted_and_sets_health(setup, org):
     body = response.json()
     assert body["health"] == "degraded"
     assert body["errors_7d"] == 1
-    assert body["last_error"] == "HTTP 500 from Shopify, [redacted]"
+    assert body["last_error"] == "HTTP 500 from Shopify, key=[redacted]"
     assert body["last_success_at"] is not None
     assert api.post(path, {"outcome": "success"}).json()["health"] == "healthy"
     counted = ConnectionActivity.objects.for_organization(org).filter(connection=connection)
