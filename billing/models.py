@@ -184,10 +184,10 @@ class PooledUsageCounter(TenantModel):
 
 
 class QuotaNotice(TenantModel):
-    """An alert about a customer's usage in one window, given at most once per kind: a
-    threshold crossed ("threshold_80"), a forecast that the limit will be reached
+    """An alert about a customer's usage in one window, given at most once per kind and limit:
+    a threshold crossed ("threshold_80"), a forecast that the limit will be reached
     ("forecast"), or a refusal ("exceeded"). The unique constraint is the "once", under any
-    concurrency; a new window re-arms every kind."""
+    concurrency; a new window (or a new limit) re-arms every kind."""
 
     class Kind(models.TextChoices):
         THRESHOLD = "threshold", "Threshold crossed"
@@ -215,9 +215,18 @@ class QuotaNotice(TenantModel):
 
     class Meta:
         constraints = [
+            # The limit is part of "once": after a limit changes mid-window, crossing 80 % of
+            # the new one is news again.
             models.UniqueConstraint(
-                fields=["organization", "customer", "dimension", "window_start", "kind"],
-                name="quota_notice_once",
+                fields=[
+                    "organization",
+                    "customer",
+                    "dimension",
+                    "window_start",
+                    "kind",
+                    "limit_value",
+                ],
+                name="quota_notice_once_per_limit",
             )
         ]
         indexes = [

@@ -325,8 +325,7 @@ def announce(
             )
     except IntegrityError:
         return None  # announced already in this window
-    if family != "exceeded":  # a refusal is not emailed: the 100 % alert said it first
-        transaction.on_commit(partial(usage_alert_send.enqueue, notice.pk))
+    transaction.on_commit(partial(usage_alert_send.enqueue, notice.pk))
     return notice
 
 

@@ -75,7 +75,6 @@ def usage_alert_send(notice_id: int) -> int:
         claimed = (
             QuotaNotice.objects.unscoped()
             .filter(pk=notice_id, emailed_at__isnull=True)
-            .exclude(kind=QuotaNotice.Kind.EXCEEDED)  # a refusal follows the 100 % alert
             .update(emailed_at=now)
         )
     if not claimed:
@@ -83,7 +82,23 @@ def usage_alert_send(notice_id: int) -> int:
     notice = (
         QuotaNotice.objects.unscoped().select_related("customer__organization").get(pk=notice_id)
     )
+    if notice.kind == QuotaNotice.Kind.EXCEEDED and _told_at_100(notice):
+        return 0  # the 100 % alert of this window and limit said it first
     return _email_alert(notice)
+
+
+def _told_at_100(notice: QuotaNotice) -> bool:
+    return (
+        QuotaNotice.objects.for_organization(notice.organization_id)
+        .filter(
+            customer_id=notice.customer_id,
+            dimension=notice.dimension,
+            window_start=notice.window_start,
+            limit_value=notice.limit_value,
+            kind="threshold_100",
+        )
+        .exists()
+    )
 
 
 def _email_alert(notice: QuotaNotice) -> int:
@@ -98,7 +113,8 @@ def _email_alert(notice: QuotaNotice) -> int:
         "portal_url": f"{settings.SITE_URL}{reverse('portal:usage')}",
         "console_url": f"{settings.SITE_URL}{customer.get_absolute_url()}",
     }
-    to_customer = customer_admin_emails(customer)
+    # A refusal by the shared (pooled) cap is the organization's to solve, not the customer's.
+    to_customer = [] if notice.kind == "exceeded_pool" else customer_admin_emails(customer)
     to_organization = organization_alert_emails(organization.pk)
     messages = [
         EmailMessage(

@@ -237,7 +237,7 @@ def announce_exceeded(
     notice = announce(
         customer,
         spec,
-        kind="exceeded",
+        kind="exceeded" if consumption.scope == "customer" else "exceeded_pool",
         used=consumption.used,
         limit=consumption.limit,
         window_start=spec.window_start(now),

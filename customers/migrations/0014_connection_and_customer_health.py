@@ -7,7 +7,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0008_usage_alerts'),
         ('customers', '0013_delivery_claim'),
     ]
 

@@ -447,3 +447,41 @@ def test_executions_alert_too(org, owner):
     }
     executions_ingest(customer=customer, items=[item] * 400)
     assert "threshold_80" in kinds(customer)
+
+
+def test_a_refusal_before_any_100_percent_alert_is_emailed_once(
+    busy, owner, django_capture_on_commit_callbacks
+):
+    from billing.services import QuotaExceeded, refused
+
+    ingest(busy, 70)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):
+            with pytest.raises(QuotaExceeded) as error:
+                ingest(busy, 50)  # all or nothing: usage never reaches 80 %
+            refused(busy, error.value.consumption, "events.refused", None)
+    assert sorted(m.to[0] for m in mail.outbox) == ["admin@busy.test", owner.email]
+    assert mail.outbox[0].subject == "Busy Co was refused: events per day used up"
+
+
+def test_a_refusal_after_the_100_percent_alert_sends_nothing_more(
+    busy, django_capture_on_commit_callbacks
+):
+    from billing.services import refused
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(busy, 100)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        refused(busy, consume(busy, "events_per_day"), "events.refused", None)
+    assert mail.outbox == []
+    assert "exceeded" in kinds(busy)
+
+
+def test_a_new_limit_in_the_same_window_rearms_the_thresholds(busy, owner):
+    ingest(busy, 80)
+    override_set(customer=busy, dimension="events_per_day", value=1000, reason="more", actor=owner)
+    ingest(busy, 720)  # 800 of the new 1,000
+    limits = QuotaNotice.objects.for_customer(busy).filter(kind="threshold_80")
+    assert sorted(limits.values_list("limit_value", flat=True)) == [100, 1000]
