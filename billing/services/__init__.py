@@ -3,7 +3,6 @@ package, one module per concern; re-exported here for callers."""
 
 from billing.services.alerts import (
     Thresholds,
-    by_forecast,
     parse_percents,
     recent_alerts,
     thresholds_at,
@@ -23,6 +22,7 @@ from billing.services.changes import (
 )
 from billing.services.charts import chart_bars
 from billing.services.errors import LimitError, NothingToReset
+from billing.services.forecasts import by_forecast, forecasts_refresh
 from billing.services.limits import (
     Limit,
     UsageRow,
@@ -66,6 +66,7 @@ __all__ = [
     "db_key",
     "effective_limit",
     "effective_limits_for",
+    "forecasts_refresh",
     "override_clear",
     "override_set",
     "parse_percents",

@@ -6,18 +6,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
+from django.db.models import Q
 
 from audit.services import record
 from billing.dimensions import ALERTING, DIMENSIONS, Dimension, get_dimension
-from billing.forecast import Forecast, forecast_usage
-from billing.models import DEFAULT_ALERT_PERCENTS, AlertThreshold, Plan, QuotaNotice, UsageCounter
+from billing.forecast import Forecast
+from billing.models import DEFAULT_ALERT_PERCENTS, AlertThreshold, Plan, QuotaNotice
 from billing.services.errors import LimitError
+from billing.services.forecasts import refresh_forecast
 from billing.services.notify import usage_alert_send
 
 if TYPE_CHECKING:
@@ -27,9 +27,7 @@ MAX_THRESHOLDS = 5
 ASCII_NUMBER = re.compile(r"[0-9]{1,3}")
 NOT_ALERTING = "{label} has no usage alerts: they cover {names}."
 BAD_PERCENTS = "Give whole percents from 1 to 100, separated by commas (at most 5), e.g. 80, 100."
-# How many earlier windows shape the forecast, and every how many percents of the limit it is
-# made again.
-HISTORY_WINDOWS = 3
+# Every how many percents of the limit the forecast is made again.
 FORECAST_STEP = 5
 
 
@@ -205,7 +203,7 @@ def watch(
     # The forecast moves slowly: it is refreshed each FORECAST_STEP percents, and at the limit.
     if low // FORECAST_STEP == high // FORECAST_STEP and used < limit:
         return
-    forecast = _refresh_forecast(customer, spec, used=used, limit=limit, now=now)
+    forecast = refresh_forecast(customer, spec, used=used, limit=limit, now=now)
     if forecast and used < limit and forecast.within(end):
         announce(customer, spec, kind="forecast", forecast=forecast, **context)
 
@@ -217,52 +215,6 @@ def _announce_crossed(
     for percent in thresholds.percents:
         if low < percent <= high:
             announce(customer, spec, kind=f"threshold_{percent}", percent=percent, **context)
-
-
-def _refresh_forecast(
-    customer: Customer, spec: Dimension, *, used: int, limit: int, now: datetime
-) -> Forecast | None:
-    """The counter's forecast, from this window and the ones before it."""
-    start, end = spec.window_start(now), spec.window_end(now)
-    forecast = forecast_usage(
-        used=used,
-        limit=limit,
-        window_start=start,
-        window_end=end,
-        now=now,
-        previous_totals=_history(customer, spec, start),
-    )
-    UsageCounter.objects.for_customer(customer).filter(
-        dimension=spec.key, window_start=start
-    ).update(
-        projected=forecast.projected if forecast else None,
-        forecast_at=forecast.hits_at if forecast and forecast.within(end) else None,
-    )
-    return forecast
-
-
-def _history(customer: Customer, spec: Dimension, start: datetime) -> list[int]:
-    return list(_past_totals(customer.organization_id, customer.pk, spec.key, start))
-
-
-@lru_cache(maxsize=4096)
-def _past_totals(organization_id: Any, customer_id: Any, dimension: str, start: datetime) -> tuple:
-    """The totals of the windows before ``start``: past windows no longer change, so each
-    process asks once per customer, dimension and window."""
-    spec = get_dimension(dimension)
-    earliest = start
-    for _ in range(HISTORY_WINDOWS):
-        earliest = spec.previous_window_start(earliest)
-    return tuple(
-        UsageCounter.objects.for_organization(organization_id)
-        .filter(
-            customer_id=customer_id,
-            dimension=dimension,
-            window_start__gte=earliest,
-            window_start__lt=start,
-        )
-        .values_list("used", flat=True)
-    )
 
 
 ACTIONS = {
@@ -343,28 +295,6 @@ def describe(
     if kind == "forecast" and forecast and forecast.hits_at:
         return f"At this rate, {what} reaches its limit on {forecast.hits_at:%Y-%m-%d %H:%M} UTC."
     return f"Refused by the limit of {what}."
-
-
-def by_forecast(customers: QuerySet[Any], *, now: datetime | None = None) -> QuerySet[Any]:
-    """Customers ordered by when they reach a daily or monthly limit, soonest (or already)
-    first, then the rest by name: the counters' kept forecast, in the same query."""
-    now = now or timezone.now()
-    current = Q()
-    for spec in ALERTING:
-        current |= Q(dimension=spec.key, window_start=spec.window_start(now))
-    soonest = (
-        UsageCounter.objects.filter(
-            current,
-            organization_id=OuterRef("organization_id"),
-            customer_id=OuterRef("pk"),
-            forecast_at__isnull=False,
-        )
-        .order_by("forecast_at")
-        .values("forecast_at")[:1]
-    )
-    return customers.annotate(reaches_limit_at=Subquery(soonest)).order_by(
-        F("reaches_limit_at").asc(nulls_last=True), "name", "id"
-    )
 
 
 def recent_alerts(organization_id: Any, limit: int = 10) -> list[QuotaNotice]:

@@ -101,9 +101,10 @@ def usage_for(
     found = _count_windows(used, organization_id, ids, now or timezone.now())
     if forecasts is not None:
         for counter in found:
-            forecasts.setdefault(counter.customer_id, {})[counter.dimension] = CounterForecast(
-                counter.projected, counter.forecast_at
-            )
+            if still_holds(counter):
+                forecasts.setdefault(counter.customer_id, {})[counter.dimension] = CounterForecast(
+                    counter.projected, counter.forecast_at
+                )
     gauges = {
         "connected_accounts": Connection.objects.for_organization(organization_id).filter(
             status=Connection.Status.CONNECTED
@@ -115,6 +116,16 @@ def usage_for(
         for row in counts:
             used[row["customer_id"]][dimension] = row["n"]
     return used
+
+
+def still_holds(counter: UsageCounter) -> bool:
+    """A kept forecast is shown only while it holds: the moment it predicts is still ahead, or
+    the limit was reached (then ``projected`` is what was used, and usage cannot pass it)."""
+    if counter.projected is None:
+        return False
+    if counter.forecast_at is None:
+        return True
+    return counter.forecast_at > timezone.now() or counter.used >= counter.projected
 
 
 def _count_windows(

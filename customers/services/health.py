@@ -23,7 +23,13 @@ from django_tasks import task
 from audit.selectors import execution_outcomes
 from audit.services import Outcome, record
 from billing.dimensions import ALERTING
-from billing.services import count_atomically, db_key, effective_limits_for, usage_for
+from billing.services import (
+    count_atomically,
+    db_key,
+    effective_limits_for,
+    forecasts_refresh,
+    usage_for,
+)
 from customers.health import (
     RELINK_NEEDED,
     ConnectionFacts,
@@ -313,6 +319,8 @@ def customers_health_refresh_due(*, now: datetime | None = None, batch: int = 20
     for customers in by_organization.values():
         for start in range(0, len(customers), CHUNK):
             with transaction.atomic():
+                # Forecasts too: one made while usage ran goes stale when it stops.
+                forecasts_refresh(customers[start : start + CHUNK], now=now)
                 customers_health_refresh(customers[start : start + CHUNK], now=now)
     return len(due)
 

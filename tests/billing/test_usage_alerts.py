@@ -485,3 +485,36 @@ def test_a_new_limit_in_the_same_window_rearms_the_thresholds(busy, owner):
     ingest(busy, 720)  # 800 of the new 1,000
     limits = QuotaNotice.objects.for_customer(busy).filter(kind="threshold_80")
     assert sorted(limits.values_list("limit_value", flat=True)) == [100, 1000]
+
+
+def test_a_forecast_that_no_longer_holds_is_not_shown_and_the_hourly_pass_remakes_it(
+    owner_client, busy
+):
+    from billing.services import forecasts_refresh
+
+    early = NOON.replace(hour=2)
+    with time_machine.travel(early, tick=False):
+        ingest(busy, 10)  # 10 by 02:00: on course for 120 by midnight, the limit at 20:00
+    counter = UsageCounter.objects.for_customer(busy).get(dimension="events_per_day")
+    assert counter.forecast_at == NOON.replace(hour=20)
+    with time_machine.travel(NOON.replace(hour=22), tick=False):  # nothing more was used
+        page = owner_client.get(busy.get_absolute_url()).content.decode()
+        grid = owner_client.get(reverse("billing:customer_limits") + "?sort=forecast")
+        assert "reaches the limit" not in page
+        assert "will hit the limit Nov" not in grid.content.decode()
+        assert forecasts_refresh([busy]) == 1
+    counter.refresh_from_db()
+    assert (counter.projected, counter.forecast_at) == (11, None)  # 10 in 22 of 24 hours
+
+
+def test_days_without_usage_count_as_zero_in_the_history(busy):
+    from billing.dimensions import DIMENSIONS
+    from billing.services.forecasts import history
+
+    spec = DIMENSIONS["events_per_day"]
+    start = NOON.replace(hour=0)
+    three_days_ago = start - timedelta(days=3)
+    created_long_ago = start - timedelta(days=30)
+    assert history({three_days_ago: 1000}, spec, start, created_long_ago) == [0, 0, 1000]
+    created_yesterday = start - timedelta(hours=20)
+    assert history({}, spec, start, created_yesterday) == [0]  # only the days it existed
