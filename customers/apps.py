@@ -9,4 +9,5 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         from customers import signals  # noqa: F401
+        from customers.services import health  # noqa: F401  (scores follow usage and limits)
         from customers.webhooks import outbox  # noqa: F401  (audited changes become events)

@@ -161,7 +161,7 @@ class DigestRow:
 
     @property
     def percent(self) -> int:
-        return round(100 * self.used / self.limit)
+        return 100 * self.used // self.limit  # floored, as alerts count
 
     @property
     def label(self) -> str:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import model_validator
 
 from customers.api.auth import organization_token
 from customers.api.lookup import customer_in_scope, uuid_or_none
@@ -32,7 +33,9 @@ class ConnectionOut(Schema):
     connected_by: str
     connected_at: str
     last_used_at: str | None
-    health: Literal["healthy", "degraded", "relink_needed", "idle"]
+    health: Literal["healthy", "degraded", "relink_needed", "idle"] | None = Field(
+        ..., description="null once revoked: a revoked connection has no health"
+    )
     last_success_at: str | None
     last_error_at: str | None
     last_error: str
@@ -57,7 +60,7 @@ def connection_out(connection: Connection) -> dict[str, Any]:
         "connected_by": connection.connected_by,
         "connected_at": connection.connected_at.isoformat(),
         "last_used_at": iso(connection.last_used_at),
-        "health": connection.health,
+        "health": None if connection.status == Connection.Status.REVOKED else connection.health,
         "last_success_at": iso(connection.last_success_at),
         "last_error_at": iso(connection.last_error_at),
         "last_error": connection.last_error,
@@ -134,11 +137,27 @@ def connections_status(
 class ActivityIn(Schema):
     outcome: Literal["success", "error"]
     error: text(500, description="What failed, in words; secret-looking parts are cut") = ""
-    occurred_at: IsoDateTime | None = None
+    occurred_at: IsoDateTime | None = Field(None, description="Within the last 30 days")
 
 
-class ActivityBatch(Schema):
-    items: Annotated[list[ActivityIn], Field(min_length=1, max_length=1000)]
+class ActivityReport(Schema):
+    """One report (outcome, error, occurred_at) or a batch of them (items), not both."""
+
+    outcome: Literal["success", "error"] | None = None
+    error: text(500, description="What failed, in words; secret-looking parts are cut") = ""
+    occurred_at: IsoDateTime | None = Field(None, description="Within the last 30 days")
+    items: Annotated[list[ActivityIn], Field(min_length=1, max_length=1000)] | None = None
+
+    @model_validator(mode="after")
+    def one_or_a_batch(self) -> ActivityReport:
+        if (self.outcome is None) == (self.items is None):
+            raise ValueError("Send one report (outcome, error, occurred_at) or items, not both.")
+        return self
+
+    def reports(self) -> list[dict[str, Any]]:
+        if self.items is not None:
+            return [item.model_dump() for item in self.items]
+        return [{"outcome": self.outcome, "error": self.error, "occurred_at": self.occurred_at}]
 
 
 @router.post(
@@ -150,14 +169,11 @@ def connections_activity(
     request: HttpRequest,
     customer_id: str,
     connection_id: str,
-    payload: ActivityIn | ActivityBatch,
+    payload: ActivityReport,
 ):
     token = organization_token(request)
     customer = customer_in_scope(request, customer_id)
     connection = _connection(customer, connection_id)
-    items = payload.items if isinstance(payload, ActivityBatch) else [payload]
     return connection_out(
-        connection_activity_record(
-            connection=connection, actor=token, items=[i.model_dump() for i in items]
-        )
+        connection_activity_record(connection=connection, actor=token, items=payload.reports())
     )

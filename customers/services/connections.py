@@ -43,6 +43,7 @@ def connection_revoke(*, connection: Connection, actor: User | ApiToken | None) 
     current.status = Connection.Status.REVOKED
     current.revoked_at = timezone.now()
     current.save(update_fields=["status", "revoked_at"])
+    customers_health_refresh([current.customer], actor=actor)
     record(
         action="connection.revoked",
         organization=current.customer.organization,
@@ -97,6 +98,7 @@ def connections_revoke_all(*, customer: Customer, actor: User | ApiToken | None)
     count = live.update(status=Connection.Status.REVOKED, revoked_at=timezone.now())
     if count == 0:
         raise ServiceError(NO_CONNECTIONS.format(name=current.name))
+    customers_health_refresh([current])
     record(
         action="connection.revoked_all",
         organization=current.organization,

@@ -15,13 +15,14 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import F, Q, Sum
+from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
 from audit.selectors import execution_outcomes
-from audit.services import Outcome, record
+from audit.services import Outcome, record, recorded
 from billing.dimensions import ALERTING
 from billing.services import (
     count_atomically,
@@ -55,6 +56,7 @@ CONNECTION_REVOKED_FOR_GOOD = (
     "This connection was revoked: the customer connects the account again to use it."
 )
 MAX_ACTIVITY_ITEMS = 1000
+MAX_AGE = timedelta(days=30)  # older activity says nothing about health now
 REFRESH_EVERY = timedelta(hours=1)
 CHUNK = 500  # customers per refresh: its IN lists stay short
 # Anything in an error message that looks like a credential is cut before it is stored:
@@ -118,8 +120,12 @@ def connection_activity_record(
     if current.status == Connection.Status.REVOKED:
         raise Conflict(CONNECTION_REVOKED_FOR_GOOD)
     counts: dict[tuple[str, datetime], int] = defaultdict(int)
-    for item in items:
-        moment = min(item.get("occurred_at") or now, now)  # the future is now
+    for index, item in enumerate(items):
+        # Reports without a time happened in the order sent, the last one now.
+        moment = item.get("occurred_at") or now - timedelta(microseconds=len(items) - index - 1)
+        if moment < now - MAX_AGE:
+            raise Invalid(f"occurred_at must be within the last {MAX_AGE.days} days.")
+        moment = min(moment, now)  # the future is now
         counts[(item["outcome"], _day(moment))] += 1
         _note(current, item["outcome"], moment, item.get("error") or "")
     for (outcome, day), amount in sorted(counts.items()):
@@ -293,7 +299,7 @@ def _usage_pressure(customers: list[Customer], now: datetime) -> dict[Any, tuple
     pressure = {}
     for customer in customers:
         shares = [
-            (round(100 * used[customer.pk][d.key] / limit), d.label)
+            (100 * used[customer.pk][d.key] // limit, d.label)  # as alerts count: floored
             for d in ALERTING
             if (limit := limits[customer.pk][d.key].value)
         ]
@@ -374,3 +380,14 @@ def connection_relink_alert(connection_id: str) -> int:
         changes={"customer_admins": [None, len(admins)]},
     )
     return len(admins) if outcome == Outcome.SUCCESS else 0
+
+
+# Audited changes that move a customer's score: usage reaching a threshold or its limit, and
+# its limits changing. The score follows in the same transaction.
+SCORE_MOVERS = {"usage.threshold_crossed", "quota.exceeded", "limit.changed", "limit.reset"}
+
+
+@receiver(recorded)
+def score_follows(sender: Any, entry: Any, resource: Any, **kwargs: Any) -> None:
+    if entry.action in SCORE_MOVERS and isinstance(resource, Customer) and resource.pk:
+        customers_health_refresh([resource])

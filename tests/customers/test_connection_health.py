@@ -169,10 +169,24 @@ def test_activity_in_a_batch_is_counted_and_sets_health(setup, org):
     assert customer.health_checked_at is not None
 
 
+def test_a_batch_keeps_its_order_when_it_gives_no_times(setup):
+    _, _, api, path = setup
+    batch = {"items": [{"outcome": "error", "error": "timeout"}, {"outcome": "success"}]}
+    assert api.post(path, batch).json()["health"] == "healthy"  # the success came last
+
+
 def test_activity_is_refused_clearly(setup, other_org, outsider, owner):
     customer, connection, api, path = setup
-    assert api.post(path, {"outcome": "maybe"}).status_code == 422
+    maybe = api.post(path, {"outcome": "maybe"})
+    assert maybe.status_code == 422
+    assert "items" not in maybe.text  # one clear complaint, about the outcome
+    both = api.post(path, {"outcome": "success", "items": [{"outcome": "error"}]})
+    assert both.status_code == 422
+    assert "or items, not both" in both.text
     assert api.post(path, {"items": []}).status_code == 422
+    ancient = api.post(path, {"outcome": "success", "occurred_at": "2001-01-01T00:00:00Z"})
+    assert ancient.status_code in (400, 422)
+    assert "within the last 30 days" in ancient.text
     theirs = ApiClient(api_token_create(organization=other_org, name="x", actor=outsider)[1])
     assert theirs.post(path, {"outcome": "success"}).status_code == 404
     own = ApiClient(
@@ -185,12 +199,11 @@ def test_activity_is_refused_clearly(setup, other_org, outsider, owner):
     api.post(f"/customer/{customer.pk}/connections/{connection.pk}/revoke")
     refused = api.post(path, {"outcome": "success"})
     assert refused.status_code == 409
-    assert (
-        AuditEntry.objects.for_organization(customer.organization)
-        .get(action="connection.activity_reported")
-        .outcome
-        == "failure"
+    refusals = AuditEntry.objects.for_organization(customer.organization).filter(
+        action="connection.activity_reported"
     )
+    assert [e.outcome for e in refusals] == ["failure", "failure"]  # too old; revoked
+    assert "revoked" in refusals.order_by("-id").first().message
 
 
 def test_relink_needed_sends_one_event_and_one_email_to_the_customers_admins(
