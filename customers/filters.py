@@ -17,6 +17,17 @@ def _organization_plans(request: Any) -> QuerySet:
     return plans_of(request.organization)
 
 
+class UrlCheckbox(forms.CheckboxInput):
+    """A checkbox read from the URL: "off", "no", "0" and "false" mean unticked (Django's own
+    treats any text but "false" as ticked)."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> bool:
+        value = data.get(name)
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "no", "0", "false"):
+            return False
+        return super().value_from_datadict(data, files, name)
+
+
 class CustomerFilter(django_filters.FilterSet):
     """Search, filters and sort of the Customers list; every value lives in the URL."""
 
@@ -35,12 +46,12 @@ class CustomerFilter(django_filters.FilterSet):
     show_deleted = django_filters.BooleanFilter(
         method="filter_show_deleted",
         label="Show deleted",
-        widget=forms.CheckboxInput,
+        widget=UrlCheckbox,
     )
     attention = django_filters.BooleanFilter(
         method="filter_attention",
         label="Needs attention",
-        widget=forms.CheckboxInput,
+        widget=UrlCheckbox,
     )
     sort = django_filters.OrderingFilter(
         fields=(
@@ -98,4 +109,6 @@ class CustomerFilter(django_filters.FilterSet):
         if not data.get("show_deleted") and data.get("status") != CustomerStatus.DELETED:
             queryset = queryset.exclude(status=CustomerStatus.DELETED)
         ordering = [*queryset.query.order_by] or ["name"]
-        return queryset.order_by(*ordering, "id")
+        # Ties (same status, same health…) read in name order, then a stable one.
+        ties = [] if any(str(o).lstrip("-") == "name" for o in ordering) else ["name"]
+        return queryset.order_by(*ordering, *ties, "id")

@@ -48,8 +48,7 @@ def connection_health(facts: ConnectionFacts, *, now: datetime, idle_days: int) 
         return RELINK_NEEDED
     if facts.status == "error" or _failing(facts):
         return DEGRADED
-    seen = [facts.connected_at, facts.last_used_at, facts.last_success_at, facts.last_error_at]
-    if now - max(t for t in seen if t is not None) > timedelta(days=idle_days):
+    if now - last_seen(facts) > timedelta(days=idle_days):
         return IDLE
     return HEALTHY
 
@@ -71,6 +70,7 @@ class ConnectionState:
     app: str
     health: str
     since: datetime | None
+    last_seen: datetime | None = None  # for an idle one: when anything last used it
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,15 @@ def _usage_penalty(percent: int | None, label: str) -> list[tuple[int, str]]:
 
 
 def _connection_reason(state: ConnectionState, now: datetime) -> str:
+    if state.health == IDLE and state.last_seen is not None:
+        return f"{state.app} connection is idle: unused for {(now - state.last_seen).days} days"
     what = {RELINK_NEEDED: "needs relink", DEGRADED: "is failing", IDLE: "is idle"}[state.health]
     return f"{state.app} connection {what}{_since(state.since, now)}"
+
+
+def last_seen(facts: ConnectionFacts) -> datetime:
+    seen = [facts.connected_at, facts.last_used_at, facts.last_success_at, facts.last_error_at]
+    return max(t for t in seen if t is not None)
 
 
 def _since(moment: datetime | None, now: datetime) -> str:

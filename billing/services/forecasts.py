@@ -89,15 +89,11 @@ def _earliest(spec: Dimension, start: datetime) -> datetime:
     return start
 
 
-def forecasts_refresh(customers: list[Customer], *, now: datetime | None = None) -> int:
-    """Make every current counter's forecast again for these customers of one organization
-    (the worker's hourly pass), in four queries. Returns how many counters it updated."""
-    if not customers:
-        return 0
-    now = now or timezone.now()
-    organization_id = customers[0].organization_id
-    starts = {spec.key: spec.window_start(now) for spec in ALERTING}
-    earliest = min(_earliest(spec, starts[spec.key]) for spec in ALERTING)
+def _counters(
+    organization_id: Any, customers: list[Customer], starts: dict[str, datetime]
+) -> tuple[list[UsageCounter], dict[tuple[Any, str], dict[datetime, int]]]:
+    """This window's counters, and the earlier windows' totals, of these customers."""
+    earliest = min(_earliest(get_dimension(key), start) for key, start in starts.items())
     rows = UsageCounter.objects.for_organization(organization_id).filter(
         customer_id__in=[c.pk for c in customers],
         dimension__in=list(starts),
@@ -110,6 +106,18 @@ def forecasts_refresh(customers: list[Customer], *, now: datetime | None = None)
             current.append(row)
         else:
             past[(row.customer_id, row.dimension)][row.window_start] = row.used
+    return current, past
+
+
+def forecasts_refresh(customers: list[Customer], *, now: datetime | None = None) -> int:
+    """Make every current counter's forecast again for these customers of one organization
+    (the worker's hourly pass), in four queries. Returns how many counters it updated."""
+    if not customers:
+        return 0
+    now = now or timezone.now()
+    organization_id = customers[0].organization_id
+    starts = {spec.key: spec.window_start(now) for spec in ALERTING}
+    current, past = _counters(organization_id, customers, starts)
     limits = effective_limits_for(customers, now=now)
     created = {c.pk: c.created_at for c in customers}
     for row in current:

@@ -4,6 +4,20 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def initial_health(apps, schema_editor):
+    """Existing connections start from their status, quietly: an account that expired before
+    health existed needs relinking, but its admins are not emailed in a burst on deploy (the
+    alert counts as sent). Scores are left to the worker's first hourly pass."""
+    from django.utils import timezone
+
+    Connection = apps.get_model("customers", "Connection")
+    now = timezone.now()
+    Connection.objects.filter(status="expired").update(
+        health="relink_needed", health_changed_at=now, relink_alert_sent_at=now
+    )
+    Connection.objects.filter(status="error").update(health="degraded", health_changed_at=now)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -98,4 +112,5 @@ class Migration(migrations.Migration):
             model_name='connectionactivity',
             constraint=models.UniqueConstraint(fields=('organization', 'connection', 'outcome', 'window_start'), name='connection_activity_day'),
         ),
+        migrations.RunPython(initial_health, migrations.RunPython.noop),
     ]

@@ -37,6 +37,7 @@ from customers.health import (
     ConnectionState,
     connection_health,
     customer_score,
+    last_seen,
 )
 from customers.models import (
     CONTROL_CHARACTERS,
@@ -230,14 +231,16 @@ def _connections_refreshed(
     for connection in rows:
         connection.errors_7d = totals.get((connection.pk, "error"), 0)
         connection.successes_7d = totals.get((connection.pk, "success"), 0)
-        _apply_health(connection, now, change)
+        facts = _apply_health(connection, now, change)
         states[connection.customer_id].append(
-            ConnectionState(connection.app, connection.health, connection.health_changed_at)
+            ConnectionState(
+                connection.app, connection.health, connection.health_changed_at, last_seen(facts)
+            )
         )
     return states
 
 
-def _apply_health(connection: Connection, now: datetime, change: Change) -> None:
+def _apply_health(connection: Connection, now: datetime, change: Change) -> ConnectionFacts:
     facts = ConnectionFacts(
         status=connection.status,
         connected_at=connection.connected_at,
@@ -277,6 +280,7 @@ def _apply_health(connection: Connection, now: datetime, change: Change) -> None
             connection.last_error if health != "healthy" else "",
             health=[before, health],
         )
+    return facts
 
 
 def _record(
@@ -337,7 +341,9 @@ def connection_relink_alert(connection_id: str) -> int:
     # Claimed first: a task that runs twice tells the admins once per time it needs relinking.
     claimed = (
         Connection.objects.unscoped()
+        # A suspended or deleted customer's admins cannot sign in to act on it.
         .filter(pk=connection_id, health=RELINK_NEEDED)
+        .exclude(customer__status__in=[CustomerStatus.SUSPENDED, CustomerStatus.DELETED])
         .filter(
             Q(relink_alert_sent_at__isnull=True)
             | Q(relink_alert_sent_at__lt=F("health_changed_at"))

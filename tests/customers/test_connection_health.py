@@ -247,7 +247,7 @@ def test_time_alone_makes_a_connection_idle_and_failures_count(org, owner):
         # Executions a month old no longer count; the connection went idle.
         assert customers_health_refresh_due() >= 1
     customer.refresh_from_db()
-    assert customer.health_reasons == ["Slack connection is idle since today"]
+    assert customer.health_reasons == ["Slack connection is idle: unused for 31 days"]
     assert customer.health_score == 95
     customers_health_refresh_due()  # checked an hour ago or less: not again
     executions_ingest(customer=customer, items=[item] * 2 + [{**item, "status": "succeeded"}] * 8)
@@ -273,3 +273,23 @@ def test_the_list_sorts_and_filters_by_health(owner_client, org, owner):
     assert "75 / 100" in detail
     assert "Relink needed" in detail
     assert fine.health_score == 100
+
+
+def test_a_suspended_customers_admins_are_not_told_to_relink(
+    setup, owner, django_capture_on_commit_callbacks
+):
+    from customers.services import customer_suspend
+
+    customer, connection, _api, _path = setup
+    customer_suspend(customer=customer, actor=owner)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        connection_set_status(connection=connection, status="expired", actor=owner)
+    assert mail.outbox == []
+
+
+def test_attention_off_in_the_url_means_unticked(owner_client, org, owner):
+    make_customer(org, actor=owner, name="Fine Co")
+    page = owner_client.get("/settings/customers/?attention=off")
+    assert "Fine Co" in [c.name for c in page.context["page"].object_list]
+    assert 'name="attention" id="id_attention" checked' not in page.content.decode()

@@ -323,8 +323,11 @@ class Command(BaseCommand):
                 actor=None,
             )
             events_ingest(customer=customer, items=[item] * used)
-        for start in range(0, len(active), 500):
-            customers_health_refresh(active[start : start + 500], now=now)
+        everyone = list(
+            Customer.objects.for_organization(organization).select_related("organization")
+        )
+        for start in range(0, len(everyone), 500):
+            customers_health_refresh(everyone[start : start + 500], now=now)
 
     def _bulk_customers(self, organization: Organization, count: int) -> None:
         plans = list(plans_of(organization))
