@@ -36,8 +36,8 @@ class Scope:
     @property
     def above(self) -> str:
         if self.customer:
-            return f"its plan ({self.customer.plan.name})"
-        return "the organization" if self.plan else "Tenantry's default"
+            return f"its plan's ({self.customer.plan.name})"
+        return "the organization's" if self.plan else "Tenantry's default"
 
     @property
     def query(self) -> str:

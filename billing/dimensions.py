@@ -61,6 +61,13 @@ class Dimension:
         return None
 
     @property
+    def resets_note(self) -> str:
+        """When the count starts again, for a label that already says "per day"."""
+        return {"day": "resets at 00:00 UTC", "month": "resets on the 1st, UTC"}.get(
+            self.window or "", ""
+        )
+
+    @property
     def window_label(self) -> str:
         return {"minute": "per minute", "day": "per day (UTC)", "month": "per month (UTC)"}.get(
             self.window or "", "at any time"

@@ -122,19 +122,20 @@ class ThresholdsForm(forms.Form):
             self.fields[f"{key}_mode"] = forms.ChoiceField(
                 label=f"{label}: alert",
                 choices=[
-                    ("inherit", f"As {above}: {_percents(inherited[key].percents)}"),
-                    ("custom", "At these percents"),
-                    ("none", "Never"),
+                    ("inherit", f"Use {above}: {_percents(inherited[key].percents)}"),
+                    ("custom", "Use these percentages"),
+                    ("none", "Never alert"),
                 ],
                 widget=forms.RadioSelect,
                 initial=_mode(thresholds.own),
             )
             self.fields[f"{key}_percents"] = forms.CharField(
-                label=f"{label}: percents of the limit",
+                label=f"{label}: percentages of the limit",
                 required=False,
                 max_length=60,
                 initial=", ".join(str(p) for p in thresholds.own or ()),
-                help_text="Whole percents from 1 to 100, separated by commas, e.g. 50, 80, 100.",
+                help_text="Up to 5 whole numbers from 1 to 100, separated by commas, e.g. 50, 80, "
+                "100. Used with “Use these percentages”.",
             )
 
     def clean(self) -> dict[str, Any]:
@@ -148,7 +149,9 @@ class ThresholdsForm(forms.Form):
                 self.add_error(f"{key}_percents", str(error))
                 continue
             if not percents:
-                self.add_error(f"{key}_percents", "Give at least one percent, or choose Never.")
+                self.add_error(
+                    f"{key}_percents", "Give at least one percentage, or choose Never alert."
+                )
             data[f"{key}_parsed"] = percents
         return data
 
@@ -166,4 +169,4 @@ def _mode(own: tuple[int, ...] | None) -> str:
 
 
 def _percents(percents: tuple[int, ...]) -> str:
-    return ", ".join(f"{p} %" for p in percents) if percents else "never"
+    return ", ".join(f"{p}%" for p in percents) if percents else "never"

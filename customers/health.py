@@ -3,7 +3,7 @@
 A connected account is, in this order:
 - **relink needed** when its credential expired (the provider revoked or expired it);
 - **degraded** when the runtime reports it as failing, when its last outcome in the last
-  7 days was an error, or when at least 20 % of at least 5 outcomes in 7 days were errors;
+  7 days was an error, or when at least 20% of at least 5 outcomes in 7 days were errors;
 - **idle** when nothing used it for CONNECTION_IDLE_DAYS (30 by default);
 - **healthy** otherwise. A connection the customer revoked has no health.
 
@@ -11,10 +11,12 @@ A customer's score starts at 100 and loses:
 - 25 per connection that needs relinking, 10 per degraded one, 5 per idle one (at most 50
   for connections in all);
 - half the percentage of its executions that failed in the last 7 days (at least 5 finished:
-  12 % failed costs 6);
-- 25 at a limit (100 %), 10 at 80 % or more of one (the highest usage share of the daily and
-  monthly limits).
-It never goes below 0. Below 80 it "needs attention": one connection to relink is enough.
+  12% failed costs 6);
+- 35 at a limit (100%), 25 at 80% or more of one: where usage alerts fire (the highest usage
+  share of the daily and monthly limits; seats and connected accounts at their limit are not
+  a problem in themselves).
+It never goes below 0. Below 80 it "needs attention": one connection to relink, or one limit at
+80%, is enough.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class ConnectionState:
     health: str
     since: datetime | None
     last_seen: datetime | None = None  # for an idle one: when anything last used it
+    errors_7d: int = 0
 
 
 @dataclass(frozen=True)
@@ -118,21 +121,23 @@ def _execution_penalty(finished: int, failed: int) -> list[tuple[int, str]]:
     if finished < MIN_EXECUTIONS or not failed:
         return []
     share = round(100 * failed / finished)
-    return [(round(share / 2), f"{share} % of executions failed this week")]
+    return [(round(share / 2), f"{share}% of executions failed this week")]
 
 
 def _usage_penalty(percent: int | None, label: str) -> list[tuple[int, str]]:
     if percent is None or percent < 80:
         return []
-    where = "at its limit" if percent >= 100 else f"at {percent} % of its limit"
-    return [(25 if percent >= 100 else 10, f"{label or 'Usage'} {where}")]
+    where = "at its limit" if percent >= 100 else f"at {percent}% of its limit"
+    return [(35 if percent >= 100 else 25, f"{label or 'Usage'} {where}")]
 
 
 def _connection_reason(state: ConnectionState, now: datetime) -> str:
     if state.health == IDLE and state.last_seen is not None:
         return f"{state.app} connection is idle: unused for {(now - state.last_seen).days} days"
-    what = {RELINK_NEEDED: "needs relink", DEGRADED: "is failing", IDLE: "is idle"}[state.health]
-    return f"{state.app} connection {what}{_since(state.since, now)}"
+    if state.health == DEGRADED:
+        errors = f"{state.errors_7d} error{'s' if state.errors_7d != 1 else ''} in 7 days"
+        return f"{state.app} connection is degraded: {errors if state.errors_7d else 'failing'}"
+    return f"{state.app} connection has needed relinking{_since(state.since, now)}"
 
 
 def last_seen(facts: ConnectionFacts) -> datetime:
@@ -146,6 +151,4 @@ def _since(moment: datetime | None, now: datetime) -> str:
     days = (now - moment).days
     if days >= 2:
         return f" for {days} days"
-    if days == 1:
-        return " since yesterday"
-    return " since today"
+    return " since yesterday" if days == 1 else " since today"

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 MAX_THRESHOLDS = 5
 ASCII_NUMBER = re.compile(r"[0-9]{1,3}")
 NOT_ALERTING = "{label} has no usage alerts: they cover {names}."
-BAD_PERCENTS = "Give whole percents from 1 to 100, separated by commas (at most 5), e.g. 80, 100."
+BAD_PERCENTS = "Give up to 5 whole numbers from 1 to 100, separated by commas, e.g. 80, 100."
 # Every how many percents of the limit the forecast is made again.
 FORECAST_STEP = 5
 
@@ -45,8 +45,9 @@ def parse_percents(text: str) -> list[int]:
     """ "80, 100" -> [80, 100]; empty -> [] (no alerts). Refuses anything else, clearly."""
     parts = [p.strip().rstrip("%").strip() for p in text.replace(";", ",").split(",")]
     parts = [p for p in parts if p]
-    if not all(ASCII_NUMBER.fullmatch(p) for p in parts):  # not "²", "٨٠" or "1e2"
-        raise LimitError(BAD_PERCENTS)
+    for part in parts:  # ASCII digits only: not "²", "٨٠" or "1e2"
+        if not ASCII_NUMBER.fullmatch(part) or not 1 <= int(part) <= 100:
+            raise LimitError(f"“{part[:20]}” is not a whole number from 1 to 100. {BAD_PERCENTS}")
     return clean_percents([int(p) for p in parts])
 
 
@@ -174,7 +175,7 @@ def _store(rows: Any, current: AlertThreshold | None, new: list[int] | None, **s
 def _readable(percents: list[int] | None) -> str | None:
     if percents is None:
         return None  # inherited
-    return ", ".join(f"{p} %" for p in percents) if percents else "none"
+    return ", ".join(f"{p}%" for p in percents) if percents else "none"
 
 
 def watch(
@@ -291,7 +292,7 @@ def describe(
 ) -> str:
     what = f"{spec.label.lower()}: {used:,} of {limit:,}" if limit else spec.label.lower()
     if kind.startswith("threshold"):
-        return f"Reached {percent} % of {what} used."
+        return f"Reached {percent}% of {what} used."
     if kind == "forecast" and forecast and forecast.hits_at:
         return f"At this rate, {what} reaches its limit on {forecast.hits_at:%Y-%m-%d %H:%M} UTC."
     return f"Refused by the limit of {what}."

@@ -83,7 +83,7 @@ def usage_alert_send(notice_id: int) -> int:
         QuotaNotice.objects.unscoped().select_related("customer__organization").get(pk=notice_id)
     )
     if notice.kind == QuotaNotice.Kind.EXCEEDED and _told_at_100(notice):
-        return 0  # the 100 % alert of this window and limit said it first
+        return 0  # the 100% alert of this window and limit said it first
     return _email_alert(notice)
 
 

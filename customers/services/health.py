@@ -234,7 +234,11 @@ def _connections_refreshed(
         facts = _apply_health(connection, now, change)
         states[connection.customer_id].append(
             ConnectionState(
-                connection.app, connection.health, connection.health_changed_at, last_seen(facts)
+                connection.app,
+                connection.health,
+                connection.health_changed_at,
+                last_seen(facts),
+                connection.errors_7d,
             )
         )
     return states

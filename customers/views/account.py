@@ -167,7 +167,7 @@ def alert_emails(request: HttpRequest) -> HttpResponse:
     messages.success(
         request, "Usage alert emails are on." if on else "You no longer get usage alert emails."
     )
-    return redirect(reverse("home") + "#alerts-title")
+    return redirect("home")
 
 
 @require_POST

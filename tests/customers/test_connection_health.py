@@ -65,11 +65,11 @@ def test_the_score_and_its_reasons():
         usage_label="Events per day",
         now=NOW,
     )
-    assert score.value == 100 - 25 - 6 - 10
+    assert score.value == 100 - 25 - 6 - 25
     assert score.reasons == [
-        "Shopify connection needs relink for 3 days",
-        "Events per day at 85 % of its limit",
-        "12 % of executions failed this week",
+        "Shopify connection has needed relinking for 3 days",
+        "Events per day at 85% of its limit",
+        "12% of executions failed this week",
     ]
     assert score.needs_attention
     fine = customer_score(
@@ -87,7 +87,7 @@ def test_the_score_and_its_reasons():
         usage_percent=100,
         now=NOW,
     )
-    assert many.value == 100 - 50 - 25  # connections cost at most 50
+    assert many.value == 100 - 50 - 35  # connections cost at most 50
     assert len(many.reasons) == 5
 
 
@@ -229,7 +229,7 @@ def test_relink_needed_sends_one_event_and_one_email_to_the_customers_admins(
     assert changed[0]["data"]["changes"]["health"] == ["healthy", "relink_needed"]
     customer.refresh_from_db()
     assert customer.health_score == 75
-    assert customer.health_reasons == ["Shopify connection needs relink since today"]
+    assert customer.health_reasons == ["Shopify connection has needed relinking since today"]
     assert AuditEntry.objects.for_organization(org).filter(action="connection.relink_alert_emailed")
 
 
@@ -254,7 +254,7 @@ def test_time_alone_makes_a_connection_idle_and_failures_count(org, owner):
     Customer.objects.for_organization(org).filter(pk=customer.pk).update(health_checked_at=None)
     customers_health_refresh_due()
     customer.refresh_from_db()
-    assert "20 % of executions failed this week" in customer.health_reasons
+    assert "20% of executions failed this week" in customer.health_reasons
 
 
 def test_the_list_sorts_and_filters_by_health(owner_client, org, owner):
@@ -268,7 +268,7 @@ def test_the_list_sorts_and_filters_by_health(owner_client, org, owner):
     assert names.index("Broken Co") < names.index("Fine Co")
     attention = owner_client.get("/settings/customers/?attention=on")
     assert [c.name for c in attention.context["page"].object_list] == ["Broken Co"]
-    assert "HubSpot connection needs relink since today" in attention.content.decode()
+    assert "HubSpot connection has needed relinking since today" in attention.content.decode()
     detail = owner_client.get(broken.get_absolute_url()).content.decode()
     assert "75 / 100" in detail
     assert "Relink needed" in detail
