@@ -154,6 +154,7 @@ class UsageCounter(TenantModel):
     # limit is used (billing/services/alerts.py): the usage projected at the window's end,
     # and when it reaches the limit (the moment it did, once it has). None: not within it.
     projected = models.PositiveBigIntegerField(null=True, blank=True)
+    projected_percent = models.PositiveIntegerField(null=True, blank=True)  # of the limit
     forecast_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -155,7 +155,7 @@ def forget_forecasts(organization_id: Any, dimension: str, **which: Any) -> None
     if spec.alerts:
         UsageCounter.objects.for_organization(organization_id).filter(
             dimension=spec.key, window_start=spec.window_start(), **which
-        ).update(projected=None, forecast_at=None)
+        ).update(projected=None, projected_percent=None, forecast_at=None)
 
 
 def plan_limit_impact(*, plan: Plan, dimension: str, value: Any) -> list[tuple[Customer, int]]:

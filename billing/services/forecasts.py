@@ -39,13 +39,16 @@ def refresh_forecast(
     )
     UsageCounter.objects.for_customer(customer).filter(
         dimension=spec.key, window_start=start
-    ).update(**_fields(forecast, end))
+    ).update(**_fields(forecast, end, limit))
     return forecast
 
 
-def _fields(forecast: Forecast | None, end: datetime) -> dict[str, Any]:
+def _fields(forecast: Forecast | None, end: datetime, limit: int | None) -> dict[str, Any]:
     return {
         "projected": forecast.projected if forecast else None,
+        "projected_percent": min(100 * forecast.projected // limit, 10**6)
+        if forecast and limit
+        else None,
         "forecast_at": forecast.hits_at if forecast and forecast.within(end) else None,
     }
 
@@ -122,9 +125,10 @@ def forecasts_refresh(customers: list[Customer], *, now: datetime | None = None)
     created = {c.pk: c.created_at for c in customers}
     for row in current:
         spec = get_dimension(row.dimension)
+        limit = limits[row.customer_id][row.dimension].value
         forecast = forecast_usage(
             used=row.used,
-            limit=limits[row.customer_id][row.dimension].value,
+            limit=limit,
             window_start=row.window_start,
             window_end=spec.window_end(now),
             now=now,
@@ -135,33 +139,42 @@ def forecasts_refresh(customers: list[Customer], *, now: datetime | None = None)
                 created[row.customer_id],
             ),
         )
-        for field, value in _fields(forecast, spec.window_end(now)).items():
+        for field, value in _fields(forecast, spec.window_end(now), limit).items():
             setattr(row, field, value)
     UsageCounter.objects.for_organization(organization_id).bulk_update(
-        current, ["projected", "forecast_at"]
+        current, ["projected", "projected_percent", "forecast_at"]
     )
     return len(current)
 
 
 def by_forecast(customers: QuerySet[Any], *, now: datetime | None = None) -> QuerySet[Any]:
     """Customers ordered by when they reach a daily or monthly limit, soonest (or already)
-    first, then the rest by name: the counters' kept forecast, in the same query. A forecast
-    that no longer holds (its moment passed without the limit being reached) does not count."""
+    first; then those projected closest to a limit; then the rest by name. The counters' kept
+    forecasts, in the same query; one that no longer holds (its moment passed without the
+    limit being reached) does not count."""
     now = now or timezone.now()
     current = Q()
     for spec in ALERTING:
         current |= Q(dimension=spec.key, window_start=spec.window_start(now))
+    counters = UsageCounter.objects.filter(
+        current, organization_id=OuterRef("organization_id"), customer_id=OuterRef("pk")
+    )
     soonest = (
-        UsageCounter.objects.filter(
-            current,
-            Q(forecast_at__gt=now) | Q(used__gte=F("projected")),
-            organization_id=OuterRef("organization_id"),
-            customer_id=OuterRef("pk"),
-            forecast_at__isnull=False,
-        )
+        counters.filter(Q(forecast_at__gt=now) | Q(used__gte=F("projected")))
+        .filter(forecast_at__isnull=False)
         .order_by("forecast_at")
         .values("forecast_at")[:1]
     )
-    return customers.annotate(reaches_limit_at=Subquery(soonest)).order_by(
-        F("reaches_limit_at").asc(nulls_last=True), "name", "id"
+    closest = (
+        counters.filter(projected_percent__isnull=False)
+        .order_by("-projected_percent")
+        .values("projected_percent")[:1]
+    )
+    return customers.annotate(
+        reaches_limit_at=Subquery(soonest), projected_percent=Subquery(closest)
+    ).order_by(
+        F("reaches_limit_at").asc(nulls_last=True),
+        F("projected_percent").desc(nulls_last=True),
+        "name",
+        "id",
     )

@@ -248,16 +248,22 @@ def test_the_forecast_is_kept_on_the_counter_and_alerts_once_per_window(busy, ow
 
 
 def test_the_limits_grid_sorts_by_forecast_and_says_when(owner_client, org, owner, busy):
+    make_customer(org, actor=owner, name="Aaa Unused", plan="Enterprise")
     calm = make_customer(org, actor=owner, name="Aardvark Calm", plan="Enterprise")
     override_set(customer=calm, dimension="events_per_day", value=1000, reason="test", actor=owner)
     with time_machine.travel(NOON, tick=False):
-        ingest(calm, 20)
+        ingest(calm, 60)
         ingest(busy, 60)
         url = reverse("billing:customer_limits")
         by_name = owner_client.get(url).context["grid"]
         by_forecast = owner_client.get(url + "?sort=forecast")
-    assert [c.name for c, _ in by_name][:2] == ["Aardvark Calm", "Busy Co"]
-    assert [c.name for c, _ in by_forecast.context["grid"]][:2] == ["Busy Co", "Aardvark Calm"]
+    assert [c.name for c, _ in by_name][:3] == ["Aaa Unused", "Aardvark Calm", "Busy Co"]
+    # Busy Co reaches its limit today; Aardvark Calm is projected at 12% of its own; then names.
+    assert [c.name for c, _ in by_forecast.context["grid"]][:3] == [
+        "Busy Co",
+        "Aardvark Calm",
+        "Aaa Unused",
+    ]
     assert "will hit the limit Nov 18, 20:00 UTC" in by_forecast.content.decode()
     assert 'value="forecast" selected' in by_forecast.content.decode()
 
