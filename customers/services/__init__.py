@@ -2,6 +2,7 @@
 transaction. One module per domain; this package re-exports them so callers import from
 ``customers.services``."""
 
+from customers.scrub import scrub
 from customers.services.common import (
     CUSTOMER_DELETED_NO_CHANGES,
     apply_entitlements,
@@ -29,7 +30,6 @@ from customers.services.health import (
     connection_relink_alert,
     customers_health_refresh,
     customers_health_refresh_due,
-    scrub,
 )
 from customers.services.invitations import (
     INVITE_CUSTOMER_DELETED,

@@ -4,7 +4,6 @@ connected account, recomputing health from it, and keeping each customer's score
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,7 +39,6 @@ from customers.health import (
     last_seen,
 )
 from customers.models import (
-    CONTROL_CHARACTERS,
     ApiToken,
     Connection,
     ConnectionActivity,
@@ -49,6 +47,7 @@ from customers.models import (
     CustomerUser,
     User,
 )
+from customers.scrub import scrub
 from customers.services.common import audited
 from customers.services.errors import Conflict, Invalid
 
@@ -60,41 +59,6 @@ MAX_ACTIVITY_ITEMS = 1000
 MAX_AGE = timedelta(days=30)  # older activity says nothing about health now
 REFRESH_EVERY = timedelta(hours=1)
 CHUNK = 500  # customers per refresh: its IN lists stay short
-# Anything in an error message that looks like a credential is cut before it is stored:
-# values of secret-sounding keys (key=value, key: value, "key": "value", key value), auth
-# schemes and their credentials, passwords in URLs, PEM blocks, and long token-like words
-# (letters and digits mixed, 24 or more). Harmless words ("error code: 429") are kept.
-_SECRET_KEYS = (
-    r"(?:password|passwd|pwd|passphrase|secret|client[_-]?secret|token|access[_-]?token|"
-    r"refresh[_-]?token|id[_-]?token|api[_-]?key|apikey|private[_-]?key|secret[_-]?key|"
-    r"authorization|auth|cookie|session(?:[_-]?id)?|credentials?|signature|sig|key)"
-)
-_PASSWORD_WORDS = r"(?:password|passwd|pwd|passphrase|secret)"
-SECRET_PATTERNS = [
-    re.compile(r"-----BEGIN [A-Z ]*-----.*", re.S),
-    re.compile(r"(?i)\b((?:bearer|basic|token|digest|negotiate)\s+)[A-Za-z0-9._~+/=\-]{4,}"),
-    re.compile(r"(?i)(://)[^/\s:@]+:[^/\s@]+@"),
-    re.compile(
-        rf"""(?i)(["']?\b[\w-]*{_SECRET_KEYS}["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&}}]+)"""
-    ),
-    re.compile(rf"(?i)(\b{_PASSWORD_WORDS}\s+)(?!is\b|was\b|for\b)[^\s,;&}}]+"),
-    re.compile(r"(?=[A-Za-z0-9_\-+/=.]*\d)(?=[A-Za-z0-9_\-+/=.]*[A-Za-z])[A-Za-z0-9_\-+/=.]{24,}"),
-]
-
-
-def scrub(message: str) -> str:
-    """One line, at most 200 characters, with anything secret-looking replaced."""
-    text = " ".join(CONTROL_CHARACTERS.sub(" ", message).split())
-    for pattern in SECRET_PATTERNS:
-        text = pattern.sub(_redacted, text)
-    return text[:200]
-
-
-def _redacted(match: re.Match[str]) -> str:
-    # Keep what names the secret ("password=", "Bearer ", "https://"), never the secret.
-    if match.re.groups >= 1 and match.group(1):
-        return f"{match.group(1)}[redacted]" + ("@" if match.group(1) == "://" else "")
-    return "[redacted]"
 
 
 def _day(moment: datetime) -> datetime:
