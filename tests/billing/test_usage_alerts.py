@@ -362,6 +362,8 @@ def test_bad_percents_are_refused_next_to_the_field_and_kept(owner_client, org):
     assert response.status_code == 422
     page = response.content.decode()
     assert "Give up to 5 whole numbers from 1 to 100" in page
+    assert "Nothing was saved." in page  # said at the top, which takes the focus
+    assert "“250” is not a whole number from 1 to 100" in page
     assert 'value="80, 250"' in page
     assert not AuditEntry.objects.for_organization(org).filter(action="alert_thresholds.changed")
 
@@ -524,3 +526,19 @@ def test_days_without_usage_count_as_zero_in_the_history(busy):
     assert history({three_days_ago: 1000}, spec, start, created_long_ago) == [0, 0, 1000]
     created_yesterday = start - timedelta(hours=20)
     assert history({}, spec, start, created_yesterday) == [0]  # only the days it existed
+
+
+def test_the_portal_shows_usage_without_internal_wording(org, owner, busy):
+    from django.test import Client
+
+    from customers.models import CustomerUser
+
+    admin = CustomerUser.objects.for_customer(busy).get(role="superuser").user
+    admin.set_password("pw-for-the-portal")
+    admin.save()
+    client = Client()
+    client.force_login(admin)
+    page = client.get("/portal/usage/").content.decode()
+    assert "Events per day" in page
+    assert "overridden" not in page
+    assert "Plan default" not in page

@@ -293,3 +293,13 @@ def test_attention_off_in_the_url_means_unticked(owner_client, org, owner):
     page = owner_client.get("/settings/customers/?attention=off")
     assert "Fine Co" in [c.name for c in page.context["page"].object_list]
     assert 'name="attention" id="id_attention" checked' not in page.content.decode()
+
+
+def test_a_customer_not_checked_yet_shows_no_score(owner_client, org, owner):
+    customer = make_customer(org, actor=owner, name="New Co")
+    assert customer.health_checked_at is None
+    detail = owner_client.get(customer.get_absolute_url()).content.decode()
+    assert "not checked yet" in detail
+    assert "100 / 100" not in detail
+    listing = owner_client.get("/settings/customers/?q=New").content.decode()
+    assert 'title="Not checked yet">—<' in listing
