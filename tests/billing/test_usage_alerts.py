@@ -264,7 +264,7 @@ def test_the_limits_grid_sorts_by_forecast_and_says_when(owner_client, org, owne
         "Aardvark Calm",
         "Aaa Unused",
     ]
-    assert "will hit the limit Nov 18, 20:00 UTC" in by_forecast.content.decode()
+    assert "will hit the limit on Nov 18, 20:00 UTC" in by_forecast.content.decode()
     assert 'value="forecast" selected' in by_forecast.content.decode()
 
 
@@ -509,7 +509,7 @@ def test_a_forecast_that_no_longer_holds_is_not_shown_and_the_hourly_pass_remake
         page = owner_client.get(busy.get_absolute_url()).content.decode()
         grid = owner_client.get(reverse("billing:customer_limits") + "?sort=forecast")
         assert "reaches the limit" not in page
-        assert "will hit the limit Nov" not in grid.content.decode()
+        assert "will hit the limit on Nov" not in grid.content.decode()
         assert forecasts_refresh([busy]) == 1
     counter.refresh_from_db()
     assert (counter.projected, counter.forecast_at) == (11, None)  # 10 in 22 of 24 hours
