@@ -34,15 +34,6 @@ logger = logging.getLogger(__name__)
 DIGEST_SIZE = 10
 
 
-def customer_admin_emails(customer: Customer) -> list[str]:
-    return list(
-        CustomerUser.objects.for_customer(customer)
-        .filter(role=CustomerUser.Role.SUPERUSER, locked=False, user__is_active=True)
-        .order_by("user__email")
-        .values_list("user__email", flat=True)
-    )
-
-
 def organization_alert_emails(organization_id: Any) -> list[str]:
     """Owners and admins who keep usage alerts on (Overview → Alerts → Emails to you)."""
     return list(
@@ -114,7 +105,7 @@ def _email_alert(notice: QuotaNotice) -> int:
         "console_url": f"{settings.SITE_URL}{customer.get_absolute_url()}",
     }
     # A refusal by the shared (pooled) cap is the organization's to solve, not the customer's.
-    to_customer = [] if notice.kind == "exceeded_pool" else customer_admin_emails(customer)
+    to_customer = [] if notice.kind == "exceeded_pool" else CustomerUser.admin_emails(customer)
     to_organization = organization_alert_emails(organization.pk)
     messages = [
         EmailMessage(

@@ -52,6 +52,16 @@ class CustomerUser(TenantModel):
         return self.role == self.Role.SUPERUSER
 
     @classmethod
+    def admin_emails(cls, customer: Customer) -> list[str]:
+        """Where a customer's own alerts go: its admins who can sign in."""
+        return list(
+            cls.objects.for_customer(customer)
+            .filter(role=cls.Role.SUPERUSER, locked=False, user__is_active=True)
+            .order_by("user__email")
+            .values_list("user__email", flat=True)
+        )
+
+    @classmethod
     def seats_of(cls, user: User) -> models.QuerySet[CustomerUser]:
         """The customers a signed-in person belongs to.
 

@@ -324,11 +324,7 @@ def connection_relink_alert(connection_id: str) -> int:
         Connection.objects.unscoped().select_related("customer__organization").get(pk=connection_id)
     )
     customer = connection.customer
-    admins = list(
-        CustomerUser.objects.for_customer(customer)
-        .filter(role=CustomerUser.Role.SUPERUSER, locked=False, user__is_active=True)
-        .values_list("user__email", flat=True)
-    )
+    admins = CustomerUser.admin_emails(customer)
     context = {
         "connection": connection,
         "customer": customer,
