@@ -132,3 +132,56 @@ def test_connection_activity_from_eight_threads_is_all_counted(org, owner):
     assert sum(counted.values_list("used", flat=True)) == 8 * 10 * 3
     target.refresh_from_db()
     assert target.errors_7d + target.successes_7d == 240
+
+
+def race(threads: int, work) -> list[BaseException]:
+    """Start ``threads`` threads on ``work`` at once; the errors they raised."""
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        start.wait()
+        try:
+            work()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return errors
+
+
+def test_eight_first_saves_of_one_customers_thresholds_make_one_row(org, owner):
+    from billing.models import AlertThreshold
+    from billing.services import thresholds_set
+
+    customer = make_customer(org, actor=owner)
+    errors = race(
+        8,
+        lambda: thresholds_set(
+            organization=org,
+            actor=owner,
+            dimension="events_per_day",
+            percents=[50, 90],
+            customer=customer,
+        ),
+    )
+    assert errors == []
+    rows = AlertThreshold.objects.for_organization(org).filter(customer=customer)
+    assert list(rows.values_list("percents", flat=True)) == [[50, 90]]
+
+
+def test_eight_digests_at_once_send_one(org, owner):
+    from billing.models import UsageDigest
+    from billing.services import usage_digest_send
+
+    sent: list[int] = []
+    errors = race(8, lambda: sent.append(usage_digest_send(org)))
+    assert errors == []
+    assert sorted(sent) == [0] * 7 + [1]
+    assert UsageDigest.objects.for_organization(org).count() == 1
