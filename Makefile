@@ -49,12 +49,14 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 check-deploy: $(STAMP)
-	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=tenantry.example.com \
+	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) AUDIT_CHAIN_KEY=$$(head -c 48 /dev/urandom | base64) \
+	  ALLOWED_HOSTS=tenantry.example.com \
 	  SITE_URL=https://tenantry.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # Measured speed at scale, on its own PostgreSQL database (recreated each run).
 BENCH_SERVER ?= postgres://postgres@127.0.0.1:5432
 BENCH_ENV = DATABASE_URL=$(BENCH_SERVER)/tenantry_bench DEBUG=0 SECRET_KEY=bench-not-secret \
+	AUDIT_CHAIN_KEY=bench-audit-chain-key-not-secret \
 	ALLOWED_HOSTS=testserver,127.0.0.1 SECURE_SSL_REDIRECT=0 EMAIL_URL=dummymail://
 bench: $(STAMP)
 	$(BIN)/python -c "import psycopg; c = psycopg.connect('$(BENCH_SERVER)/postgres', autocommit=True); \

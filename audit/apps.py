@@ -8,4 +8,5 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit and activity"
 
     def ready(self) -> None:
-        from audit import signals  # noqa: F401
+        from audit import checks, signals  # noqa: F401
+        from audit.streams import delivery  # noqa: F401 (wakes the worker for new entries)

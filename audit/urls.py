@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from audit import views
+from audit import settings_views, views
 
 app_name = "activity"
 
@@ -15,4 +15,11 @@ urlpatterns = [
     path("activity/customers/", views.customer_lookup, name="customer_lookup"),
     path("settings/audit-log/", views.audit_log, name="audit_log"),
     path("settings/audit-log/export.csv", views.audit_log_export, name="audit_log_export"),
+    path("settings/audit-log/settings/", settings_views.audit_settings, name="audit_settings"),
+    path("settings/audit-log/streams/", settings_views.stream_add, name="stream_add"),
+    path(
+        "settings/audit-log/streams/<uuid:stream_id>/<str:action>",
+        settings_views.stream_action,
+        name="stream_action",
+    ),
 ]

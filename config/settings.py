@@ -46,6 +46,24 @@ TASKS = {
 CONNECTION_IDLE_DAYS = env.int("CONNECTION_IDLE_DAYS", default=30)
 # Webhooks: private, loopback and link-local destinations are refused unless DEBUG or this.
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
+# The audit trail's chain key (audit.chain): separate from SECRET_KEY, required in production.
+# Rotate by moving the old key to AUDIT_CHAIN_OLD_KEYS; entries name the key that signed them.
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
+AUDIT_CHAIN_DEV_KEY = "insecure-development-audit-chain-key"
+if not AUDIT_CHAIN_KEY:
+    if DEBUG or TESTING:
+        AUDIT_CHAIN_KEY = AUDIT_CHAIN_DEV_KEY
+    else:
+        raise ImproperlyConfigured("AUDIT_CHAIN_KEY must be set when DEBUG is off.")
+AUDIT_CHAIN_OLD_KEYS = env.list("AUDIT_CHAIN_OLD_KEYS", default=[])
+# Signed checkpoints of every chain, appended outside the database (audit.checkpoints).
+AUDIT_CHECKPOINT_DIR = env.path("AUDIT_CHECKPOINT_DIR", default=VAR_DIR / "audit-checkpoints")
+# Where audit_archive writes the entries an organization's retention period let go.
+AUDIT_ARCHIVE_DIR = env.path("AUDIT_ARCHIVE_DIR", default=VAR_DIR / "audit-archive")
+# Log streams (SIEM export): JSON Lines files go under this folder, one per organization;
+# private, loopback and link-local destinations are refused unless DEBUG or this.
+AUDIT_STREAM_FILE_DIR = env.path("AUDIT_STREAM_FILE_DIR", default=VAR_DIR / "audit-streams")
+AUDIT_STREAM_ALLOW_PRIVATE = env.bool("AUDIT_STREAM_ALLOW_PRIVATE", default=DEBUG)
 # Webhook signing secrets are kept encrypted under this key (default: derived from SECRET_KEY).
 WEBHOOK_SECRETS_KEY = env.str("WEBHOOK_SECRETS_KEY", default="")
 
@@ -131,6 +149,12 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
+
+# The role that owns the tables (runs migrations) when the app connects as a restricted role:
+# only the audit maintenance path uses it (audit.maintenance). README, "The database role".
+DATABASE_OWNER = (
+    env.db_url_config(env.str("DATABASE_OWNER_URL")) if env.str("DATABASE_OWNER_URL", "") else None
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

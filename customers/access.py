@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from audit.services import Outcome, record
 from customers.forms import merge_stale_edit
-from customers.models import CustomerUser, Invitation
+from customers.models import CustomerUser, Invitation, Membership
 from customers.services import (
     INVITE_EMAIL_FAILED,
     ServiceError,
@@ -29,6 +29,7 @@ from customers.services import (
 View = Callable[..., HttpResponse]
 
 VIEWER_CANNOT_WRITE = "Your role in this organization is read-only."
+OWNERS_ONLY = "Only the organization's owners can change this."
 
 
 def organization_required(view: View) -> View:
@@ -47,7 +48,13 @@ def organization_required(view: View) -> View:
     return wrapped
 
 
-def refuse_write(request: HttpRequest) -> None:
+def refuse_unless_owner(request: HttpRequest) -> None:
+    """Owners only: anyone else's attempt is recorded as denied and answered 403."""
+    if request.membership.role != Membership.Role.OWNER:
+        refuse_write(request, OWNERS_ONLY)
+
+
+def refuse_write(request: HttpRequest, message: str = VIEWER_CANNOT_WRITE) -> None:
     """Record the denied attempt, then answer 403."""
     match = request.resolver_match
     record(
@@ -58,9 +65,9 @@ def refuse_write(request: HttpRequest) -> None:
         resource_id=(match.view_name if match else "")[:64],
         resource_label=f"{request.method} {request.path}",
         outcome=Outcome.DENIED,
-        message=VIEWER_CANNOT_WRITE,
+        message=message,
     )
-    raise PermissionDenied(VIEWER_CANNOT_WRITE)
+    raise PermissionDenied(message)
 
 
 def write_access_required(view: View) -> View:

@@ -1,14 +1,57 @@
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
+from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
-from django.db.backends.signals import connection_created
-from django.dispatch import receiver
 from django.test import Client
 
 from customers.models import Membership, Organization, User
 from customers.services import organization_create
 from tests.factories import MembershipFactory, UserFactory
+
+# Set when the suite runs as a restricted app role (CI): migrations ran as the owner role.
+APP_ROLE: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    # With DATABASE_OWNER_URL, the test database is made and migrated by the owner role, as
+    # in production; the tests then run as the app's role (django_db_setup below).
+    owner = settings.DATABASE_OWNER
+    if owner and connection.vendor == "postgresql":
+        app = connection.settings_dict
+        APP_ROLE.update(USER=app["USER"], PASSWORD=app.get("PASSWORD", ""))
+        app.update(USER=owner["USER"], PASSWORD=owner.get("PASSWORD", ""))
+
+
+def _reconnect_as(credentials: dict[str, str]) -> None:
+    connection.close()
+    if hasattr(connection, "close_pool"):
+        connection.close_pool()
+    connection.settings_dict.update(credentials)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    if not APP_ROLE:
+        yield
+        return
+    owner = {
+        "USER": connection.settings_dict["USER"],
+        "PASSWORD": connection.settings_dict["PASSWORD"],
+    }
+    with django_db_blocker.unblock():
+        call_command(
+            "audit_db_roles", "--app-role", APP_ROLE["USER"], "--execute", stdout=StringIO()
+        )
+        _reconnect_as(APP_ROLE)
+    yield
+    with django_db_blocker.unblock():
+        _reconnect_as(owner)  # the owner drops the test database
+
 
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -16,13 +59,11 @@ requires_postgres = pytest.mark.skipif(
 )
 
 
-@receiver(connection_created)
-def _allow_test_flush(sender, connection, **kwargs):
-    # Transactional (browser) tests end with Django's flush, a TRUNCATE of every table; the
-    # audit table refuses TRUNCATE unless the session declares maintenance (audit 0003).
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET tenantry.audit_maintenance = 'on'")
+@pytest.fixture(autouse=True)
+def _audit_folders(settings, tmp_path):
+    # Checkpoints and archives describe one database; each test has its own.
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+    settings.AUDIT_ARCHIVE_DIR = tmp_path / "audit-archive"
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.answers: list[int] = []  # status codes to give, in order; then 200
+        # Crash on that request (1 = the first): read it, never answer, stop listening.
+        self.crash_on: int | None = None
+        self.crashing: threading.Thread | None = None
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -26,11 +29,27 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}/hooks"
 
     def start(self) -> None:
+        if self.crashing is not None:  # let the crashed server finish dying first
+            self.crashing.join()
+            self.crashing = None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                if receiver.crash_on == len(receiver.received) + 1:
+                    receiver.received.append(
+                        {
+                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                            "body": body,
+                            "answered": 0,
+                        }
+                    )
+                    self.close_connection = True
+                    self.connection.close()  # no answer: the sender cannot know it arrived
+                    receiver.crashing = threading.Thread(target=receiver.stop)
+                    receiver.crashing.start()
+                    return
                 with receiver.lock:
                     code = receiver.answers.pop(0) if receiver.answers else 200
                     receiver.received.append(

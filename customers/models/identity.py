@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -88,6 +89,13 @@ class Organization(models.Model):
     name = models.CharField(max_length=200, validators=[validate_single_line])
     slug = models.SlugField(max_length=80, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Audit entries older than this are archived and removed (audit.archive).
+    audit_retention_days = models.PositiveIntegerField(
+        default=365, validators=[MinValueValidator(30), MaxValueValidator(3650)]
+    )
+    # Opt-in: opening a customer, exporting the audit log, revealing users or tokens, and
+    # support staff opening a record each write a "*.viewed" entry.
+    audit_reads = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

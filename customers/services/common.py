@@ -36,6 +36,7 @@ def audited(action: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
                             "seat",
                             "token",
                             "endpoint",
+                            "stream",
                         )
                         if kwargs.get(name) is not None
                     ),

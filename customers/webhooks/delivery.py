@@ -14,13 +14,10 @@ import json
 import logging
 import random
 import secrets
-import socket
-import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -33,14 +30,13 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 from standardwebhooks import Webhook
 
 from customers.models import Membership, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from customers.webhooks.safety import UnsafeDestination, resolve_allowed
+from customers.webhooks.safety import UnsafeDestination
 from customers.webhooks.secrets import decrypt
+from customers.webhooks.transport import TIMEOUT_SECONDS, post
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_SECONDS = 10
 LEASE = timedelta(seconds=TIMEOUT_SECONDS * 3)
-EXCERPT_BYTES = 4096
 # Wait after the n-th failed attempt (then the last wait repeats) until 24 hours have passed
 # since the first attempt; each wait is shifted by up to ±10 % of jitter.
 RETRY_SCHEDULE = [
@@ -68,50 +64,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
-
-
-class _PinnedHTTP(http.client.HTTPConnection):
-    """Connects to the address that was checked, whatever the name resolves to now."""
-
-    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self.address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
-
-
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """TLS to the checked address, with the certificate checked against the URL's name."""
-
-    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self.address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
-
-
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-    """One POST, no redirects followed (http.client never follows one): status and the first
-    4 KB of the answer."""
-    parts = urlsplit(url)
-    address = resolve_allowed(url)
-    https = parts.scheme == "https"
-    port = parts.port or (443 if https else 80)  # never read from an IPv6 literal's digits
-    connection = (_PinnedHTTPS if https else _PinnedHTTP)(
-        parts.hostname, port, address, TIMEOUT_SECONDS
-    )
-    try:
-        target = parts.path or "/"
-        if parts.query:
-            target += f"?{parts.query}"
-        connection.request("POST", target, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read(EXCERPT_BYTES)
-    finally:
-        connection.close()
 
 
 def retry_wait(attempts: int) -> timedelta:
@@ -156,7 +108,7 @@ def send(delivery: WebhookDelivery) -> Outcome:
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": signature(endpoint, delivery.event_id, now, body),
         }
-        code, excerpt = _post(endpoint.url, body.encode(), headers)
+        code, excerpt = post(endpoint.url, body.encode(), headers)
         error = ""
     except UnsafeDestination as refused:
         code, excerpt, error = None, b"", str(refused)

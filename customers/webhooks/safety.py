@@ -32,12 +32,17 @@ def _blocked(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
-def check_destination(url: str) -> None:
+def _private_allowed(allow_private: bool | None) -> bool:
+    """Webhooks follow WEBHOOKS_ALLOW_PRIVATE; audit log streams say their own setting."""
+    return settings.WEBHOOKS_ALLOW_PRIVATE if allow_private is None else allow_private
+
+
+def check_destination(url: str, *, allow_private: bool | None = None) -> None:
     """When an endpoint is saved: raises UnsafeDestination, with a message for the person who
     typed the URL. (Nothing is resolved when private addresses are allowed.)"""
     _scheme_and_host(url)
-    if not settings.WEBHOOKS_ALLOW_PRIVATE:
-        resolve_allowed(url)
+    if not _private_allowed(allow_private):
+        resolve_allowed(url, allow_private=allow_private)
 
 
 def _scheme_and_host(url: str) -> Any:
@@ -51,7 +56,7 @@ def _scheme_and_host(url: str) -> Any:
     return parts
 
 
-def resolve_allowed(url: str) -> str:
+def resolve_allowed(url: str, *, allow_private: bool | None = None) -> str:
     """Before each delivery: the address to connect to, once it is known to be allowed.
     Delivery connects to exactly this address, so a name cannot resolve to a public address
     when checked and to a private one when connected (DNS rebinding)."""
@@ -61,9 +66,9 @@ def resolve_allowed(url: str) -> str:
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError, ValueError):
         raise UnsafeDestination(f"“{parts.hostname}” does not resolve.") from None
-    if not settings.WEBHOOKS_ALLOW_PRIVATE and any(_blocked(info[4][0]) for info in infos):
+    if not _private_allowed(allow_private) and any(_blocked(info[4][0]) for info in infos):
         raise UnsafeDestination(
-            f"“{parts.hostname}” is a private, loopback or link-local address: webhooks go "
-            "only to public addresses."
+            f"“{parts.hostname}” is a private, loopback or link-local address: only public "
+            "addresses are allowed."
         )
     return infos[0][4][0]

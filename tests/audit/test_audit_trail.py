@@ -20,7 +20,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.models import AuditEntry
+from audit.models import AuditEntry, LogStream
 from config.api import api
 from customers.models import WebhookDelivery
 from customers.services import (
@@ -217,6 +217,13 @@ def _customers(name, data=None):
     return lambda w: w.console.post(reverse(f"customers:{name}", args=[w.customer.pk]), data)
 
 
+def _stream_add(w) -> LogStream:
+    w.console.post(
+        reverse("activity:stream_add"), {"kind": "file", "name": "F", "file_name": "a.jsonl"}
+    )
+    return LogStream.objects.for_organization(w.org).latest("created_at")
+
+
 MUTATIONS: dict[str, Callable] = {
     "login": lambda w: Client().post(
         reverse("login"), {"username": w.owner.email, "password": PASSWORD}
@@ -266,6 +273,13 @@ MUTATIONS: dict[str, Callable] = {
     ),
     "activity:audit_log_export": lambda w: b"".join(
         w.console.get(reverse("activity:audit_log_export")).streaming_content
+    ),
+    "activity:audit_settings": lambda w: w.console.post(
+        reverse("activity:audit_settings"), {"retention_days": "90"}
+    ),
+    "activity:stream_add": lambda w: _stream_add(w),
+    "activity:stream_action": lambda w: w.console.post(
+        reverse("activity:stream_action", args=[_stream_add(w).pk, "disable"])
     ),
     "portal:settings": _portal_settings,
     "portal:users": lambda w: w.portal.post(

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from audit.chain import entry_hash
+from audit.chain import current_key_id, entry_hash
 from audit.demo import customer_values, event_values, execution_values
 from audit.models import AuditEntry, Event, Execution, Workflow
 from billing.models import Plan
@@ -152,9 +152,11 @@ class Loading:
             "message",
             "user_agent",
             "request_id",
+            "key_id",
             "prev_hash",
             "hash",
         ]
+        signing_key = current_key_id()
         last = {
             o.pk: AuditEntry.objects.for_organization(o)
             .order_by("-id")
@@ -193,6 +195,7 @@ class Loading:
                     user_agent="bench",
                     request_id=f"bench-{n}",
                 )
+                entry.key_id = signing_key
                 entry.prev_hash = last[org.pk]
                 entry.hash = last[org.pk] = entry_hash(entry, entry.prev_hash)
                 yield [
@@ -210,6 +213,7 @@ class Loading:
                     "",
                     "bench",
                     entry.request_id,
+                    signing_key,
                     entry.prev_hash,
                     entry.hash,
                 ]

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "x" * 30 + "production-secret-key-with-enough-entropy-9f8e7d",
+    "AUDIT_CHAIN_KEY": "y" * 30 + "production-audit-chain-key-4c3b2a",
     "ALLOWED_HOSTS": "tenantry.example.com",
     "SITE_URL": "https://tenantry.example.com",
 }
@@ -24,7 +25,7 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        if k not in ("DEBUG", "SECRET_KEY", "AUDIT_CHAIN_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     return subprocess.run(
         [sys.executable, *args],
@@ -69,6 +70,28 @@ def test_secret_key_is_required_when_debug_is_off():
     result = _run("manage.py", "check", env={"DEBUG": "0"})
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_the_audit_chain_key_is_required_when_debug_is_off():
+    result = _run("manage.py", "check", env={**PRODUCTION_ENV, "AUDIT_CHAIN_KEY": ""})
+    assert result.returncode != 0
+    assert "AUDIT_CHAIN_KEY must be set" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("short", "at least 32 characters"),
+        (PRODUCTION_ENV["SECRET_KEY"], "must not be SECRET_KEY"),
+        (settings.AUDIT_CHAIN_DEV_KEY + "-" * 10, "development key"),
+    ],
+)
+def test_check_deploy_refuses_a_weak_audit_chain_key(key, problem):
+    env = {**PRODUCTION_ENV, "AUDIT_CHAIN_KEY": key}
+    result = _run("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert problem in result.stderr + result.stdout
 
 
 @pytest.mark.slow

@@ -1,0 +1,60 @@
+"""Sending one POST to a checked destination: webhook deliveries and audit log streams. The
+connection goes to the address that was checked (no DNS rebinding) and follows no redirect."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+from urllib.parse import urlsplit
+
+from customers.webhooks.safety import resolve_allowed
+
+TIMEOUT_SECONDS = 10
+EXCERPT_BYTES = 4096
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the address that was checked, whatever the name resolves to now."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """TLS to the checked address, with the certificate checked against the URL's name."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(
+    url: str, body: bytes, headers: dict[str, str], *, allow_private: bool | None = None
+) -> tuple[int, bytes]:
+    """One POST, no redirects followed (http.client never follows one): status and the first
+    4 KB of the answer. Raises UnsafeDestination for an address that is not allowed."""
+    parts = urlsplit(url)
+    address = resolve_allowed(url, allow_private=allow_private)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)  # never read from an IPv6 literal's digits
+    connection = (_PinnedHTTPS if https else _PinnedHTTP)(
+        parts.hostname, port, address, TIMEOUT_SECONDS
+    )
+    try:
+        target = parts.path or "/"
+        if parts.query:
+            target += f"?{parts.query}"
+        connection.request("POST", target, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read(EXCERPT_BYTES)
+    finally:
+        connection.close()
