@@ -31,6 +31,7 @@ ACTIONS = (
     "customer.restored",
     "customer.suspended",
     "customer.updated",
+    "customer.viewed",
     "customer_user.locked",
     "customer_user.removed",
     "customer_user.role_changed",

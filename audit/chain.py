@@ -47,10 +47,12 @@ def _plain(value: Any) -> Any:
 
 def canonical(entry: Any) -> bytes:
     content = {name: _plain(getattr(entry, name)) for name in FIELDS}
-    if content["organization_id"] is not None:
-        content["organization_id"] = str(content["organization_id"])
-    for name in ("actor_user_id", "actor_token_id"):
-        if content[name] is not None:
+    # Added with the portal's audit log: covered when set, and absent (as before) when not,
+    # so the entries written before it hash as they always did.
+    if getattr(entry, "customer_id", None) is not None:
+        content["customer_id"] = entry.customer_id
+    for name in ("organization_id", "actor_user_id", "actor_token_id", "customer_id"):
+        if content.get(name) is not None:
             content[name] = str(content[name])
     return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
 

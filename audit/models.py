@@ -66,6 +66,16 @@ class AuditEntry(models.Model):
         db_constraint=False,
         related_name="+",
     )
+    # The customer the entry is about, when there is one (the customer itself, or a row of
+    # its: a seat, a connection, a token): the portal shows a customer its own entries.
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
     # Who it was, as they were then: survives renames and deletions.
     actor_label = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=64)
@@ -98,6 +108,9 @@ class AuditEntry(models.Model):
             models.Index(
                 fields=["organization", "resource_type", "resource_id", "-created_at"],
                 name="audit_org_resource",
+            ),
+            models.Index(
+                fields=["organization", "customer", "-created_at", "-id"], name="audit_org_cust"
             ),
         ]
 

@@ -21,10 +21,21 @@ def recent_entries(organization: Organization, *, limit: int = 6) -> list[AuditE
 
 
 def entries_about(customer: Customer, *, limit: int = 8) -> QuerySet[AuditEntry]:
-    """The newest audit entries whose resource is ``customer``."""
-    return AuditEntry.objects.for_organization(customer.organization_id).filter(
-        resource_type="customer", resource_id=str(customer.pk)
-    )[:limit]
+    """The newest audit entries whose resource is ``customer`` (its views are listed apart)."""
+    return (
+        AuditEntry.objects.for_organization(customer.organization_id)
+        .filter(resource_type="customer", resource_id=str(customer.pk))
+        .exclude(action="customer.viewed")[:limit]
+    )
+
+
+def recent_viewers(customer: Customer, *, limit: int = 5) -> list[AuditEntry]:
+    """Who opened the customer lately (read auditing on): the newest view per person."""
+    views = AuditEntry.objects.for_customer(customer).filter(action="customer.viewed")
+    seen: dict[str, AuditEntry] = {}
+    for entry in views.only("created_at", "actor_label", "actor_type", "message")[: limit * 4]:
+        seen.setdefault(entry.actor_label, entry)
+    return list(seen.values())[:limit]
 
 
 def recent_executions(customer: Customer, *, limit: int = 5) -> QuerySet[Execution]:

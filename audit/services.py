@@ -89,6 +89,13 @@ def _set_actor(entry: AuditEntry, actor: User | ApiToken | None, label: str) -> 
         entry.actor_label = label[:254]
 
 
+def _customer_of(resource: models.Model) -> Any:
+    """The customer a resource is, or belongs to (a seat, a connection, a token…)."""
+    if resource._meta.label == "customers.Customer":
+        return resource.pk
+    return getattr(resource, "customer_id", None)
+
+
 # Sent for every entry written, inside the writing transaction.
 recorded = Signal()
 
@@ -107,6 +114,7 @@ def record(
     message: str = "",
     actor_label: str = "",
     request: HttpRequest | None = None,
+    customer_id: Any = None,
 ) -> AuditEntry:
     """Write one audit entry in the caller's transaction.
 
@@ -118,6 +126,7 @@ def record(
         resource_type = resource_type or resource._meta.model_name
         resource_id = resource_id or str(resource.pk)
         resource_label = resource_label or str(resource)
+        customer_id = customer_id or _customer_of(resource)
 
     entry = AuditEntry(
         organization=organization,
@@ -128,6 +137,7 @@ def record(
         outcome=outcome,
         changes=redact(changes or {}),
         message=message[:500],
+        customer_id=customer_id,
     )
     _set_actor(entry, actor, actor_label)
     if request is not None:
@@ -147,3 +157,23 @@ def record(
         # with the change and its entry.
         recorded.send(sender=AuditEntry, entry=entry, resource=resource)
     return entry
+
+
+def record_read(
+    *,
+    organization: Organization | None,
+    actor: User | ApiToken | None,
+    resource: models.Model,
+    message: str = "",
+) -> AuditEntry | None:
+    """ "Who viewed this": a ``<model>.viewed`` entry, only for an organization that turned
+    read auditing on (Audit Log settings)."""
+    if organization is None or not organization.audit_reads:
+        return None
+    return record(
+        action=f"{resource._meta.model_name}.viewed",
+        organization=organization,
+        actor=actor,
+        resource=resource,
+        message=message,
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from audit import settings_views, views
+from audit import portal_views, settings_views, views
 
 app_name = "activity"
 
@@ -15,6 +15,13 @@ urlpatterns = [
     path("activity/customers/", views.customer_lookup, name="customer_lookup"),
     path("settings/audit-log/", views.audit_log, name="audit_log"),
     path("settings/audit-log/export.csv", views.audit_log_export, name="audit_log_export"),
+    path("portal/audit-log/", portal_views.audit_log, name="portal_audit_log"),
+    path("portal/audit-log/<int:entry_id>/", portal_views.audit_entry, name="portal_audit_entry"),
+    path(
+        "portal/audit-log/export.csv",
+        portal_views.audit_log_export,
+        name="portal_audit_log_export",
+    ),
     path("settings/audit-log/settings/", settings_views.audit_settings, name="audit_settings"),
     path("settings/audit-log/streams/", settings_views.stream_add, name="stream_add"),
     path(

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
 
+from audit.export import csv_response, filters_message
 from audit.filters import AuditFilter, EventFilter, ExecutionFilter
 from audit.models import AuditEntry, Event, Execution
 from audit.readable import with_readable_changes
@@ -113,20 +110,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return _results(request, "audit/audit_log.html", {"filter": filters, "page": page})
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> str:
-    """A cell a spreadsheet will show as text, never run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @organization_required
 def audit_log_export(request: HttpRequest) -> StreamingHttpResponse:
     queryset = _audit_queryset(request)[1]
@@ -135,57 +118,9 @@ def audit_log_export(request: HttpRequest) -> StreamingHttpResponse:
         organization=request.organization,
         actor=request.user,
         resource_type="audit_log",
-        message="Filters: "
-        + (
-            ", ".join(
-                f"{k}={v}" for k, v in request.GET.items() if v and k not in ("before", "after")
-            )
-            or "none"
-        ),
+        message=filters_message(request),
     )
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(
-            [
-                "Timestamp (UTC)",
-                "User",
-                "Action",
-                "Resource type",
-                "Resource ID",
-                "Resource",
-                "Outcome",
-                "Changes",
-                "Message",
-                "IP address",
-                "Request ID",
-            ]
-        )
-        for entry in queryset.order_by("-created_at", "-id").iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    spreadsheet_safe(v)
-                    for v in (
-                        entry.created_at.isoformat(),
-                        entry.actor_label,
-                        entry.action,
-                        entry.resource_type,
-                        entry.resource_id,
-                        entry.resource_label,
-                        entry.get_outcome_display(),
-                        # JSON, as the API gives it: a spreadsheet shows it, a script parses it.
-                        json.dumps(entry.changes, ensure_ascii=False) if entry.changes else "",
-                        entry.message,
-                        entry.ip_address,
-                        entry.request_id,
-                    )
-                ]
-            )
-
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
-    return response
+    return csv_response(queryset, address=lambda entry: entry.ip_address)
 
 
 @organization_required

@@ -24,6 +24,7 @@ def event(entry: AuditEntry) -> dict[str, Any]:
         "type": "audit.entry",
         "timestamp": entry.created_at.isoformat(),
         "organization": str(entry.organization_id) if entry.organization_id else None,
+        "customer": str(entry.customer_id) if entry.customer_id else None,
         "action": entry.action,
         "outcome": entry.outcome,
         "actor": {"type": entry.actor_type, "label": entry.actor_label},

@@ -12,7 +12,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.functional import cached_property
 
-from audit.services import as_json, record
+from audit.services import as_json, record, record_read
 from customers.models import Organization
 from customers.tenancy import TenantManager
 
@@ -41,6 +41,22 @@ class TenantAdminMixin(ValidSelectionMixin):
         if ordering:
             queryset = queryset.order_by(*ordering)
         return queryset
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        # Read auditing (opt-in per organization): support staff opening a record.
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, object_id)
+            if obj is not None and obj._meta.label != "audit.AuditEntry":
+                record_read(
+                    organization=organization_of(obj),
+                    actor=request.user,
+                    resource=obj,
+                    message="Opened in the support admin",
+                )
+        return response
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         related = db_field.remote_field.model

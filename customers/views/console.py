@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from audit import selectors as audit
 from audit.selectors import events_per_day_series
+from audit.services import record_read
 from billing.services import chart_bars, usage_rows
 from customers import services
 from customers.access import (
@@ -125,7 +126,13 @@ def create(request: HttpRequest) -> HttpResponse:
 @organization_required
 def detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
-    return render(request, "customers/detail.html", _detail_context(request, customer))
+    # Read auditing (opt-in): a person opening the page, not each fragment it reloads.
+    if not request.htmx:
+        record_read(organization=request.organization, actor=request.user, resource=customer)
+    viewers = audit.recent_viewers(customer) if request.organization.audit_reads else None
+    return render(
+        request, "customers/detail.html", _detail_context(request, customer, viewers=viewers)
+    )
 
 
 def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> dict[str, Any]:

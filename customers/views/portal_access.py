@@ -23,6 +23,7 @@ from customers.net import client_ip, ip_allowed
 from customers.signals import SESSION_SIGNED_IN_AT
 
 ADMIN_ONLY = "Only an admin of your customer can change this."
+ADMIN_ONLY_TO_READ = "Only an admin of your customer can see this page."
 
 
 View = Callable[..., HttpResponse]
@@ -99,7 +100,22 @@ def _password_sign_in_refused(request: HttpRequest) -> HttpResponse | None:
     return render(request, "portal/blocked.html", {"reason": refusal}, status=403)
 
 
-def portal_page(*, admin_only: bool = False, second_factor: bool = True) -> Callable[[View], View]:
+def _admins_only(request: HttpRequest, admin_only: bool, read_admin_only: bool) -> str | None:
+    """Why someone who is not an admin of the customer may not do this; None if they may."""
+    if read_admin_only:
+        return ADMIN_ONLY_TO_READ
+    if admin_only and request.method == "POST":
+        return ADMIN_ONLY
+    return None
+
+
+def portal_page(
+    *, admin_only: bool = False, read_admin_only: bool = False, second_factor: bool = True
+) -> Callable[[View], View]:
+    """A portal page: signed in with a seat, not blocked, past the second factor. With
+    ``admin_only`` only the customer's admins may POST; with ``read_admin_only`` only they may
+    see the page at all."""
+
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
@@ -115,9 +131,10 @@ def portal_page(*, admin_only: bool = False, second_factor: bool = True) -> Call
                 if challenge is not None:
                     return challenge
             request.seat, request.customer = seat, seat.customer
-            if admin_only and not seat.is_admin and request.method == "POST":
-                refuse_in_portal(request, seat.customer, ADMIN_ONLY, "permission.denied")
-                raise PermissionDenied(ADMIN_ONLY)
+            refusal = None if seat.is_admin else _admins_only(request, admin_only, read_admin_only)
+            if refusal:
+                refuse_in_portal(request, seat.customer, refusal, "permission.denied")
+                raise PermissionDenied(refusal)
             return view(request, *args, **kwargs)
 
         return wrapped

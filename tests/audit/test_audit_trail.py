@@ -43,6 +43,8 @@ READ_ONLY = {
     "activity:execution_detail",
     "activity:events",
     "activity:audit_log",
+    "activity:portal_audit_log",
+    "activity:portal_audit_entry",
     "activity:customer_lookup",
     "portal:home",
     "portal:connections",
@@ -273,6 +275,9 @@ MUTATIONS: dict[str, Callable] = {
     ),
     "activity:audit_log_export": lambda w: b"".join(
         w.console.get(reverse("activity:audit_log_export")).streaming_content
+    ),
+    "activity:portal_audit_log_export": lambda w: b"".join(
+        w.portal.get(reverse("activity:portal_audit_log_export")).streaming_content
     ),
     "activity:audit_settings": lambda w: w.console.post(
         reverse("activity:audit_settings"), {"retention_days": "90"}

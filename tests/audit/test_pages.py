@@ -12,9 +12,9 @@ from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
+from audit.export import spreadsheet_safe
 from audit.models import AuditEntry, Event, Execution, Workflow
 from audit.services import record
-from audit.views import spreadsheet_safe
 from customers.keyset import keyset_page
 from tests.conftest import requires_postgres
 from tests.factories import make_customer

@@ -414,7 +414,7 @@ def test_delivery_connects_to_the_address_it_checked(org, owner, settings, monke
     """DNS rebinding: the name is resolved once, checked, and that address is the one used."""
     import socket
 
-    from customers.webhooks import delivery as delivering
+    from customers.webhooks import transport
 
     settings.WEBHOOKS_ALLOW_PRIVATE = True  # to save the endpoint without DNS
     endpoint, _ = endpoint_create(organization=org, url="http://hooks.rebind.test/x", actor=owner)
@@ -432,7 +432,7 @@ def test_delivery_connects_to_the_address_it_checked(org, owner, settings, monke
         raise ConnectionRefusedError("stub")
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(delivering.socket, "create_connection", create_connection)
+    monkeypatch.setattr(transport.socket, "create_connection", create_connection)
     make_customer(org, actor=owner, name="Rebind Co")
     deliver_now()
     assert resolved == ["93.184.215.14"]
@@ -510,7 +510,7 @@ def test_a_blocked_delivery_does_not_wake_the_worker_early(org, owner, receiver,
 def test_a_receivers_answer_is_stored_without_nul_and_within_4_kb(org, owner, hooked, monkeypatch):
     from customers.webhooks import delivery as delivering
 
-    monkeypatch.setattr(delivering, "_post", lambda *a: (200, b"ok\x00" + b"x" * 4093))
+    monkeypatch.setattr(delivering, "post", lambda *a: (200, b"ok\x00" + b"x" * 4093))
     make_customer(org, actor=owner, name="Nul Co")
     deliver_now()
     attempt = WebhookAttempt.objects.unscoped().get()

@@ -21,7 +21,9 @@ from django.core import mail
 from django.core.management import call_command
 
 from audit.management.commands.seed_demo import DEMO_PASSWORD, OWNER_EMAIL, VIEWER_EMAIL
-from audit.models import Execution
+from audit.models import AuditEntry, Execution
+from audit.streams.delivery import deliver_now as streams_deliver_now
+from audit.streams.services import audit_settings_set, stream_create
 from customers.models import Customer, CustomerStatus, CustomerUser, Organization, User
 from customers.services import customer_update, endpoint_create, invite_send
 from customers.webhooks.delivery import deliver_now
@@ -184,6 +186,34 @@ def webhook_pages(settings) -> list[str]:
     return ["/settings/webhooks/", f"/settings/webhooks/{endpoint.pk}/"]
 
 
+def audit_trail_pages(settings) -> tuple[list[str], list[str]]:
+    """Audit Log settings with two streams (one failing, with lag), read auditing on (so a
+    customer's page lists who viewed it); and the customer admin's own audit log."""
+    settings.AUDIT_STREAM_ALLOW_PRIVATE = True
+    organization = Organization.objects.get(slug="acme")
+    owner = User.objects.get(email=OWNER_EMAIL)
+    audit_settings_set(organization=organization, actor=owner, retention_days=400, audit_reads=True)
+    stream_create(
+        organization=organization,
+        actor=owner,
+        kind="https",
+        name="SIEM (down)",
+        url="http://127.0.0.1:9/siem",
+    )
+    stream_create(
+        organization=organization, actor=owner, kind="file", name="Archive", file_name="a.jsonl"
+    )
+    streams_deliver_now()
+    seat = (
+        CustomerUser.objects.unscoped()
+        .select_related("customer")
+        .get(user__email=customer_admin_email())
+    )
+    entry = AuditEntry.objects.for_customer(seat.customer).first()
+    portal = ["/portal/audit-log/", f"/portal/audit-log/{entry.pk}/"]
+    return ["/settings/audit-log/settings/"], portal
+
+
 def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_server, settings):
     mail.outbox = []
     support_group()
@@ -192,6 +222,10 @@ def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_se
     hooks = webhook_pages(settings)
     pages["owner"] += [*hooks, f"{hooks[1]} then [data-dialog-open=dialog-rotate]"]
     pages["viewer"] += hooks
+    console, portal = audit_trail_pages(settings)
+    pages["owner"] += console
+    pages["viewer"] += console
+    pages["customer admin"] += portal
     logins = {
         "owner": OWNER_EMAIL,
         "viewer": VIEWER_EMAIL,

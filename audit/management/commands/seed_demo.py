@@ -22,7 +22,8 @@ from django.utils.text import slugify
 
 from audit.demo import customer_values, event_values, execution_values
 from audit.ingestion import events_ingest
-from audit.models import Event, Execution, Workflow
+from audit.models import Event, Execution, LogStream, Workflow
+from audit.streams.services import audit_settings_set, stream_create
 from billing.selectors import plans_of
 from billing.services import override_set
 from customers.models import (
@@ -160,6 +161,7 @@ class Command(BaseCommand):
                     self._customers(organization, owner)
                 self._activity(organization, options["executions"], options["events"])
                 self._health(organization)
+                self._audit_trail(organization, owner)
             if not Organization.objects.filter(name="Globex Cloud").exists():
                 # A second organization, so the switcher and tenant isolation can be seen.
                 globex = organization_create(name="Globex Cloud", owner=owner, slug="globex")
@@ -178,6 +180,20 @@ class Command(BaseCommand):
         self.stdout.write(f"  Owner:  {OWNER_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(f"  Viewer: {VIEWER_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(f"  Support (/admin/): {SUPPORT_EMAIL} / {DEMO_PASSWORD}")
+
+    def _audit_trail(self, organization: Organization, owner: User) -> None:
+        """Read auditing on (a customer's page lists who viewed it) and a log stream to a
+        JSON Lines file, which make run's worker fills: var/audit-streams/<org>/audit.jsonl."""
+        audit_settings_set(
+            organization=organization, actor=owner, retention_days=365, audit_reads=True
+        )
+        stream_create(
+            organization=organization,
+            actor=owner,
+            kind=LogStream.Kind.FILE,
+            name="Local SIEM file",
+            file_name="audit.jsonl",
+        )
 
     def _user(self, email: str, name: str, *, is_staff: bool = False) -> User:
         user = User.objects.filter(email=email).first()
