@@ -20,12 +20,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.dispatch import receiver
 from django.utils import timezone
-from django_tasks import default_task_backend, task
+from django_tasks import task
 
 from audit.models import AuditEntry, LogStream
 from audit.services import recorded
 from audit.streams import formats
-from customers.webhooks.delivery import waiting
+from customers.webhooks.delivery import come_back, waiting
 from customers.webhooks.safety import UnsafeDestination
 from customers.webhooks.secrets import decrypt
 from customers.webhooks.transport import TIMEOUT_SECONDS, post
@@ -194,11 +194,7 @@ def next_retry() -> datetime | None:
 def streams_deliver() -> int:
     """The worker's job: send what is due, then come back when the next retry is."""
     sent = deliver_now()
-    wake_at = next_retry()
-    if wake_at is not None and default_task_backend.supports_defer:
-        wake_at = max(wake_at, timezone.now() + timedelta(seconds=1))
-        if not waiting(streams_deliver, wake_at):
-            streams_deliver.using(run_after=wake_at).enqueue()
+    come_back(streams_deliver, next_retry())
     return sent
 
 

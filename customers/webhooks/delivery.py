@@ -312,13 +312,19 @@ def wake_worker() -> None:
         deliver_due.enqueue()
 
 
+def come_back(job: Any, at: datetime | None) -> None:
+    """Queue ``job`` to run again at ``at`` (a second from now at the soonest), unless one is
+    queued by then already; nothing when there is no next time or the backend cannot defer."""
+    if at is None or not default_task_backend.supports_defer:
+        return
+    at = max(at, timezone.now() + timedelta(seconds=1))
+    if not waiting(job, at):
+        job.using(run_after=at).enqueue()
+
+
 @task()
 def deliver_due() -> int:
     """The worker's job: send what is due, then come back when the next retry is."""
     made = deliver_now()
-    wake_at = next_due()
-    if wake_at is not None and default_task_backend.supports_defer:
-        wake_at = max(wake_at, timezone.now() + timedelta(seconds=1))
-        if not waiting(deliver_due, wake_at):
-            deliver_due.using(run_after=wake_at).enqueue()
+    come_back(deliver_due, next_due())
     return made

@@ -99,6 +99,11 @@ def test_htmx_gets_just_the_results(portal_admin):
     response = client.get(URL, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="results"')
+    assert 'href="/portal/audit-log/export.csv' in body
+    empty = client.get(
+        URL, {"action": "no.such"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results"
+    ).content.decode()
+    assert 'href="/portal/audit-log/">Clear the filters' in empty
 
 
 def test_a_bad_filter_says_so_and_never_500s(portal_admin):
