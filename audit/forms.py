@@ -19,8 +19,8 @@ class AuditSettingsForm(forms.Form):
     audit_reads = forms.BooleanField(
         required=False,
         label="Record who views customers",
-        help_text="Opening a customer, exporting this log, revealing a customer's users or "
-        "keys, and support staff opening a record each add a “viewed” entry.",
+        help_text="Opening a customer's page, and support staff opening a record in the "
+        "admin, each add a “viewed” entry. Exports of this log are always recorded.",
     )
 
 

@@ -262,7 +262,7 @@ class TestSettingsPage:
         page = owner_client.get(SETTINGS).content.decode()
         assert "Retrying" in page
         assert "HTTP 503: not now" in page
-        assert "waiting, oldest from" in page
+        assert "waiting, the oldest written" in page
 
     def test_send_test_event(self, owner_client, org, https_stream, streaming):
         stream, secret = https_stream

@@ -162,3 +162,14 @@ def test_another_organizations_entry_is_a_404(portal_admin, outsider, other_org)
     _, client = portal_admin
     entry = record(action="customer.updated", organization=other_org, actor=outsider)
     assert client.get(f"{URL}{entry.pk}/").status_code == 404
+
+
+def test_the_organizations_reads_stay_out_of_the_customers_log(portal_admin, owner, owner_client):
+    seat, client = portal_admin
+    organization = seat.customer.organization
+    organization.audit_reads = True
+    organization.save()
+    owner_client.get(seat.customer.get_absolute_url())
+    viewed = AuditEntry.objects.for_customer(seat.customer).get(action="customer.viewed")
+    assert "<code>customer.viewed</code>" not in client.get(URL).content.decode()
+    assert client.get(f"{URL}{viewed.pk}/").status_code == 404
