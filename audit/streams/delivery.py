@@ -55,11 +55,14 @@ def send(stream: LogStream, events: list[dict[str, Any]]) -> None:
     """Hand one batch to the destination; raises DeliveryFailed with what went wrong."""
     if stream.kind == LogStream.Kind.FILE:
         path = stream_file(stream)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "ab") as f:
-            f.write(formats.json_lines(events))
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "ab") as f:
+                f.write(formats.json_lines(events))
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as failure:  # a full disk, a folder we may not write
+            raise DeliveryFailed(f"The file cannot be written: {failure.strerror}") from None
         return
     request = formats.HTTP_FORMATS[stream.kind](events, decrypt(stream.secret_encrypted))
     url = stream.url or formats.DATADOG_INTAKE

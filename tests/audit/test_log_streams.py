@@ -182,6 +182,25 @@ def test_a_file_stream_appends_json_lines_in_the_organizations_folder(
     assert [line["id"] for line in lines[1:]] == [f"audit_{e.pk}" for e in written]
 
 
+def test_a_file_that_cannot_be_written_is_a_clear_error_not_a_500(
+    org, owner, owner_client, settings, tmp_path
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    settings.AUDIT_STREAM_FILE_DIR = blocker
+    stream, _ = stream_create(
+        organization=org, actor=owner, kind="file", name="File", file_name="audit.jsonl"
+    )
+    response = owner_client.post(f"/settings/audit-log/streams/{stream.pk}/test", follow=True)
+    assert response.status_code == 200
+    assert "did not arrive: The file cannot be written" in response.content.decode()
+    record(action="a", organization=org)
+    deliver_now()
+    stream.refresh_from_db()
+    assert stream.last_error.startswith("The file cannot be written")
+    assert stream.failures == 1
+
+
 @pytest.mark.parametrize("name", ["../escape.jsonl", "a/b.jsonl", "audit.txt", ".hidden.jsonl"])
 def test_a_file_stream_name_cannot_leave_its_folder(org, owner, name):
     with pytest.raises(Invalid, match="Name the file"):
