@@ -4,6 +4,7 @@ no credential ever is."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ from customers.services.common import audited
 from customers.services.errors import Conflict, Invalid
 from customers.webhooks.safety import UnsafeDestination, check_destination
 from customers.webhooks.secrets import encrypt, new_secret
+
+log = logging.getLogger(__name__)
 
 MAX_STREAMS = 5
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}\.jsonl")
@@ -143,6 +146,9 @@ def stream_send_test(*, stream: LogStream, actor: User) -> str:
         error = ""
     except DeliveryFailed as failure:
         error = str(failure)
+    except Exception as failure:  # a credential that no longer decrypts, …: said, not a 500
+        log.exception("test event to log stream %s failed unexpectedly", stream.pk)
+        error = f"Internal error: {type(failure).__name__}"
     record(
         action="log_stream.test_sent",
         organization=stream.organization,

@@ -298,6 +298,15 @@ class TestSettingsPage:
         response = owner_client.post(f"/settings/audit-log/streams/{stream.pk}/test", follow=True)
         assert "did not arrive: HTTP 500" in response.content.decode()
 
+    def test_a_credential_that_no_longer_decrypts_is_said_not_a_500(
+        self, owner_client, org, https_stream
+    ):
+        stream, _ = https_stream
+        LogStream.objects.unscoped().filter(pk=stream.pk).update(secret_encrypted="garbage")
+        response = owner_client.post(f"/settings/audit-log/streams/{stream.pk}/test", follow=True)
+        assert response.status_code == 200
+        assert "did not arrive: Internal error: InvalidToken" in response.content.decode()
+
     def test_switch_off_on_and_delete(self, owner_client, org, https_stream):
         stream, _ = https_stream
         base = f"/settings/audit-log/streams/{stream.pk}"
