@@ -166,8 +166,8 @@ def record_read(
     resource: models.Model,
     message: str = "",
 ) -> AuditEntry | None:
-    """ "Who viewed this": a ``<model>.viewed`` entry, only for an organization that turned
-    read auditing on (Audit Log settings)."""
+    """Who viewed this: a ``<model>.viewed`` entry, written only for an organization that
+    turned read auditing on (Audit Log settings)."""
     if organization is None or not organization.audit_reads:
         return None
     return record(

@@ -151,7 +151,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 
 # The role that owns the tables (runs migrations) when the app connects as a restricted role:
-# only the audit maintenance path uses it (audit.maintenance). README, "The database role".
+# only the audit maintenance path uses it (audit.maintenance). README, "Audit trail".
 DATABASE_OWNER = (
     env.db_url_config(env.str("DATABASE_OWNER_URL")) if env.str("DATABASE_OWNER_URL", "") else None
 )
