@@ -128,3 +128,11 @@ class AuditFilter(django_filters.FilterSet):
         if "." in value:
             return queryset.filter(action=value)
         return queryset.filter(Q(action=value) | Q(action__startswith=f"{value}."))
+
+
+def filtered(filters: Any, base: QuerySet) -> QuerySet:
+    """What a filter set selects from ``base``. Bad filter values (a date like 2026-13-40)
+    show their error and no rows, never a 500."""
+    if not filters.is_bound:
+        return base
+    return filters.qs if filters.is_valid() else base.none()

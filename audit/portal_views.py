@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 
 from audit.export import csv_response, filters_message
-from audit.filters import AuditFilter
+from audit.filters import AuditFilter, filtered
 from audit.models import AuditEntry
 from audit.readable import with_readable_changes
 from audit.services import record
@@ -42,9 +42,7 @@ def _entries(request: HttpRequest) -> tuple[AuditFilter, Any]:
     # (read auditing is its own tool): views stay out of the customer's log.
     base = AuditEntry.objects.for_customer(request.customer).exclude(action__endswith=".viewed")
     filters = AuditFilter(request.GET or None, queryset=base, request=request)
-    if not filters.is_bound:
-        return filters, base
-    return filters, filters.qs if filters.is_valid() else base.none()
+    return filters, filtered(filters, base)
 
 
 @portal_page(admin_only=True, read_admin_only=True)

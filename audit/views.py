@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from audit.export import csv_response, filters_message
-from audit.filters import AuditFilter, EventFilter, ExecutionFilter
+from audit.filters import AuditFilter, EventFilter, ExecutionFilter, filtered
 from audit.models import AuditEntry, Event, Execution
 from audit.readable import with_readable_changes
 from audit.services import record
@@ -32,13 +32,6 @@ def _customer_choice(request: HttpRequest) -> Customer | None:
     return Customer.objects.for_organization(request.organization).filter(pk=key).first()
 
 
-def _filtered(filters: Any, base: Any) -> Any:
-    # Bad filter values (a date like 2026-13-40) show their error and no rows, never a 500.
-    if not filters.is_bound:
-        return base
-    return filters.qs if filters.is_valid() else base.none()
-
-
 def _results(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     return render_page(request, template, context)
 
@@ -49,7 +42,7 @@ def executions(request: HttpRequest) -> HttpResponse:
         "workflow", "customer"
     )
     filters = ExecutionFilter(request.GET or None, queryset=base, request=request)
-    page = keyset_page(_filtered(filters, base), "started_at", request.GET, PAGE_SIZE)
+    page = keyset_page(filtered(filters, base), "started_at", request.GET, PAGE_SIZE)
     return _results(
         request,
         "audit/executions.html",
@@ -82,7 +75,7 @@ EVENT_TABS = [("", "All"), ("webhook", "Webhook"), ("scheduled", "Scheduled"), (
 def events(request: HttpRequest) -> HttpResponse:
     base = Event.objects.for_organization(request.organization).select_related("customer")
     filters = EventFilter(request.GET or None, queryset=base, request=request)
-    page = keyset_page(_filtered(filters, base), "occurred_at", request.GET, PAGE_SIZE)
+    page = keyset_page(filtered(filters, base), "occurred_at", request.GET, PAGE_SIZE)
     return _results(
         request,
         "audit/events.html",
@@ -99,7 +92,7 @@ def events(request: HttpRequest) -> HttpResponse:
 def _audit_queryset(request: HttpRequest) -> tuple[AuditFilter, Any]:
     base = AuditEntry.objects.for_organization(request.organization)
     filters = AuditFilter(request.GET or None, queryset=base, request=request)
-    return filters, _filtered(filters, base)
+    return filters, filtered(filters, base)
 
 
 @organization_required
