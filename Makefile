@@ -58,12 +58,15 @@ BENCH_SERVER ?= postgres://postgres@127.0.0.1:5432
 BENCH_ENV = DATABASE_URL=$(BENCH_SERVER)/tenantry_bench DEBUG=0 SECRET_KEY=bench-not-secret \
 	AUDIT_CHAIN_KEY=bench-audit-chain-key-not-secret \
 	ALLOWED_HOSTS=testserver,127.0.0.1 SECURE_SSL_REDIRECT=0 EMAIL_URL=dummymail://
+# REUSE=1 keeps the loaded data of the last run; PROFILE=page profiles one page (see README).
 bench: $(STAMP)
-	$(BIN)/python -c "import psycopg; c = psycopg.connect('$(BENCH_SERVER)/postgres', autocommit=True); \
+	test -n "$(REUSE)" || $(BIN)/python -c "import psycopg; \
+	c = psycopg.connect('$(BENCH_SERVER)/postgres', autocommit=True); \
 	c.execute('DROP DATABASE IF EXISTS tenantry_bench WITH (FORCE)'); c.execute('CREATE DATABASE tenantry_bench')"
 	$(BENCH_ENV) $(BIN)/python manage.py migrate --no-input -v0
 	$(BENCH_ENV) $(BIN)/python manage.py collectstatic --no-input -v0
-	$(BENCH_ENV) $(BIN)/python -m tests.bench $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m tests.bench $(BENCH_ARGS) $(if $(REUSE),--reuse) \
+	  $(if $(PROFILE),--profile $(PROFILE))
 
 api-fuzz: $(STAMP)
 	bash .ci/api-fuzz

@@ -20,15 +20,17 @@ from django.conf import settings  # noqa: E402  (after django.setup())
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from tests.bench.ceiling import Ceiling  # noqa: E402
 from tests.bench.common import SIZES, BenchError, Output  # noqa: E402
 from tests.bench.consume import Consume  # noqa: E402
 from tests.bench.ingestion import Ingestion  # noqa: E402
 from tests.bench.loading import Loading  # noqa: E402
 from tests.bench.pages import Pages  # noqa: E402
+from tests.bench.profile import Profile  # noqa: E402
 from tests.bench.report import Report  # noqa: E402
 
 
-class Bench(Loading, Pages, Ingestion, Consume, Report):
+class Bench(Loading, Pages, Profile, Ingestion, Ceiling, Consume, Report):
     def __init__(self) -> None:
         self.stdout = Output()
         self.random = random.Random(7)
@@ -48,8 +50,14 @@ class Bench(Loading, Pages, Ingestion, Consume, Report):
                 size[key] = options[key]
         self.size = size
         started = time.perf_counter()
-        self.load(size)
+        if options["reuse"]:
+            self.reload(size)
+        else:
+            self.load(size)
         load_seconds = time.perf_counter() - started
+        if options["profile"]:
+            self.profile(options["profile"], max(size["requests"], 20))
+            return
         pages = self.measure_pages(size["requests"])
         ingestion = self.measure_ingestion(options["port"], size["ingest_seconds"])
         consume = self.measure_consume()
@@ -82,6 +90,8 @@ def arguments() -> dict:
         parser.add_argument(f"--{name}", type=int)
     parser.add_argument("--ingest-seconds", type=int)
     parser.add_argument("--port", type=int, default=8779)
+    parser.add_argument("--reuse", action="store_true", help="Keep the data the last run loaded.")
+    parser.add_argument("--profile", metavar="PAGE", help="Profile one page (or ingest-event).")
     return vars(parser.parse_args())
 
 

@@ -30,7 +30,7 @@ class Consume:
         rows = []
         for limit in (1_000, 100_000):
             on, off = (
-                self._customer(org, plan, limit, f"consume-{limit}-{which}")
+                self._customer(org, plan, limit, f"consume-{limit}-{which}-{time.time_ns()}")
                 for which in ("on", "off")
             )
             times: dict[str, list[float]] = {"on": [], "off": []}

@@ -1,4 +1,5 @@
-"""Measuring ingestion through gunicorn with concurrent clients (loopback only, bounded)."""
+"""Measuring ingestion through two gunicorn instances on one database, with concurrent clients
+spread over both (loopback only, bounded in time), against the pgbench ceiling of its SQL."""
 
 from __future__ import annotations
 
@@ -19,15 +20,17 @@ from audit.models import Event
 from billing.models import Plan
 from billing.services import override_set, usage_for
 from customers.models import Customer
-from customers.services import api_token_create
+from customers.services import api_token_create, customer_create
 from tests.bench.common import BenchError, Output
+
+HOT_LIMIT = 2_000
 
 
 class Ingestion:
     stdout: Output
 
     def measure_ingestion(self, port: int, seconds: int) -> list[dict[str, Any]]:
-        self.stdout.write("Measuring ingestion through gunicorn (2 workers × 4 threads)…")
+        self.stdout.write("Measuring ingestion: two gunicorns (2 workers × 4 threads each)…")
         org = self.orgs[1]
         secret = api_token_create(organization=org, name="ingest", actor=self.owner)[1]
         enterprise = Plan.objects.for_organization(org).get(name="Enterprise")
@@ -37,47 +40,23 @@ class Ingestion:
             .values_list("pk", flat=True)[:500]
         )
         Customer.objects.for_organization(org).filter(pk__in=active).update(plan=enterprise)
-        hot = Customer.objects.for_organization(org).get(pk=active[0])
-        override_set(
-            customer=hot, dimension="events_per_day", value=2_000, reason="bench", actor=self.owner
-        )
-        env = {
-            **os.environ,
-            "DEBUG": "0",
-            "SECURE_SSL_REDIRECT": "0",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECRET_KEY": "bench-" + uuid.uuid4().hex,
-        }
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=settings.BASE_DIR,
-        )
+        hot, hot_ceiling = (self.hot_customer(org, enterprise, tag) for tag in ("app", "pgbench"))
+        ports = [port, port + 1]
+        servers = [self.start_gunicorn(p) for p in ports]
         try:
-            self.wait_for(port)
-            base = f"http://127.0.0.1:{port}/api/v1/customer"
+            for p in ports:
+                self.wait_for(p)
             scenarios = [
-                ("single events, many customers", lambda i: (active[i % len(active)], 1), 8),
-                ("batches of 100", lambda i: (active[i % len(active)], 100), 4),
-                ("one hot customer with a limit", lambda i: (hot.pk, 1), 8),
+                ("single events, many customers", active, 1, 8),
+                ("batches of 100", active, 100, 4),
+                ("one hot customer with a limit", [hot.pk], 1, 8),
             ]
             results = []
-            for label, pick, clients in scenarios:
+            for label, picks, batch, clients in scenarios:
                 before = Event.objects.for_organization(org).count()
-                accepted, refused, requests = self.hammer(base, secret, pick, clients, seconds)
+                accepted, refused, requests, errors = self.hammer(
+                    ports, secret, picks, batch, clients, seconds
+                )
                 stored = Event.objects.for_organization(org).count() - before
                 results.append(
                     {
@@ -87,25 +66,87 @@ class Ingestion:
                         "events_per_s": round(accepted / seconds, 1),
                         "accepted": accepted,
                         "refused_429": refused,
+                        "errors": errors,
                         "stored": stored,
-                        "exact": stored == accepted,
+                        "exact": stored == accepted and errors == 0,
                     }
                 )
                 self.stdout.write(f"  {label}: {results[-1]['events_per_s']} events/s")
-
-            hot_used = usage_for([hot])[hot.pk]["events_per_day"]
-            results.append(
-                {
-                    "scenario": "hot customer limit held",
-                    "limit": 2_000,
-                    "used": hot_used,
-                    "exact": hot_used <= 2_000,
-                }
-            )
-            return results
+            rss = [self.peak_rss_mb(server) for server in servers]
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            for server in servers:
+                server.terminate()
+            for server in servers:
+                server.wait(timeout=10)
+        hot_used = usage_for([hot])[hot.pk]["events_per_day"]
+        self.stdout.write("Measuring the same SQL under pgbench…")
+        for row, (_label, picks, batch, clients) in zip(results, scenarios, strict=True):
+            if picks == [hot.pk]:
+                picks = [hot_ceiling.pk]
+            statements = self.ingestion_sql(secret, picks[0], batch)
+            ceiling = self.pgbench(statements, picks, clients, seconds)
+            row["pgbench_requests_per_s"] = round(ceiling, 1)
+            row["percent_of_ceiling"] = round(100 * row["requests_per_s"] / ceiling, 1)
+        results.append(
+            {
+                "scenario": "hot customer limit held",
+                "limit": HOT_LIMIT,
+                "used": hot_used,
+                "exact": hot_used <= HOT_LIMIT,
+            }
+        )
+        results.append(
+            {
+                "scenario": "peak RSS per gunicorn worker (MB)",
+                "workers": [mb for server in rss for mb in server],
+                "exact": all(mb <= 150 for server in rss for mb in server),
+            }
+        )
+        return results
+
+    def hot_customer(self, org: Any, plan: Plan, tag: str) -> Customer:
+        slug = f"hot-{tag}-{uuid.uuid4().hex[:8]}"
+        customer = customer_create(
+            organization=org,
+            actor=self.owner,
+            name=slug,
+            slug=slug,
+            plan=plan,
+            external_id="",
+            admin_email="",
+        )
+        Customer.objects.for_organization(org).filter(pk=customer.pk).update(status="active")
+        override_set(
+            customer=customer,
+            dimension="events_per_day",
+            value=HOT_LIMIT,
+            reason="bench",
+            actor=self.owner,
+        )
+        return customer
+
+    def start_gunicorn(self, port: int) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DEBUG": "0",
+            "SECURE_SSL_REDIRECT": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        }
+        command = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi"]
+        command += ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "gthread"]
+        command += ["--threads", "4", "--log-level", "warning"]
+        return subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
+
+    def peak_rss_mb(self, server: subprocess.Popen) -> list[float]:
+        """Each worker's peak resident set (VmHWM) so far, in MB."""
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        peaks = []
+        for pid in children:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(round(int(line.split()[1]) / 1024, 1))
+        return peaks
 
     def wait_for(self, port: int) -> None:
         for _ in range(100):
@@ -117,21 +158,29 @@ class Ingestion:
         raise BenchError("gunicorn did not start")
 
     def hammer(
-        self, base: str, secret: str, pick: Any, clients: int, seconds: int
-    ) -> tuple[int, int, int]:
+        self,
+        ports: list[int],
+        secret: str,
+        picks: list[Any],
+        batch: int,
+        clients: int,
+        seconds: int,
+    ) -> tuple[int, int, int, int]:
+        """Clients alternate between the servers, each customer in turn, for ``seconds``."""
         stop = time.monotonic() + seconds
-        totals = {"accepted": 0, "refused": 0, "requests": 0}
+        totals = {"accepted": 0, "refused": 0, "requests": 0, "errors": 0}
         lock = threading.Lock()
         item = {"type": "webhook", "direction": "incoming", "name": "order.created"}
+        body = json.dumps(item if batch == 1 else [item] * batch).encode()
 
         def client(n: int) -> None:
             i = n
+            port = ports[n % len(ports)]
             while time.monotonic() < stop:
-                customer_id, batch = pick(i)
+                customer_id = picks[i % len(picks)]
                 i += clients
-                body = json.dumps(item if batch == 1 else [item] * batch).encode()
                 request = urllib.request.Request(
-                    f"{base}/{customer_id}/events",
+                    f"http://127.0.0.1:{port}/api/v1/customer/{customer_id}/events",
                     data=body,
                     method="POST",
                     headers={
@@ -144,17 +193,17 @@ class Ingestion:
                         accepted = json.loads(response.read())["accepted"]
                     outcome = "accepted"
                 except urllib.error.HTTPError as error:
-                    accepted, outcome = 0, "refused" if error.code == 429 else "error"
+                    accepted, outcome = 0, "refused" if error.code == 429 else "errors"
                 with lock:
                     totals["requests"] += 1
                     if outcome == "accepted":
                         totals["accepted"] += accepted
-                    elif outcome == "refused":
-                        totals["refused"] += 1
+                    else:
+                        totals[outcome] += 1
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        return totals["accepted"], totals["refused"], totals["requests"]
+        return totals["accepted"], totals["refused"], totals["requests"], totals["errors"]

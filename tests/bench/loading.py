@@ -15,7 +15,7 @@ from audit.chain import current_key_id, entry_hash
 from audit.demo import customer_values, event_values, execution_values
 from audit.models import AuditEntry, Event, Execution, Workflow
 from billing.models import Plan
-from customers.models import Customer, Membership, User
+from customers.models import Customer, Membership, Organization, User
 from customers.services import membership_add, organization_create
 from tests.bench.common import BenchError, Output
 
@@ -134,6 +134,16 @@ class Loading:
             # As autovacuum would by now: statistics, and the visibility map that index-only
             # scans (the list pages' counts) rely on.
             cursor.execute("VACUUM ANALYZE")
+
+    def reload(self, size: dict[str, int]) -> None:
+        """The data a previous run loaded (``--reuse``), its sizes as they are now."""
+        self.owner = User.objects.filter(email="bench@tenantry.test").first()
+        if self.owner is None:
+            raise BenchError("Nothing to reuse: run `make bench` once without REUSE.")
+        self.orgs = list(
+            Organization.objects.filter(name__in=("Bench Acme", "Bench Globex")).order_by("name")
+        )
+        size["customers"] = sum(Customer.objects.for_organization(o).count() for o in self.orgs)
 
     def load_audit(self, total: int, now: datetime) -> None:
         """Audit entries with a valid hash chain, oldest first, so verification still holds."""

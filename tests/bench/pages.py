@@ -22,17 +22,20 @@ from tests.bench.common import BenchError, Output
 class Pages:
     stdout: Output
 
-    def measure_pages(self, requests: int) -> list[dict[str, Any]]:
-        self.stdout.write("Measuring pages…")
+    def clients(self) -> tuple[Client, Client, dict[str, str]]:
+        """A signed-in owner of the first organization, and an API client with its token."""
         org = self.orgs[0]
         client = Client()
         client.force_login(self.owner)
         session = client.session
         session["organization_id"] = str(org.pk)
         session.save()
-        api_client = Client()
         secret = api_token_create(organization=org, name="bench", actor=self.owner)[1]
-        auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+        return client, Client(), {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+    def page_list(self, client: Client) -> list[tuple[str, str, str | None]]:
+        """(label, URL, the admin changelist of the same data) for every measured page."""
+        org = self.orgs[0]
         customer = Customer.objects.for_organization(org).order_by("-created_at").first()
         workflow = Workflow.objects.for_organization(org).first()
         listing = f"/activity/executions/?workflow={workflow.pk}&triggered_by=webhook"
@@ -46,7 +49,7 @@ class Pages:
         deep_page = max(1, self.size["customers"] // 2 * 3 // 4 // 25)
         today = timezone.now().date().isoformat()
         last_week = (timezone.now() - timedelta(days=7)).date().isoformat()
-        pages = [
+        return [
             ("Customers, first page", "/settings/customers/", "/admin/customers/customer/"),
             (
                 "Customers, search",
@@ -89,8 +92,12 @@ class Pages:
             ("API GET /customers", "/api/v1/customers", None),
             ("API GET /customer/{id}", f"/api/v1/customer/{customer.pk}", None),
         ]
+
+    def measure_pages(self, requests: int) -> list[dict[str, Any]]:
+        self.stdout.write("Measuring pages…")
+        client, api_client, auth = self.clients()
         results = []
-        for label, url, admin_url in pages:
+        for label, url, admin_url in self.page_list(client):
             is_api = url.startswith("/api/")
             page = self.time_url(
                 api_client if is_api else client, url, requests, auth if is_api else {}

@@ -33,19 +33,27 @@ class Report:
                 f"{row.get('page_vs_sql', '—')} | "
                 f"{'yes' if row['count_on_big_table'] else 'no'} |"
             )
-        out("\n| ingestion | clients | requests/s | events/s | accepted | 429s | stored | exact |")
-        out("|---|---:|---:|---:|---:|---:|---:|---|")
+        out(
+            "\n| ingestion (two gunicorns) | clients | requests/s | events/s | pgbench requests/s "
+            "| % of pgbench | accepted | 429s | errors | stored | exact |"
+        )
+        out("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for row in report["ingestion"]:
+            exact = "yes" if row["exact"] else "NO"
             if "clients" in row:
                 out(
                     f"| {row['scenario']} | {row['clients']} | {row['requests_per_s']} | "
-                    f"{row['events_per_s']} | {row['accepted']} | {row['refused_429']} | "
-                    f"{row['stored']} | {'yes' if row['exact'] else 'NO'} |"
+                    f"{row['events_per_s']} | {row['pgbench_requests_per_s']} | "
+                    f"{row['percent_of_ceiling']} | {row['accepted']} | {row['refused_429']} | "
+                    f"{row['errors']} | {row['stored']} | {exact} |"
                 )
+            elif "workers" in row:
+                peaks = ", ".join(str(mb) for mb in row["workers"])
+                out(f"| {row['scenario']}: {peaks} (≤ 150) | | | | | | | | | | {exact} |")
             else:
                 out(
-                    f"| {row['scenario']} (limit {row['limit']}) | | | | {row['used']} used "
-                    f"| | | {'yes' if row['exact'] else 'NO'} |"
+                    f"| {row['scenario']} (limit {row['limit']:,}) | | | | | | {row['used']} used "
+                    f"| | | | {exact} |"
                 )
         out("\n| consume() (events per day) | calls | with usage alerts ms | without ms | extra |")
         out("|---|---:|---:|---:|---:|")
