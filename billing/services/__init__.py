@@ -23,6 +23,7 @@ from billing.services.changes import (
 from billing.services.charts import chart_bars
 from billing.services.errors import LimitError, NothingToReset
 from billing.services.forecasts import by_forecast, forecasts_refresh
+from billing.services.hot_path import counted, counter_cte, limit_columns, limit_joins, refusal
 from billing.services.limits import (
     Limit,
     UsageRow,
@@ -63,10 +64,14 @@ __all__ = [
     "consume",
     "consume_pool",
     "count_atomically",
+    "counted",
+    "counter_cte",
     "db_key",
     "effective_limit",
     "effective_limits_for",
     "forecasts_refresh",
+    "limit_columns",
+    "limit_joins",
     "override_clear",
     "override_set",
     "parse_percents",
@@ -77,6 +82,7 @@ __all__ = [
     "plans_create_defaults",
     "pooled_cap_set",
     "recent_alerts",
+    "refusal",
     "refused",
     "thresholds_at",
     "thresholds_set",

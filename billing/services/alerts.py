@@ -193,11 +193,9 @@ def watch(
     have been crossed otherwise. Then it announces each threshold crossed and, each
     FORECAST_STEP percents, refreshes the counter's forecast and announces one that reaches
     the limit inside the window."""
-    if limit is None or limit <= 0 or not spec.alerts:
+    if not percent_crossed(spec, limit=limit, before=before, used=used):
         return
     low, high = 100 * before // limit, 100 * used // limit
-    if low == high:
-        return
     start, end = spec.window_start(now), spec.window_end(now)
     context = {"used": used, "limit": limit, "window_start": start, "now": now}
     _announce_crossed(customer, spec, low, high, context)
@@ -207,6 +205,14 @@ def watch(
     forecast = refresh_forecast(customer, spec, used=used, limit=limit, now=now)
     if forecast and used < limit and forecast.within(end):
         announce(customer, spec, kind="forecast", forecast=forecast, **context)
+
+
+def percent_crossed(spec: Dimension, *, limit: int | None, before: int, used: int) -> bool:
+    """Whether going from ``before`` to ``used`` reached another whole percent of an alerting
+    limit: the only time watch() has anything to do."""
+    if limit is None or limit <= 0 or not spec.alerts:
+        return False
+    return 100 * before // limit != 100 * used // limit
 
 
 def _announce_crossed(

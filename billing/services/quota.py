@@ -92,7 +92,7 @@ def count_atomically(
     return row[0] if row else None
 
 
-def _used_now(model: Any, organization_id: Any, window_start: datetime, **keys: Any) -> int:
+def used_now(model: Any, organization_id: Any, window_start: datetime, **keys: Any) -> int:
     counter = (
         model.objects.for_organization(organization_id)
         .filter(window_start=window_start, **keys)
@@ -134,7 +134,7 @@ def consume(
                 False,
                 dimension,
                 limit,
-                _used_now(
+                used_now(
                     UsageCounter,
                     organization_id,
                     start,
@@ -165,7 +165,7 @@ def consume(
             False,
             dimension,
             cap,
-            _used_now(PooledUsageCounter, organization_id, start, dimension=dimension),
+            used_now(PooledUsageCounter, organization_id, start, dimension=dimension),
             reset_at,
             scope="pool",
         )
@@ -201,7 +201,7 @@ def consume_pool(
             False,
             dimension,
             cap,
-            _used_now(PooledUsageCounter, organization_id, start, dimension=dimension),
+            used_now(PooledUsageCounter, organization_id, start, dimension=dimension),
             reset_at,
             scope="pool",
         )

@@ -191,6 +191,11 @@ class ApiToken(TenantModel):
         secret = cls.PREFIX + secrets.token_urlsafe(32)
         return secret, secret[:12], _hash_token(secret)
 
+    @staticmethod
+    def hash(secret: str) -> str:
+        """What is stored of a secret, and what a presented one is looked up by."""
+        return _hash_token(secret)
+
     @classmethod
     def authenticate(cls, secret: str) -> ApiToken | None:
         """The live token for a presented secret, or None.

@@ -1,0 +1,242 @@
+"""Event ingestion's hot path on PostgreSQL: at most three round trips per accepted request.
+
+1. one lookup: the token by its hash, with the path's customer, its status and its effective
+   limits, and the organization's pooled caps;
+2. one statement, in autocommit (so atomic by itself): the request counted against the rate
+   limit, the events against the daily quota, the events inserted (one multi-row insert for
+   a batch), and the token's last use noted once a minute;
+3. its commit, which autocommit folds into the statement.
+
+Anything unusual (no such token or customer, a suspended customer, an IP allow-list that
+refuses, a pooled cap on events, which needs two counters all or nothing) answers None from
+``admission`` and takes the general path (customers/api/auth.py, audit/ingestion.py), which
+decides and audits it. Refusals read more afterwards; they are not the hot path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit.models import Event
+from billing.services import (
+    QuotaExceeded,
+    announce_exceeded,
+    counted,
+    counter_cte,
+    limit_columns,
+    limit_joins,
+    refusal,
+    refused,
+)
+from customers.api.lookup import uuid_or_none
+from customers.models import ApiToken, Customer, CustomerStatus
+from customers.net import client_ip, ip_allowed
+
+RATE, QUOTA = "api_requests_per_minute", "events_per_day"
+EVENT_COLUMNS = ("type", "direction", "name", "status", "occurred_at", "payload_summary")
+ARRAY_TYPES = ("text", "text", "text", "text", "timestamptz", "text")
+
+
+@dataclass(frozen=True)
+class Admission:
+    """An API token admitted by the hot path's lookup, for one customer's events."""
+
+    token_id: Any
+    organization_id: Any
+    token_customer_id: Any
+    customer_id: Any
+    rate_limit: int | None
+    rate_pool: int | None
+    quota_limit: int | None
+    touch: bool  # the token's last use is more than a minute old
+
+
+def admission(request: HttpRequest, secret: str) -> Admission | None:
+    """The hot path's one lookup, or None when the general path must decide."""
+    customer_id = _path_customer(request, secret)
+    if customer_id is None:
+        return None
+    now = timezone.now()
+    row = _lookup(customer_id, secret, now)
+    if row is None or not _usual(request, row):
+        return None
+    token_id, org_id, token_customer, last_used, found, _status, _allow, rate, rate_pool = row[:9]
+    return Admission(
+        token_id=token_id,
+        organization_id=org_id,
+        token_customer_id=token_customer,
+        customer_id=found,
+        rate_limit=rate,
+        rate_pool=rate_pool,
+        quota_limit=row[9],
+        touch=last_used is None or now - last_used > timedelta(minutes=1),
+    )
+
+
+def _path_customer(request: HttpRequest, secret: str) -> Any:
+    """The customer id of an events POST on PostgreSQL with a token-shaped secret, else None."""
+    if connection.vendor != "postgresql" or request.method != "POST":
+        return None
+    if not secret.startswith(ApiToken.PREFIX) or len(secret) > 200:
+        return None
+    match = request.resolver_match
+    return uuid_or_none(match.kwargs.get("customer_id")) if match else None
+
+
+def _lookup(customer_id: Any, secret: str, now: datetime) -> tuple | None:
+    rate_joins, rate_params = limit_joins(RATE, "r", now)
+    quota_joins, quota_params = limit_joins(QUOTA, "q", now)
+    sql = f"""
+    SELECT t.id, t.organization_id, t.customer_id, t.last_used_at, c.id, c.status, c.ip_whitelist,
+      {limit_columns("r")}, {limit_columns("q")}
+    FROM {ApiToken._meta.db_table} t
+    LEFT JOIN {Customer._meta.db_table} c ON c.id = %s AND c.organization_id = t.organization_id
+    {rate_joins} {quota_joins}
+    WHERE t.token_hash = %s AND t.revoked_at IS NULL"""  # noqa: S608 (identifiers from the models, values as parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [customer_id, *rate_params, *quota_params, ApiToken.hash(secret)])
+        return cursor.fetchone()
+
+
+def _usual(request: HttpRequest, row: tuple) -> bool:
+    """The customer exists and takes events, the token may reach it from here, and no pooled
+    cap on events asks for two counters all or nothing: else the general path decides."""
+    _token, _org, token_customer, _last, found, status, allow, _rate, _pool, _quota = row[:10]
+    quota_pool = row[10]
+    if found is None or status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED):
+        return False
+    if quota_pool is not None:
+        return False
+    return token_customer is None or (
+        token_customer == found and ip_allowed(client_ip(request), allow)
+    )
+
+
+def events_store(admission: Admission, items: list[dict[str, Any]]) -> int:
+    """Count and store ``items`` in one statement; the number stored, or QuotaExceeded (audited
+    and announced as the general path does)."""
+    now = timezone.now()
+    org, customer = admission.organization_id, admission.customer_id
+    amount = len(items)
+    # A customer token spends its customer's requests per minute; an organization token the
+    # pooled cap of that dimension, when one is set; otherwise nothing counts the request.
+    if admission.token_customer_id is not None:
+        rate_sql, rate_params = counter_cte(
+            pooled=False,
+            organization_id=org,
+            customer_id=customer,
+            dimension=RATE,
+            amount=1,
+            limit=admission.rate_limit,
+            now=now,
+        )
+    elif admission.rate_pool is not None:
+        rate_sql, rate_params = counter_cte(
+            pooled=True,
+            organization_id=org,
+            customer_id=None,
+            dimension=RATE,
+            amount=1,
+            limit=admission.rate_pool,
+            now=now,
+        )
+    else:
+        rate_sql, rate_params = "SELECT 0::bigint AS used", []
+    quota_sql, quota_params = counter_cte(
+        pooled=False,
+        organization_id=org,
+        customer_id=customer,
+        dimension=QUOTA,
+        amount=amount,
+        limit=admission.quota_limit,
+        now=now,
+        after="rate",
+    )
+    arrays = [
+        [item.get(column) or (now if column == "occurred_at" else "") for item in items]
+        for column in EVENT_COLUMNS
+    ]
+    unnest = ", ".join(f"%s::{kind}[]" for kind in ARRAY_TYPES)
+    sql = f"""
+    WITH rate AS ({rate_sql}),
+    quota AS ({quota_sql}),
+    stored AS (
+      INSERT INTO {Event._meta.db_table} (organization_id, customer_id, {", ".join(EVENT_COLUMNS)})
+      SELECT %s, %s, e.* FROM quota, unnest({unnest}) AS e
+      RETURNING 1),
+    touched AS (
+      UPDATE {ApiToken._meta.db_table} SET last_used_at = %s WHERE id = %s AND %s RETURNING 1)
+    SELECT (SELECT count(*) FROM rate), (SELECT max(used) FROM rate),
+      (SELECT max(used) FROM quota), (SELECT count(*) FROM stored)"""  # noqa: S608 (as above)
+    params = [
+        *rate_params,
+        *quota_params,
+        org,
+        customer,
+        *arrays,
+        now,
+        admission.token_id,
+        admission.touch,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rate_passed, _rate_used, quota_used, stored = cursor.fetchone()
+    if not rate_passed:
+        _refuse_rate(admission, now)
+    if quota_used is None:
+        _refuse_quota(admission, now)
+    counted(
+        organization_id=org,
+        customer_id=customer,
+        dimension=QUOTA,
+        limit=admission.quota_limit,
+        amount=amount,
+        used=quota_used,
+        now=now,
+    )
+    return stored
+
+
+def _refuse_rate(admission: Admission, now: datetime) -> None:
+    pooled = admission.token_customer_id is None
+    consumption = refusal(
+        organization_id=admission.organization_id,
+        customer_id=admission.customer_id,
+        dimension=RATE,
+        limit=admission.rate_pool if pooled else admission.rate_limit,
+        now=now,
+        scope="pool" if pooled else "customer",
+    )
+    if not pooled:
+        announce_exceeded(_customer(admission), consumption)  # quota.exceeded, once per window
+    raise QuotaExceeded(consumption)
+
+
+def _refuse_quota(admission: Admission, now: datetime) -> None:
+    consumption = refusal(
+        organization_id=admission.organization_id,
+        customer_id=admission.customer_id,
+        dimension=QUOTA,
+        limit=admission.quota_limit,
+        now=now,
+    )
+    token = (
+        ApiToken.objects.unscoped()
+        .select_related("organization", "customer")
+        .get(pk=admission.token_id)
+    )
+    refused(_customer(admission), consumption, "events.refused", token)
+    raise QuotaExceeded(consumption)
+
+
+def _customer(admission: Admission) -> Customer:
+    return (
+        Customer.objects.for_organization(admission.organization_id)
+        .select_related("organization")
+        .get(pk=admission.customer_id)
+    )
