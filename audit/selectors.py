@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -38,8 +39,21 @@ def recent_viewers(customer: Customer, *, limit: int = 5) -> list[AuditEntry]:
     return list(seen.values())[:limit]
 
 
-def recent_executions(customer: Customer, *, limit: int = 5) -> QuerySet[Execution]:
-    return Execution.objects.for_customer(customer).select_related("workflow")[:limit]
+def recent_executions(
+    customer: Customer, *, limit: int = 5, count_since: datetime | None = None, cap: int = 0
+) -> QuerySet[Execution]:
+    """The newest executions. With ``count_since``, each row also carries ``since_count``, how
+    many started since then (counted over at most ``cap`` rows): an uncorrelated subquery the
+    database computes once, so the detail page needs no query of its own for that count."""
+    rows = Execution.objects.for_customer(customer).select_related("workflow")
+    if count_since is not None:
+        capped = Execution.objects.for_customer(customer).filter(started_at__gte=count_since)
+        # A COUNT over a LIMITed subquery has no ORM spelling; the inner SQL is the ORM's own,
+        # its values still parameters.
+        sql, params = capped.values("pk")[:cap].query.sql_with_params()
+        counted = f"SELECT COUNT(*) FROM ({sql}) capped"  # noqa: S608
+        rows = rows.annotate(since_count=RawSQL(counted, params))  # noqa: S611
+    return rows[:limit]
 
 
 def recent_events(customer: Customer, *, limit: int = 5) -> QuerySet[Event]:

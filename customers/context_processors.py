@@ -14,8 +14,10 @@ def tenancy(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
 
     def has_portal() -> bool:
-        # Only evaluated where a template asks (the user menu): one small query.
-
+        # Only evaluated where a template asks (the user menu). A member's memberships carry
+        # it (customers/middleware.py); anyone else costs one small query.
+        if membership is not None:
+            return membership.has_portal
         return bool(user and user.is_authenticated and CustomerUser.seats_of(user).exists())
 
     return {

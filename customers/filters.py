@@ -6,11 +6,11 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 
 from billing.selectors import plans_of
 from customers.health import NEEDS_ATTENTION_BELOW
-from customers.models import Customer, CustomerStatus
+from customers.models import Customer, CustomerCount, CustomerStatus
 
 
 def _organization_plans(request: Any) -> QuerySet:
@@ -101,6 +101,17 @@ class CustomerFilter(django_filters.FilterSet):
     ) -> QuerySet[Customer]:
         return queryset
 
+    def known_count(self) -> int | None:
+        """How many customers match, from the counts the database keeps per status, when only
+        the status decides it; None when a search, plan or attention filter needs a COUNT."""
+        if self.is_bound and not self.form.is_valid():
+            return None
+        data = self.form.cleaned_data if self.is_bound else {}
+        if (data.get("q") or "").strip() or data.get("plan") or data.get("attention"):
+            return None
+        counts = CustomerCount.objects.for_organization(self.request.organization)
+        return counts.filter(status__in=_statuses(data)).aggregate(n=Sum("n"))["n"] or 0
+
     @property
     def qs(self) -> QuerySet[Customer]:
         queryset = super().qs
@@ -112,3 +123,11 @@ class CustomerFilter(django_filters.FilterSet):
         # Ties (same status, same health…) read in name order, then a stable one.
         ties = [] if any(str(o).lstrip("-") == "name" for o in ordering) else ["name"]
         return queryset.order_by(*ordering, *ties, "id")
+
+
+def _statuses(data: dict[str, Any]) -> list[str]:
+    """The statuses the list shows: the one filtered on, else all but deleted (unless asked)."""
+    if data.get("status"):
+        return [data["status"]]
+    hidden = [] if data.get("show_deleted") else [CustomerStatus.DELETED]
+    return [status for status in CustomerStatus.values if status not in hidden]

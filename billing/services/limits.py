@@ -88,11 +88,16 @@ Forecasts = dict[Any, dict[str, CounterForecast]]
 
 
 def usage_for(
-    customers: list[Customer], *, now: datetime | None = None, forecasts: Forecasts | None = None
+    customers: list[Customer],
+    *,
+    now: datetime | None = None,
+    forecasts: Forecasts | None = None,
+    gauges: dict[str, int] | None = None,
 ) -> dict[Any, dict[str, int]]:
     """Current usage per customer and dimension: this window's counters, and live counts for
     the gauges. A fixed number of queries for any number of customers. Given a dict as
-    ``forecasts``, it also fills in each counter's forecast, from the same rows."""
+    ``forecasts``, it also fills in each counter's forecast, from the same rows. Given
+    ``gauges`` (one customer's counts the caller already holds), it counts no gauge itself."""
     if not customers:
         return {}
     organization_id = customers[0].organization_id
@@ -105,17 +110,25 @@ def usage_for(
                 forecasts.setdefault(counter.customer_id, {})[counter.dimension] = CounterForecast(
                     counter.projected, counter.forecast_at
                 )
-    gauges = {
+    if gauges is not None:
+        used[ids[0]].update(gauges)
+    else:
+        _count_gauges(used, organization_id, ids)
+    return used
+
+
+def _count_gauges(used: dict[Any, dict[str, int]], organization_id: Any, ids: list[Any]) -> None:
+    """Live counts of the gauges (connected accounts, seats): one grouped query each."""
+    live = {
         "connected_accounts": Connection.objects.for_organization(organization_id).filter(
             status=Connection.Status.CONNECTED
         ),
         "seats": CustomerUser.objects.for_organization(organization_id),
     }
-    for dimension, rows in gauges.items():
+    for dimension, rows in live.items():
         counts = rows.filter(customer_id__in=ids).values("customer_id").annotate(n=Count("pk"))
         for row in counts:
             used[row["customer_id"]][dimension] = row["n"]
-    return used
 
 
 def still_holds(counter: UsageCounter) -> bool:
@@ -171,10 +184,12 @@ class UsageRow:
         return "near" if self.percent >= 80 else "ok"
 
 
-def usage_rows(customer: Customer) -> list[UsageRow]:
+def usage_rows(customer: Customer, *, gauges: dict[str, int] | None = None) -> list[UsageRow]:
+    """The customer's usage card. ``gauges``: seats and connected accounts, when the page
+    already lists them (then nothing counts them again)."""
     limits = effective_limits_for([customer])[customer.pk]
     forecasts: Forecasts = {}
-    used = usage_for([customer], forecasts=forecasts)[customer.pk]
+    used = usage_for([customer], forecasts=forecasts, gauges=gauges)[customer.pk]
     mine = forecasts.get(customer.pk, {})
     return [
         UsageRow(d, used[d.key], limits[d.key], mine.get(d.key) if d.alerts else None)

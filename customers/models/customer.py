@@ -193,6 +193,13 @@ class Customer(TenantModel):
         ]
         indexes = [
             models.Index(fields=["organization", "name", "id"], name="customer_org_name"),
+            # The list as most people see it (deleted hidden, by name): deep pages skip
+            # through this index alone (customers/pagination.py).
+            models.Index(
+                fields=["organization", "name", "id"],
+                condition=~models.Q(status="deleted"),
+                name="customer_org_live_name",
+            ),
             models.Index(
                 fields=["organization", "-created_at", "-id"], name="customer_org_created"
             ),
@@ -234,3 +241,22 @@ class Customer(TenantModel):
         if self.deleted_at is None:
             return None
         return self.deleted_at + timedelta(days=settings.CUSTOMER_RETENTION_DAYS)
+
+
+class CustomerCount(TenantModel):
+    """How many customers an organization has in each status, kept exact by the database
+    itself: triggers on the customer table (migration customers/0016) count every insert,
+    delete and change of status, whichever path makes it (services, admin, bulk loads). The
+    Customers list reads its total here instead of counting rows on every request."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=32, choices=CustomerStatus.choices)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "status"], name="customercount_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.n}"

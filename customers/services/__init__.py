@@ -50,6 +50,7 @@ from customers.services.invitations import (
 )
 from customers.services.lifecycle import (
     IMPACT_CAP,
+    IMPACT_WINDOW,
     LIFECYCLE,
     REFUSALS,
     RESTORE_WINDOW_PASSED,
@@ -106,6 +107,7 @@ __all__ = [
     "EDITABLE_FIELDS",
     "EXTERNAL_ID_TAKEN",
     "IMPACT_CAP",
+    "IMPACT_WINDOW",
     "INVITE_CUSTOMER_DELETED",
     "INVITE_EMAIL_FAILED",
     "INVITE_NOT_PENDING",

@@ -76,18 +76,30 @@ def _set_status(customer: Customer, status: str, *, extra: dict[str, Any] | None
 
 
 IMPACT_CAP = 10_000
+IMPACT_WINDOW = timedelta(days=7)  # "executions in the last 7 days"
 
 
-def impact_summary(customer: Customer) -> dict[str, int]:
-    """What a lifecycle action affects, for the confirmation dialogs."""
-    since = timezone.now() - timedelta(days=7)
-    return {
-        "users": CustomerUser.objects.for_customer(customer).count(),
-        "connections": Connection.objects.for_customer(customer)
-        .filter(status=Connection.Status.CONNECTED)
-        .count(),
-        "executions_7d": executions_since(customer, since, cap=IMPACT_CAP),
-    }
+def impact_summary(
+    customer: Customer,
+    *,
+    users: int | None = None,
+    connections: int | None = None,
+    executions_7d: int | None = None,
+) -> dict[str, int]:
+    """What a lifecycle action affects, for the confirmation dialogs. A page that already
+    holds a count passes it in; the others are counted here."""
+    if users is None:
+        users = CustomerUser.objects.for_customer(customer).count()
+    if connections is None:
+        connections = (
+            Connection.objects.for_customer(customer)
+            .filter(status=Connection.Status.CONNECTED)
+            .count()
+        )
+    if executions_7d is None:
+        since = timezone.now() - IMPACT_WINDOW
+        executions_7d = executions_since(customer, since, cap=IMPACT_CAP)
+    return {"users": users, "connections": connections, "executions_7d": executions_7d}
 
 
 def transition(

@@ -9,9 +9,9 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from audit import selectors as audit
@@ -37,6 +37,7 @@ from customers.forms import (
     ReplaceAdminForm,
 )
 from customers.models import Connection, Customer, CustomerUser, Invitation
+from customers.pagination import CustomerPaginator
 from customers.rendering import render_page
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -73,7 +74,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "plan", "admin_invitation"
     )
     filters = CustomerFilter(request.GET or None, queryset=customers, request=request)
-    page = Paginator(filters.qs, _page_size(request)).get_page(request.GET.get("page"))
+    paginator = CustomerPaginator(filters.qs, _page_size(request), count=filters.known_count())
+    page = paginator.get_page(request.GET.get("page"))
     sort = request.GET.get("sort", "name")
     return render_page(
         request,
@@ -136,15 +138,36 @@ def detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> dict[str, Any]:
-
-    seats = CustomerUser.objects.for_customer(customer).select_related("user")
+    # The page's queries, asserted in tests/customers/test_detail.py. Before this function:
+    # the session, the user, their memberships (with "has a portal" as a subquery), and the
+    # customer with its plan, organization, owner, invitation and contacts (joined).
+    # The seats and the connections are listed whole, so they give the impact counts and the
+    # seats and connected-accounts gauges too: one query each.
+    seats = list(CustomerUser.objects.for_customer(customer).select_related("user"))
+    connections = list(Connection.objects.for_customer(customer).order_by("app", "account_label"))
+    connected = sum(1 for c in connections if c.status == Connection.Status.CONNECTED)
+    # The newest executions carry the capped count of the last 7 days (a subquery computed once).
+    executions = list(
+        audit.recent_executions(
+            customer,
+            count_since=timezone.now() - services.IMPACT_WINDOW,
+            cap=services.IMPACT_CAP,
+        )
+    )
+    impact = services.impact_summary(
+        customer,
+        users=len(seats),
+        connections=connected,
+        executions_7d=executions[0].since_count if executions else 0,
+    )
     return {
         "customer": customer,
         "seats": seats,
-        "connections": Connection.objects.for_customer(customer).order_by("app", "account_label"),
+        "connections": connections,
+        # The latest invitations: one query.
         "invitations": Invitation.objects.for_customer(customer).select_related("invited_by")[:10],
-        "impact": services.impact_summary(customer),
-        "executions": audit.recent_executions(customer),
+        "impact": impact,
+        "executions": executions,
         "events": audit.recent_events(customer),
         "audit_entries": audit.entries_about(customer),
         "entitlement_fields": [
@@ -154,7 +177,12 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
         "replace_admin_form": extra.pop("replace_admin_form", ReplaceAdminForm()),
         "delete_form": extra.pop("delete_form", DeleteCustomerForm(customer=customer)),
         "retention_days": settings.CUSTOMER_RETENTION_DAYS,
-        "usage_rows": usage_rows(customer),
+        # Limits (plan defaults, overrides) and this window's counters: three queries.
+        "usage_rows": usage_rows(
+            customer, gauges={"seats": len(seats), "connected_accounts": connected}
+        ),
+        # Events per day: one grouped query on the customer's (organization, customer, time)
+        # index.
         "chart": chart_bars(events_per_day_series(customer)),
         "chart_id": "customer",
         **extra,
