@@ -65,6 +65,9 @@ class Ceiling:
                 [
                     "pgbench",
                     "-n",
+                    # Each statement planned once per client, as the hot path's are.
+                    "-M",
+                    "prepared",
                     "-f",
                     handle.name,
                     "-c",
