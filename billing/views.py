@@ -7,10 +7,10 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from billing.dimensions import DIMENSIONS
@@ -31,6 +31,7 @@ from billing.services import (
 )
 from customers.access import organization_required, refusal_onto_form, refuse_write
 from customers.models import Customer, CustomerStatus
+from customers.pagination import LIVE_STATUSES, CustomerPaginator, kept_count
 from customers.rendering import render_page
 
 
@@ -160,7 +161,10 @@ def customer_limits(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "name")
     if sort == "forecast":
         customers = by_forecast(customers)
-    page = Paginator(customers, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Unfiltered, the total is the count the database keeps; a search or a plan counts rows.
+    total = None if query or plan_id else kept_count(organization, LIVE_STATUSES)
+    paginator = CustomerPaginator(customers, GRID_PAGE_SIZE, count=total)
+    page = paginator.get_page(request.GET.get("page"))
     rows = list(page.object_list)
     forecasts: dict = {}
     limits, used = effective_limits_for(rows), usage_for(rows, forecasts=forecasts)
@@ -192,6 +196,8 @@ def _cell(
     reaches = forecast.reaches_limit_at if forecast and limit.value is not None else None
     return {
         "customer": customer,
+        "id": f"cell-{customer.pk}-{dimension}",
+        "url": reverse("billing:limit_cell", args=[customer.pk, dimension]),
         "dimension": DIMENSIONS[dimension],
         "limit": limit,
         "used": usage,

@@ -6,11 +6,12 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 
 from billing.selectors import plans_of
 from customers.health import NEEDS_ATTENTION_BELOW
-from customers.models import Customer, CustomerCount, CustomerStatus
+from customers.models import Customer, CustomerStatus
+from customers.pagination import LIVE_STATUSES, kept_count
 
 
 def _organization_plans(request: Any) -> QuerySet:
@@ -109,8 +110,7 @@ class CustomerFilter(django_filters.FilterSet):
         data = self.form.cleaned_data if self.is_bound else {}
         if (data.get("q") or "").strip() or data.get("plan") or data.get("attention"):
             return None
-        counts = CustomerCount.objects.for_organization(self.request.organization)
-        return counts.filter(status__in=_statuses(data)).aggregate(n=Sum("n"))["n"] or 0
+        return kept_count(self.request.organization, _statuses(data))
 
     @property
     def qs(self) -> QuerySet[Customer]:
@@ -129,5 +129,4 @@ def _statuses(data: dict[str, Any]) -> list[str]:
     """The statuses the list shows: the one filtered on, else all but deleted (unless asked)."""
     if data.get("status"):
         return [data["status"]]
-    hidden = [] if data.get("show_deleted") else [CustomerStatus.DELETED]
-    return [status for status in CustomerStatus.values if status not in hidden]
+    return CustomerStatus.values if data.get("show_deleted") else LIVE_STATUSES

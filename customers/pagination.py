@@ -6,8 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils.functional import cached_property
+
+from customers.models import CustomerCount, CustomerStatus
+
+# What the lists show unless asked for deleted customers.
+LIVE_STATUSES = [s for s in CustomerStatus.values if s != CustomerStatus.DELETED]
+
+
+def kept_count(organization: Any, statuses: list[str]) -> int:
+    """How many of the organization's customers have one of ``statuses``: from the counts the
+    database keeps (customers.models.CustomerCount), one row per status, never a COUNT(*)."""
+    counts = CustomerCount.objects.for_organization(organization).filter(status__in=statuses)
+    return counts.aggregate(n=Sum("n"))["n"] or 0
 
 
 class CustomerPaginator(Paginator):

@@ -23,6 +23,7 @@ from django.utils import timezone  # noqa: E402
 from tests.bench.ceiling import Ceiling  # noqa: E402
 from tests.bench.common import SIZES, BenchError, Output  # noqa: E402
 from tests.bench.consume import Consume  # noqa: E402
+from tests.bench.engines import Engines  # noqa: E402
 from tests.bench.ingestion import Ingestion  # noqa: E402
 from tests.bench.loading import Loading  # noqa: E402
 from tests.bench.pages import Pages  # noqa: E402
@@ -30,7 +31,7 @@ from tests.bench.profile import Profile  # noqa: E402
 from tests.bench.report import Report  # noqa: E402
 
 
-class Bench(Loading, Pages, Profile, Ingestion, Ceiling, Consume, Report):
+class Bench(Loading, Pages, Profile, Engines, Ingestion, Ceiling, Consume, Report):
     def __init__(self) -> None:
         self.stdout = Output()
         self.random = random.Random(7)
@@ -59,6 +60,7 @@ class Bench(Loading, Pages, Profile, Ingestion, Ceiling, Consume, Report):
             self.profile(options["profile"], max(size["requests"], 20))
             return
         pages = self.measure_pages(size["requests"])
+        engines = self.measure_engines()
         ingestion = self.measure_ingestion(options["port"], size["ingest_seconds"])
         consume = self.measure_consume()
         report = {
@@ -72,6 +74,7 @@ class Bench(Loading, Pages, Profile, Ingestion, Ceiling, Consume, Report):
             "sizes": size,
             "load_seconds": round(load_seconds, 1),
             "pages": pages,
+            "engines": engines,
             "ingestion": ingestion,
             "consume": consume,
         }
