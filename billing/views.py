@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -143,24 +143,11 @@ GRID_PAGE_SIZE = 25
 @organization_required
 def customer_limits(request: HttpRequest) -> HttpResponse:
     organization = request.organization
-    customers = (
-        Customer.objects.for_organization(organization)
-        .exclude(status=CustomerStatus.DELETED)
-        .select_related("plan")
-        .order_by("name", "id")
-    )
     query = request.GET.get("q", "").strip()  # NUL never gets here (config/input_guard.py)
-    if query:
-        customers = customers.filter(
-            Q(name__icontains=query) | Q(slug__icontains=query) | Q(external_id__icontains=query)
-        )
     plan_id = request.GET.get("plan", "")
     plans = list(Plan.objects.for_organization(organization))
-    if plan_id and any(str(p.pk) == plan_id for p in plans):
-        customers = customers.filter(plan_id=plan_id)
     sort = request.GET.get("sort", "name")
-    if sort == "forecast":
-        customers = by_forecast(customers)
+    customers = _grid_customers(organization, query, plan_id, plans, sort)
     # Unfiltered, the total is the count the database keeps; a search or a plan counts rows.
     total = None if query or plan_id else kept_count(organization, LIVE_STATUSES)
     paginator = CustomerPaginator(customers, GRID_PAGE_SIZE, count=total)
@@ -185,6 +172,25 @@ def customer_limits(request: HttpRequest) -> HttpResponse:
         },
         partials=("grid",),
     )
+
+
+def _grid_customers(
+    organization: Any, query: str, plan_id: str, plans: list[Plan], sort: str
+) -> QuerySet[Customer]:
+    """The grid's customers: not deleted, searched, of one plan, by name or by forecast."""
+    customers = (
+        Customer.objects.for_organization(organization)
+        .exclude(status=CustomerStatus.DELETED)
+        .select_related("plan")
+        .order_by("name", "id")
+    )
+    if query:
+        customers = customers.filter(
+            Q(name__icontains=query) | Q(slug__icontains=query) | Q(external_id__icontains=query)
+        )
+    if plan_id and any(str(p.pk) == plan_id for p in plans):
+        customers = customers.filter(plan_id=plan_id)
+    return by_forecast(customers) if sort == "forecast" else customers
 
 
 def _cell(

@@ -134,6 +134,10 @@ TEMPLATES = [
     },
 ]
 
+# Form widgets through Jinja2 (Django's own templates for it), the rest of each page through
+# Django's template language: config/forms.py says why, README "Performance" gives the figures.
+FORM_RENDERER = "config.forms.WidgetRenderer"
+
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tenantry.sqlite3'}"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import BaseModel
 
 from customers.shapes import customer_list_item, customer_out, iso
 
@@ -29,7 +30,11 @@ ERRORS = {
 }
 
 
-class CustomerOut(Schema):
+# A plain pydantic model, not a ninja Schema: responses are built as dicts (customers/
+# shapes.py), and a Schema wraps every item in an attribute getter first (2.2 ms for a page of
+# 50 customers, against 0.1 ms; make bench PROFILE=api-get-customers). The docstring is the
+# OpenAPI description.
+class CustomerOut(BaseModel):
     """Field for field the seed's Customer data model."""
 
     billing_contact_id: str | None
