@@ -3,6 +3,7 @@ spread over both (loopback only, bounded in time), against the pgbench ceiling o
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -184,33 +185,31 @@ class Ingestion:
         item = {"type": "webhook", "direction": "incoming", "name": "order.created"}
         body = json.dumps(item if batch == 1 else [item] * batch).encode()
 
+        headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+
         def client(n: int) -> None:
-            i = n
-            port = ports[n % len(ports)]
+            # One kept-alive connection per client, as a real sender would hold.
+            i, server = (
+                n,
+                http.client.HTTPConnection("127.0.0.1", ports[n % len(ports)], timeout=10),
+            )
             while time.monotonic() < stop:
                 customer_id = picks[i % len(picks)]
                 i += clients
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/api/v1/customer/{customer_id}/events",
-                    data=body,
-                    method="POST",
-                    headers={
-                        "Authorization": f"Bearer {secret}",
-                        "Content-Type": "application/json",
-                    },
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=10) as response:
-                        accepted = json.loads(response.read())["accepted"]
-                    outcome = "accepted"
-                except urllib.error.HTTPError as error:
-                    accepted, outcome = 0, "refused" if error.code == 429 else "errors"
+                server.request("POST", f"/api/v1/customer/{customer_id}/events", body, headers)
+                response = server.getresponse()
+                answer = response.read()
+                if response.status == 201:
+                    accepted, outcome = json.loads(answer)["accepted"], "accepted"
+                else:
+                    accepted, outcome = 0, "refused" if response.status == 429 else "errors"
                 with lock:
                     totals["requests"] += 1
                     if outcome == "accepted":
                         totals["accepted"] += accepted
                     else:
                         totals[outcome] += 1
+            server.close()
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
         for thread in threads:
