@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from pydantic import StrictInt
+from pydantic import BaseModel, StrictInt
 
 from audit import hot_path
 from audit.ingestion import events_ingest, executions_ingest
@@ -27,7 +27,9 @@ router = Router(tags=["Ingestion"])
 MAX_BATCH = 1000
 
 
-class EventIn(Schema):
+# Plain pydantic models, not ninja Schemas: a Schema wraps each item of a batch in an attribute
+# getter before validating it (1.2 ms for a batch of 100 events, against 0.2 ms).
+class EventIn(BaseModel):
     type: Literal["webhook", "scheduled", "manual"]
     direction: Literal["incoming", "outgoing"]
     name: text(120, min_length=1, one_line=True)
@@ -36,7 +38,7 @@ class EventIn(Schema):
     payload_summary: text(500) = ""
 
 
-class ExecutionIn(Schema):
+class ExecutionIn(BaseModel):
     workflow: text(120, min_length=1, one_line=True, description="Workflow name")
     triggered_by: Literal["agent-service", "webhook", "scheduler", "manual"]
     status: Literal["running", "succeeded", "failed"] = "running"

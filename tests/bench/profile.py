@@ -17,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils.text import slugify
 
+from billing.services import override_set
 from customers.models import Customer
 from customers.services import api_token_create
 from tests.bench.common import BenchError, Output
@@ -50,6 +51,14 @@ class Profile:
             )
         org = self.orgs[0]
         customer = Customer.objects.for_organization(org).filter(status="active").first()
+        # Room for every profiled request: the plan's daily quota would refuse them (429).
+        override_set(
+            customer=customer,
+            dimension="events_per_day",
+            value=10**9,
+            reason="bench profile",
+            actor=self.owner,
+        )
         secret = api_token_create(organization=org, name="profile", actor=self.owner)[1]
         ingest = {"HTTP_AUTHORIZATION": f"Bearer {secret}", "content_type": "application/json"}
         item = {"type": "webhook", "direction": "incoming", "name": "order.created"}
