@@ -14,6 +14,7 @@ decides and audits it. Refusals read more afterwards; they are not the hot path.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,8 @@ from billing.services import (
 from customers.api.lookup import uuid_or_none
 from customers.models import ApiToken, Customer, CustomerStatus
 from customers.net import client_ip, ip_allowed
+
+logger = logging.getLogger(__name__)
 
 RATE, QUOTA = "api_requests_per_minute", "events_per_day"
 EVENT_COLUMNS = ("type", "direction", "name", "status", "occurred_at", "payload_summary")
@@ -191,15 +194,20 @@ def events_store(admission: Admission, items: list[dict[str, Any]]) -> int:
         _refuse_rate(admission, now)
     if quota_used is None:
         _refuse_quota(admission, now)
-    counted(
-        organization_id=org,
-        customer_id=customer,
-        dimension=QUOTA,
-        limit=admission.quota_limit,
-        amount=amount,
-        used=quota_used,
-        now=now,
-    )
+    try:
+        counted(
+            organization_id=org,
+            customer_id=customer,
+            dimension=QUOTA,
+            limit=admission.quota_limit,
+            amount=amount,
+            used=quota_used,
+            now=now,
+        )
+    except Exception:
+        # The events are committed: a failed alert must not turn them into a 500 that a client
+        # retries into duplicates. It is logged; the next whole percent tries again.
+        logger.exception("Usage alerts after ingestion failed for customer %s", customer)
     return stored
 
 

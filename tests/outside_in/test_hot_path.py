@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 import time_machine
@@ -155,3 +156,12 @@ def test_the_lookups_limit_is_effective_limit(org, owner, secret, acme, default,
     admitted = hot_path.admission(request, secret)
     assert admitted is not None
     assert admitted.quota_limit == effective_limit(acme, "events_per_day")
+
+
+def test_a_failing_usage_alert_after_the_commit_is_logged_not_a_500(secret, acme, owner, caplog):
+    override_set(customer=acme, dimension="events_per_day", value=100, reason="t", actor=owner)
+    with mock.patch("billing.services.hot_path.watch", side_effect=RuntimeError("mail down")):
+        response = post(secret, acme, [EVENT] * 20)  # 20 % of 100: whole percents crossed
+    assert response.status_code == 201
+    assert Event.objects.for_customer(acme).count() == 20
+    assert "Usage alerts after ingestion failed" in caplog.text
