@@ -35,6 +35,7 @@ from billing.services import (
     refusal,
     refused,
 )
+from customers.api.auth import spend_request
 from customers.api.lookup import uuid_or_none
 from customers.models import ApiToken, Customer, CustomerStatus
 from customers.net import client_ip, ip_allowed
@@ -116,8 +117,12 @@ def _usual(request: HttpRequest, row: tuple) -> bool:
         return False
     if quota_pool is not None:
         return False
-    return token_customer is None or (
-        token_customer == found and ip_allowed(client_ip(request), allow)
+    if token_customer is None:
+        return True
+    # A customer token under a pooled rate cap spends two counters, all or nothing.
+    rate_pool = row[8]
+    return (
+        rate_pool is None and token_customer == found and ip_allowed(client_ip(request), allow)
     )
 
 
@@ -209,6 +214,17 @@ def events_store(admission: Admission, items: list[dict[str, Any]]) -> int:
         # retries into duplicates. It is logged; the next whole percent tries again.
         logger.exception("Usage alerts after ingestion failed for customer %s", customer)
     return stored
+
+
+def body_refused(request: HttpRequest) -> None:
+    """A request the hot path admitted whose body the API then refused (422) still spends the
+    rate limit, as the general path spends it while authenticating: a client past its rate
+    gets 429, and an invalid body is no way around the limit. Raises QuotaExceeded."""
+    admission = request.auth if isinstance(getattr(request, "auth", None), Admission) else None
+    if admission is None:
+        return
+    customer = _customer(admission) if admission.token_customer_id is not None else None
+    spend_request(customer, admission.organization_id)
 
 
 def _prepared_cursor() -> Any:

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from audit import hot_path
 from audit.api import router as audit_router
 from billing.api import router as billing_router
 from billing.services import QuotaExceeded
@@ -85,10 +86,20 @@ def over_quota(request: HttpRequest, exc: QuotaExceeded) -> HttpResponse:
     return response
 
 
+def _past_rate(request: HttpRequest) -> HttpResponse | None:
+    """A body refused on ingestion's hot path still spends the rate limit, as every other
+    request does while authenticating; past the limit the answer is 429, not the 400/422."""
+    try:
+        hot_path.body_refused(request)
+    except QuotaExceeded as exc:
+        return over_quota(request, exc)
+    return None
+
+
 @api.exception_handler(RecursionError)
 def too_deep(request: HttpRequest, exc: RecursionError) -> HttpResponse:
     # JSON nested thousands deep exhausts the parser's recursion: bad input, not a crash.
-    return api.create_response(request, {"detail": TOO_DEEP}, status=400)
+    return _past_rate(request) or api.create_response(request, {"detail": TOO_DEEP}, status=400)
 
 
 @api.exception_handler(AuthenticationError)
@@ -110,9 +121,10 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+    refused = _past_rate(request) if exc.status_code == 400 else None  # a body not parsed
+    return refused or api.create_response(request, {"detail": exc.message}, status=exc.status_code)
 
 
 @api.exception_handler(ValidationError)
 def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return api.create_response(request, {"detail": exc.errors}, status=422)
+    return _past_rate(request) or api.create_response(request, {"detail": exc.errors}, status=422)

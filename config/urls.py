@@ -16,3 +16,7 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("customers.urls")),
 ]
+
+# JSON under /api/ (the browser middleware, CSP included, is skipped there), pages elsewhere.
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

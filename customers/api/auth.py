@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader, HttpBearer
@@ -32,18 +34,24 @@ def _admit(request: HttpRequest, token: ApiToken | None) -> ApiToken | None:
                 f"{customer.name} only allows API access from listed "
                 f"addresses, and {client_ip(request)} is not one of them.",
             )
-    # A customer token spends its customer's requests-per-minute quota; an organization token
-    # spends the organization's pooled cap for that dimension, when one is set.
+    spend_request(customer, token.organization_id)
+    return token
+
+
+def spend_request(customer: Any, organization_id: Any) -> None:
+    """Count one request against the requests-per-minute limit, or raise QuotaExceeded. A
+    customer token spends its customer's quota (and the pooled cap, when one is set); an
+    organization token spends the organization's pooled cap for that dimension, when one is
+    set. Ingestion's hot path (audit/hot_path.py) calls it for a body the API refused."""
     consumption = (
         consume(customer, "api_requests_per_minute")
         if customer is not None
-        else consume_pool(token.organization_id, "api_requests_per_minute")
+        else consume_pool(organization_id, "api_requests_per_minute")
     )
     if not consumption.allowed:
         if customer is not None:
             announce_exceeded(customer, consumption)  # quota.exceeded, once per window
         raise QuotaExceeded(consumption)
-    return token
 
 
 def deny(request: HttpRequest, token: ApiToken, message: str) -> None:

@@ -247,7 +247,13 @@ class CustomerCount(TenantModel):
     """How many customers an organization has in each status, kept exact by the database
     itself: triggers on the customer table (migration customers/0016) count every insert,
     delete and change of status, whichever path makes it (services, admin, bulk loads). The
-    Customers list reads its total here instead of counting rows on every request."""
+    Customers list reads its total here instead of counting rows on every request.
+
+    Each write locks its (organization, status) row until commit, so status changes within one
+    organization wait for each other (as audited writes already wait on the audit chain's
+    lock). A transaction changing several customers' statuses can deadlock with another doing
+    the same in another order; PostgreSQL aborts one. The services change one customer per
+    transaction."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=32, choices=CustomerStatus.choices)

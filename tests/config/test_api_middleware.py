@@ -39,3 +39,14 @@ def test_djangos_checks_still_find_the_middleware_they_look_for():
     wrapped = [import_string(path) for path in settings.MIDDLEWARE]
     assert any(issubclass(cls, SessionMiddleware) for cls in wrapped)
     assert "django.middleware.csrf.CsrfViewMiddleware" in settings.MIDDLEWARE
+
+
+def test_a_path_the_api_does_not_have_answers_json_and_a_page_html(client, owner_client):
+    for url in ("/api/v1/nope", "/api/nope"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert response.json() == {"detail": "Not found."}
+    page = owner_client.get("/settings/nope/")
+    assert page.status_code == 404
+    assert "text/html" in page["Content-Type"]
+    assert "Content-Security-Policy" in page

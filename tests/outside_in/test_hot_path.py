@@ -165,3 +165,30 @@ def test_a_failing_usage_alert_after_the_commit_is_logged_not_a_500(secret, acme
     assert response.status_code == 201
     assert Event.objects.for_customer(acme).count() == 20
     assert "Usage alerts after ingestion failed" in caplog.text
+
+
+def test_a_customer_token_under_a_pooled_rate_cap_spends_both_counters(org, owner, acme):
+    """The hot path leaves it to the general path, which counts both, all or nothing."""
+    token_secret = api_token_create(organization=org, name="c", actor=owner, customer=acme)[1]
+    pooled_cap_set(organization=org, dimension="api_requests_per_minute", value=2, actor=owner)
+    statuses = [post(token_secret, acme, EVENT).status_code for _ in range(4)]
+    assert statuses == [201, 201, 429, 429]
+
+
+@time_machine.travel(datetime(2026, 12, 2, 12, 0, 5, tzinfo=UTC))  # one minute's window
+def test_a_body_the_api_refuses_still_spends_the_rate_limit(org, owner, acme):
+    token_secret = api_token_create(organization=org, name="c", actor=owner, customer=acme)[1]
+    override_set(
+        customer=acme, dimension="api_requests_per_minute", value=2, reason="t", actor=owner
+    )
+    bad = [post(token_secret, acme, {"type": "nope"}).status_code for _ in range(3)]
+    unparsed = Client().post(
+        f"/api/v1/customer/{acme.pk}/events",
+        "{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token_secret}",
+    )
+    assert bad == [422, 422, 429]  # as the general path answers: the rate is spent first
+    assert unparsed.status_code == 429
+    assert post(token_secret, acme, EVENT).status_code == 429
+    assert Event.objects.for_customer(acme).count() == 0
