@@ -121,9 +121,7 @@ def _usual(request: HttpRequest, row: tuple) -> bool:
         return True
     # A customer token under a pooled rate cap spends two counters, all or nothing.
     rate_pool = row[8]
-    return (
-        rate_pool is None and token_customer == found and ip_allowed(client_ip(request), allow)
-    )
+    return rate_pool is None and token_customer == found and ip_allowed(client_ip(request), allow)
 
 
 def events_store(admission: Admission, items: list[dict[str, Any]]) -> int:
