@@ -21,7 +21,7 @@ from billing.models import (
     UsageCounter,
 )
 from billing.services.alerts import percent_crossed, watch
-from billing.services.quota import Consumption, used_now
+from billing.services.quota import Consumption, consume_sql, used_now
 from customers.models import Customer
 
 
@@ -68,15 +68,8 @@ def counter_cte(
     )
     values = [organization_id, dimension] if pooled else [organization_id, customer_id, dimension]
     cap = MAX_LIMIT if limit is None else limit
-    table = model._meta.db_table
-    columns = ", ".join(keys)
-    placeholders = ", ".join(["%s"] * len(keys))
-    source = f"FROM {after}" if after else ""
-    sql = f"""INSERT INTO {table} AS counter ({columns}, window_start, used)
-      SELECT {placeholders}, %s, %s {source} WHERE %s <= %s
-      ON CONFLICT ({columns}, window_start)
-      DO UPDATE SET used = counter.used + excluded.used WHERE counter.used + excluded.used <= %s
-      RETURNING counter.used"""
+    # As a CTE, the refused case gives no row; RETURNING also gives the new count.
+    sql = consume_sql(model._meta.db_table, keys, f"FROM {after}" if after else "").strip()
     start = get_dimension(dimension).window_start(now)
     return sql, [*values, start, amount, amount, cap, cap]
 

@@ -63,7 +63,7 @@ class QuotaExceeded(Exception):
 # PostgreSQL; SQLite runs it inside an IMMEDIATE transaction. Nothing is read first.
 _CONSUME_SQL = """
 INSERT INTO {table} ({keys}, window_start, used)
-SELECT {placeholders}, %s, %s WHERE %s <= %s
+SELECT {placeholders}, %s, %s {source} WHERE %s <= %s
 ON CONFLICT ({keys}, window_start)
 DO UPDATE SET used = {table}.used + excluded.used
 WHERE {table}.used + excluded.used <= %s
@@ -74,6 +74,15 @@ RETURNING used
 _UNLIMITED = MAX_LIMIT
 
 
+def consume_sql(table: str, keys: list[str], source: str = "") -> str:
+    """The conditional upsert above for a counter table keyed by ``keys``; its parameters are
+    the keys' values, the window's start, the amount twice and the limit twice. ``source``
+    ("FROM rate") makes it count only when that CTE gave a row (ingestion's hot path)."""
+    return _CONSUME_SQL.format(
+        table=table, keys=", ".join(keys), placeholders=", ".join(["%s"] * len(keys)), source=source
+    )
+
+
 def count_atomically(
     table: str, keys: dict[str, Any], window_start: datetime, amount: int, limit: int | None
 ) -> int | None:
@@ -81,9 +90,7 @@ def count_atomically(
     pass ``limit``; returns the new count, or None if refused. Any table with the columns
     (keys…, window_start, used) and a unique constraint over them can be counted this way."""
     cap = _UNLIMITED if limit is None else limit
-    sql = _CONSUME_SQL.format(
-        table=table, keys=", ".join(keys), placeholders=", ".join(["%s"] * len(keys))
-    )
+    sql = consume_sql(table, list(keys))
     window = connection.ops.adapt_datetimefield_value(window_start)
     params = [*keys.values(), window, amount, amount, cap, cap]
     with connection.cursor() as cursor:
