@@ -130,30 +130,7 @@ def events_store(admission: Admission, items: list[dict[str, Any]]) -> int:
     now = timezone.now()
     org, customer = admission.organization_id, admission.customer_id
     amount = len(items)
-    # A customer token spends its customer's requests per minute; an organization token the
-    # pooled cap of that dimension, when one is set; otherwise nothing counts the request.
-    if admission.token_customer_id is not None:
-        rate_sql, rate_params = counter_cte(
-            pooled=False,
-            organization_id=org,
-            customer_id=customer,
-            dimension=RATE,
-            amount=1,
-            limit=admission.rate_limit,
-            now=now,
-        )
-    elif admission.rate_pool is not None:
-        rate_sql, rate_params = counter_cte(
-            pooled=True,
-            organization_id=org,
-            customer_id=None,
-            dimension=RATE,
-            amount=1,
-            limit=admission.rate_pool,
-            now=now,
-        )
-    else:
-        rate_sql, rate_params = "SELECT 0::bigint AS used", []
+    rate_sql, rate_params = _rate_cte(admission, now)
     quota_sql, quota_params = counter_cte(
         pooled=False,
         organization_id=org,
@@ -212,6 +189,23 @@ def events_store(admission: Admission, items: list[dict[str, Any]]) -> int:
         # retries into duplicates. It is logged; the next whole percent tries again.
         logger.exception("Usage alerts after ingestion failed for customer %s", customer)
     return stored
+
+
+def _rate_cte(admission: Admission, now: datetime) -> tuple[str, list[Any]]:
+    """A customer token spends its customer's requests per minute; an organization token the
+    pooled cap of that dimension, when one is set; otherwise nothing counts the request."""
+    pooled = admission.token_customer_id is None
+    if pooled and admission.rate_pool is None:
+        return "SELECT 0::bigint AS used", []
+    return counter_cte(
+        pooled=pooled,
+        organization_id=admission.organization_id,
+        customer_id=None if pooled else admission.customer_id,
+        dimension=RATE,
+        amount=1,
+        limit=admission.rate_pool if pooled else admission.rate_limit,
+        now=now,
+    )
 
 
 def body_refused(request: HttpRequest) -> None:

@@ -19,9 +19,9 @@ from django.conf import settings
 
 from audit.models import Event
 from billing.models import Plan
-from billing.services import override_set, usage_for
+from billing.services import usage_for
 from customers.models import Customer
-from customers.services import api_token_create, customer_create
+from customers.services import api_token_create
 from tests.bench.common import BenchError, Output
 
 HOT_LIMIT = 2_000
@@ -117,24 +117,8 @@ class Ingestion:
         }
 
     def hot_customer(self, org: Any, plan: Plan, tag: str) -> Customer:
-        slug = f"hot-{tag}-{uuid.uuid4().hex[:8]}"
-        customer = customer_create(
-            organization=org,
-            actor=self.owner,
-            name=slug,
-            slug=slug,
-            plan=plan,
-            external_id="",
-            admin_email="",
-        )
+        customer = self._customer(org, plan, HOT_LIMIT, f"hot-{tag}-{uuid.uuid4().hex[:8]}")
         Customer.objects.for_organization(org).filter(pk=customer.pk).update(status="active")
-        override_set(
-            customer=customer,
-            dimension="events_per_day",
-            value=HOT_LIMIT,
-            reason="bench",
-            actor=self.owner,
-        )
         return customer
 
     def start_gunicorn(self, port: int) -> subprocess.Popen:

@@ -4,7 +4,6 @@ general path, and effective limits in SQL equal to effective_limit() for generat
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
@@ -25,20 +24,15 @@ from billing.services import effective_limit, override_set, pooled_cap_set
 from customers.services import api_token_create, customer_suspend
 from tests.conftest import requires_postgres
 from tests.factories import make_customer
-from tests.outside_in.test_races import no_errors, race
+from tests.outside_in.test_races import api_post, no_errors, race
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 EVENT = {"type": "webhook", "direction": "incoming", "name": "order.created"}
 
 
-def post(secret, customer, body, client=None):
-    return (client or Client()).post(
-        f"/api/v1/customer/{customer.pk}/events",
-        json.dumps(body),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {secret}",
-    )
+def post(secret, customer, body):
+    return api_post(secret, f"/customer/{customer.pk}/events", body)
 
 
 @pytest.fixture
