@@ -138,7 +138,7 @@ def detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> dict[str, Any]:
-    # The page's queries, asserted in tests/customers/test_detail.py. Before this function:
+    # The page's queries, asserted in tests/customers/test_pages.py (DETAIL_QUERIES). Before this function:
     # the session, the user, their memberships (with "has a portal" as a subquery), and the
     # customer with its plan, organization, owner, invitation and contacts (joined).
     # The seats and the connections are listed whole, so they give the impact counts and the
@@ -168,6 +168,7 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
         "invitations": Invitation.objects.for_customer(customer).select_related("invited_by")[:10],
         "impact": impact,
         "executions": executions,
+        # The newest events and the audit entries about the customer: one query each.
         "events": audit.recent_events(customer),
         "audit_entries": audit.entries_about(customer),
         "entitlement_fields": [
