@@ -138,9 +138,9 @@ def detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> dict[str, Any]:
-    # The page's queries, asserted in tests/customers/test_pages.py (DETAIL_QUERIES). Before this function:
-    # the session, the user, their memberships (with "has a portal" as a subquery), and the
-    # customer with its plan, organization, owner, invitation and contacts (joined).
+    # The page's queries, asserted in tests/customers/test_pages.py (DETAIL_QUERIES). Before
+    # this function: the session, the user, their memberships (with "has a portal" as a
+    # subquery), and the customer with its plan, organization, owner, invitation and contacts.
     # The seats and the connections are listed whole, so they give the impact counts and the
     # seats and connected-accounts gauges too: one query each.
     seats = list(CustomerUser.objects.for_customer(customer).select_related("user"))
