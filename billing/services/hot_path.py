@@ -119,4 +119,11 @@ def counted(
         .get(pk=customer_id)
     )
     with transaction.atomic():
+        # consume() announces while it holds the counter's row, so its locks come in one order:
+        # the counter, then the audit chain and the notices. Here too, or two requests that
+        # cross a percent together can each hold what the other waits for (a deadlock).
+        counter = UsageCounter.objects.for_organization(organization_id).filter(
+            customer_id=customer_id, dimension=dimension, window_start=spec.window_start(now)
+        )
+        list(counter.select_for_update().values_list("pk", flat=True))
         watch(customer, spec, limit=limit, before=used - amount, used=used, now=now)
