@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from django.db import connection
@@ -61,6 +61,22 @@ class Admission:
     touch: bool  # the token's last use is more than a minute old
 
 
+class _Lookup(NamedTuple):
+    """One row of the lookup, in its SELECT's order."""
+
+    token_id: Any
+    organization_id: Any
+    token_customer_id: Any
+    last_used_at: datetime | None
+    customer_id: Any  # None: no such customer in the token's organization
+    status: str | None
+    ip_whitelist: str | None
+    rate_limit: int | None
+    rate_pool: int | None
+    quota_limit: int | None
+    quota_pool: int | None
+
+
 def admission(request: HttpRequest, secret: str) -> Admission | None:
     """The hot path's one lookup, or None when the general path must decide."""
     customer_id = _path_customer(request, secret)
@@ -70,16 +86,15 @@ def admission(request: HttpRequest, secret: str) -> Admission | None:
     row = _lookup(customer_id, secret, now)
     if row is None or not _usual(request, row):
         return None
-    token_id, org_id, token_customer, last_used, found, _status, _allow, rate, rate_pool = row[:9]
     return Admission(
-        token_id=token_id,
-        organization_id=org_id,
-        token_customer_id=token_customer,
-        customer_id=found,
-        rate_limit=rate,
-        rate_pool=rate_pool,
-        quota_limit=row[9],
-        touch=last_used is None or now - last_used > timedelta(minutes=1),
+        token_id=row.token_id,
+        organization_id=row.organization_id,
+        token_customer_id=row.token_customer_id,
+        customer_id=row.customer_id,
+        rate_limit=row.rate_limit,
+        rate_pool=row.rate_pool,
+        quota_limit=row.quota_limit,
+        touch=row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1),
     )
 
 
@@ -93,7 +108,7 @@ def _path_customer(request: HttpRequest, secret: str) -> Any:
     return uuid_or_none(match.kwargs.get("customer_id")) if match else None
 
 
-def _lookup(customer_id: Any, secret: str, now: datetime) -> tuple | None:
+def _lookup(customer_id: Any, secret: str, now: datetime) -> _Lookup | None:
     rate_joins, rate_params = limit_joins(RATE, "r", now)
     quota_joins, quota_params = limit_joins(QUOTA, "q", now)
     sql = f"""
@@ -105,23 +120,25 @@ def _lookup(customer_id: Any, secret: str, now: datetime) -> tuple | None:
     WHERE t.token_hash = %s AND t.revoked_at IS NULL"""  # noqa: S608 (identifiers from the models, values as parameters)
     with _prepared_cursor() as cursor:
         cursor.execute(sql, [customer_id, *rate_params, *quota_params, ApiToken.hash(secret)])
-        return cursor.fetchone()
+        row = cursor.fetchone()
+    return _Lookup(*row) if row else None
 
 
-def _usual(request: HttpRequest, row: tuple) -> bool:
+def _usual(request: HttpRequest, row: _Lookup) -> bool:
     """The customer exists and takes events, the token may reach it from here, and no pooled
     cap on events asks for two counters all or nothing: else the general path decides."""
-    _token, _org, token_customer, _last, found, status, allow, _rate, _pool, _quota = row[:10]
-    quota_pool = row[10]
-    if found is None or status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED):
+    if row.customer_id is None or row.status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED):
         return False
-    if quota_pool is not None:
+    if row.quota_pool is not None:
         return False
-    if token_customer is None:
+    if row.token_customer_id is None:
         return True
     # A customer token under a pooled rate cap spends two counters, all or nothing.
-    rate_pool = row[8]
-    return rate_pool is None and token_customer == found and ip_allowed(client_ip(request), allow)
+    return (
+        row.rate_pool is None
+        and row.token_customer_id == row.customer_id
+        and ip_allowed(client_ip(request), row.ip_whitelist)
+    )
 
 
 def events_store(admission: Admission, items: list[dict[str, Any]]) -> int:

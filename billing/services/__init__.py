@@ -23,7 +23,7 @@ from billing.services.changes import (
 from billing.services.charts import chart_bars
 from billing.services.errors import LimitError, NothingToReset
 from billing.services.forecasts import by_forecast, forecasts_refresh
-from billing.services.hot_path import counted, counter_cte, limit_columns, limit_joins, refusal
+from billing.services.hot_path import counted, counter_cte, limit_columns, limit_joins
 from billing.services.limits import (
     Limit,
     UsageRow,
@@ -43,6 +43,7 @@ from billing.services.quota import (
     consume_pool,
     count_atomically,
     db_key,
+    refusal,
     refused,
 )
 

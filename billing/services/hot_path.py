@@ -21,7 +21,7 @@ from billing.models import (
     UsageCounter,
 )
 from billing.services.alerts import percent_crossed, watch
-from billing.services.quota import Consumption, consume_sql, used_now
+from billing.services.quota import consume_sql
 from customers.models import Customer
 
 
@@ -72,29 +72,6 @@ def counter_cte(
     sql = consume_sql(model._meta.db_table, keys, f"FROM {after}" if after else "").strip()
     start = get_dimension(dimension).window_start(now)
     return sql, [*values, start, amount, amount, cap, cap]
-
-
-def refusal(
-    *,
-    organization_id: Any,
-    customer_id: Any,
-    dimension: str,
-    limit: int | None,
-    now: datetime,
-    scope: str = "customer",
-) -> Consumption:
-    """What a refused counter reports (limit, what is used, when it resets), read after the
-    refusal as consume() does."""
-    spec = get_dimension(dimension)
-    start = spec.window_start(now)
-    used = (
-        used_now(PooledUsageCounter, organization_id, start, dimension=dimension)
-        if scope == "pool"
-        else used_now(
-            UsageCounter, organization_id, start, customer_id=customer_id, dimension=dimension
-        )
-    )
-    return Consumption(False, dimension, limit, used, spec.window_end(now), scope=scope)
 
 
 def counted(

@@ -109,6 +109,29 @@ def used_now(model: Any, organization_id: Any, window_start: datetime, **keys: A
     return counter or 0
 
 
+def refusal(
+    *,
+    organization_id: Any,
+    customer_id: Any,
+    dimension: str,
+    limit: int | None,
+    now: datetime,
+    scope: str = "customer",
+) -> Consumption:
+    """What a refused counter reports (its limit, what is used, when it resets), read after the
+    refusal: consume(), consume_pool() and ingestion's hot path all answer with it."""
+    spec = get_dimension(dimension)
+    start = spec.window_start(now)
+    used = (
+        used_now(PooledUsageCounter, organization_id, start, dimension=dimension)
+        if scope == "pool"
+        else used_now(
+            UsageCounter, organization_id, start, customer_id=customer_id, dimension=dimension
+        )
+    )
+    return Consumption(False, dimension, limit, used, spec.window_end(now), scope=scope)
+
+
 def consume(
     customer: Customer, dimension: str, amount: int = 1, *, now: datetime | None = None
 ) -> Consumption:
@@ -137,18 +160,12 @@ def consume(
             limit,
         )
         if used is None:
-            return Consumption(
-                False,
-                dimension,
-                limit,
-                used_now(
-                    UsageCounter,
-                    organization_id,
-                    start,
-                    customer_id=customer.pk,
-                    dimension=dimension,
-                ),
-                reset_at,
+            return refusal(
+                organization_id=organization_id,
+                customer_id=customer.pk,
+                dimension=dimension,
+                limit=limit,
+                now=now,
             )
         pooled = None
         cap = (
@@ -168,12 +185,12 @@ def consume(
             if pooled is None:
                 transaction.set_rollback(True)  # undo the customer's count too
     if cap is not None and pooled is None:
-        return Consumption(
-            False,
-            dimension,
-            cap,
-            used_now(PooledUsageCounter, organization_id, start, dimension=dimension),
-            reset_at,
+        return refusal(
+            organization_id=organization_id,
+            customer_id=None,
+            dimension=dimension,
+            limit=cap,
+            now=now,
             scope="pool",
         )
     watch(customer, spec, limit=limit, before=used - amount, used=used, now=now)
@@ -204,12 +221,12 @@ def consume_pool(
         cap,
     )
     if used is None:
-        return Consumption(
-            False,
-            dimension,
-            cap,
-            used_now(PooledUsageCounter, organization_id, start, dimension=dimension),
-            reset_at,
+        return refusal(
+            organization_id=organization_id,
+            customer_id=None,
+            dimension=dimension,
+            limit=cap,
+            now=now,
             scope="pool",
         )
     return Consumption(True, dimension, cap, used, reset_at, scope="pool")
