@@ -1,5 +1,8 @@
-"""Access logs never hold a live invitation link: the token in /invite/<token>/ is masked,
-in gunicorn's access log (``config/gunicorn.py``) and in runserver's request log."""
+"""Access logs never hold a live secret link: the tokens in invitation links (/invite/<token>/)
+and password-reset links (/accounts/reset/<uid>/<token>/), and any ``token``, ``key`` or
+``code`` query parameter, are masked in gunicorn's access log (``config/gunicorn.py``) and in
+runserver's request log. A test walks the URLconf: a new path with a token in it fails until
+it is listed here."""
 
 from __future__ import annotations
 
@@ -9,26 +12,40 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-INVITE_TOKEN = re.compile(r"(/invite/)(?!accept/)[^/?\s\"]+")
+S = "(?:/|%2F)"  # a slash, or one escaped inside a ?next= parameter
+# The one list of URLs that carry a secret. Each pattern's groups are kept, the rest masked.
+SECRET_URLS = (
+    # /invite/<token>/ (but not /invite/accept/, the form the token was swapped for)
+    re.compile(rf"({S}invite{S})(?!accept{S})[^/%?&#\s\"]+", re.IGNORECASE),
+    # Django's reset link: /accounts/reset/<uidb64>/<token>/ (its set-password/ step is safe)
+    re.compile(
+        rf"({S}accounts{S}reset{S})(?!done{S})[^/%?&#\s\"]+{S}(?!set-password{S})[^/%?&#\s\"]+",
+        re.IGNORECASE,
+    ),
+    # Secrets in a query string, wherever they appear.
+    re.compile(r"((?:^|[?&])(?:token|key|code|secret)=)[^&#\s\"]+", re.IGNORECASE),
+)
 MASK = r"\1[token]"
 
 
 def mask(text: str) -> str:
-    return INVITE_TOKEN.sub(MASK, text)
+    for pattern in SECRET_URLS:
+        text = pattern.sub(MASK, text)
+    return text
 
 
 class MaskedGunicornLogger(Logger):
-    """gunicorn's logger, with the request line, path and referrer masked."""
+    """gunicorn's logger, with the request line, path, query and referrer masked."""
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "f", "{referer}i"):
+        for key in ("r", "U", "q", "f", "{referer}i"):
             if isinstance(atoms.get(key), str):
                 atoms[key] = mask(atoms[key])
         return atoms
 
 
-class MaskInviteTokens(logging.Filter):
+class MaskSecretLinks(logging.Filter):
     """For Django's own request loggers (runserver's "django.server", "django.request")."""
 
     def filter(self, record: logging.LogRecord) -> bool:

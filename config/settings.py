@@ -260,14 +260,14 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Tenantry")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_invite_tokens": {"()": "config.log_masking.MaskInviteTokens"}},
+    "filters": {"mask_secret_links": {"()": "config.log_masking.MaskSecretLinks"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["mask_invite_tokens"]},
-        # runserver's request log, with its colours, minus live invitation tokens.
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_secret_links"]},
+        # runserver's request log, with its colours, minus live secret links.
         "django.server": {
             "class": "logging.StreamHandler",
             "formatter": "django.server",
-            "filters": ["mask_invite_tokens"],
+            "filters": ["mask_secret_links"],
         },
     },
     "formatters": {
@@ -281,6 +281,9 @@ LOGGING = {
     "loggers": {
         "axes": {"level": "WARNING"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        # Django's own default sends its errors ("Internal Server Error: /invite/…") to an
+        # unfiltered handler; ours masks secret links there too.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 
