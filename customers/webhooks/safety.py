@@ -18,16 +18,39 @@ class UnsafeDestination(ValueError):
     pass
 
 
-def _blocked(address: str) -> bool:
+# IPv6 prefixes whose last 32 bits are an IPv4 address a packet may end up at: IPv4-compatible
+# (::/96, deprecated but still parsed), IPv4-mapped, SIIT's IPv4-translated (RFC 6145) and
+# NAT64's well-known prefix (RFC 6052). Each is judged by the IPv4 address it carries.
+_LAST_32_BITS_ARE_IPV4 = tuple(
+    ipaddress.ip_network(prefix)
+    for prefix in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96")
+)
+# Refused whole: NAT64's local-use prefix (RFC 8215) translates to the operator's own network,
+# and site-local (fec0::/10) is deprecated but still routed inside some networks.
+_NEVER = tuple(ipaddress.ip_network(prefix) for prefix in ("64:ff9b:1::/48", "fec0::/10"))
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address this IPv6 address carries: its last 32 bits under the prefixes
+    above, 6to4's (2002::/16) and both of Teredo's (2001::/32)."""
+    carried: list[ipaddress.IPv4Address] = []
+    if any(ip in prefix for prefix in _LAST_32_BITS_ARE_IPV4):
+        carried.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour is not None:
+        carried.append(ip.sixtofour)
+    carried.extend(ip.teredo or ())
+    return carried
+
+
+def blocked(address: str) -> bool:
     """Anything but a global unicast address: private, shared (100.64/10, where some clouds
-    keep metadata), loopback, link-local, reserved, multicast; and IPv6 forms that carry such
-    an IPv4 address (mapped, 6to4, Teredo)."""
+    keep metadata), loopback, link-local, reserved, multicast; and every IPv6 address that
+    carries such an IPv4 address, however it is spelled."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.version == 6:
-        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
-        if any(inner is not None and _blocked(str(inner)) for inner in embedded):
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in prefix for prefix in _NEVER):
             return True
-        if ip.is_site_local:  # fec0::/10, deprecated but still routed inside some networks
+        if any(blocked(str(inner)) for inner in _embedded_ipv4(ip)):
             return True
     return not ip.is_global or ip.is_multicast
 
@@ -66,7 +89,7 @@ def resolve_allowed(url: str, *, allow_private: bool | None = None) -> str:
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError, ValueError):
         raise UnsafeDestination(f"“{parts.hostname}” does not resolve.") from None
-    if not _private_allowed(allow_private) and any(_blocked(info[4][0]) for info in infos):
+    if not _private_allowed(allow_private) and any(blocked(info[4][0]) for info in infos):
         raise UnsafeDestination(
             f"“{parts.hostname}” is a private, loopback or link-local address: only public "
             "addresses are allowed."
