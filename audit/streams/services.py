@@ -19,7 +19,7 @@ from audit.services import Outcome, record
 from audit.streams import formats
 from audit.streams.delivery import DeliveryFailed, send, wake
 from customers.models import Organization, User
-from customers.services.common import audited
+from customers.services.common import audited, locked_organization
 from customers.services.errors import Conflict, Invalid
 from customers.webhooks.safety import UnsafeDestination, check_destination
 from customers.webhooks.secrets import encrypt, new_secret
@@ -77,6 +77,7 @@ def stream_create(
         raise Invalid("Choose what kind of stream this is.")
     if not (name or "").strip():
         raise Invalid("Give the stream a name.")
+    locked_organization(organization)  # the count below holds until this commits
     if LogStream.objects.for_organization(organization).count() >= MAX_STREAMS:
         raise Conflict(f"An organization can have {MAX_STREAMS} log streams: delete one first.")
     where = _destination(kind, url, file_name, secret)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 
 from audit.services import Outcome, record
-from customers.models import Customer
+from customers.models import Customer, Organization
 from customers.services.errors import Denied, ServiceError
 
 T = TypeVar("T")
@@ -70,6 +70,13 @@ def locked_customer(customer: Customer) -> Customer:
         .select_related("organization", "plan")
         .get(pk=customer.pk)
     )
+
+
+def locked_organization(organization: Organization) -> Organization:
+    """The organization's row, locked until the transaction ends. A write that counts the
+    organization's rows before adding one (endpoints, log streams) takes it first, so two at
+    once cannot both see room under the limit."""
+    return Organization.objects.select_for_update().get(pk=organization.pk)
 
 
 def apply_entitlements(customer: Customer) -> None:

@@ -18,7 +18,7 @@ from customers.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from customers.services.common import audited
+from customers.services.common import audited, locked_organization
 from customers.services.errors import Conflict, Invalid
 from customers.webhooks.outbox import emit, queue_delivery, wake_worker
 from customers.webhooks.registry import EVENT_TYPES
@@ -63,6 +63,7 @@ def endpoint_create(
     event_types: list[str] | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its signing secret, which is returned here once and never again."""
+    locked_organization(organization)  # the count below holds until this commits
     if WebhookEndpoint.objects.for_organization(organization).count() >= MAX_ENDPOINTS:
         raise Conflict(TOO_MANY_ENDPOINTS)
     secret = new_secret()

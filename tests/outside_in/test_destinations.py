@@ -22,6 +22,7 @@ from tests.api.conftest import ApiClient
 from tests.factories import make_customer
 from tests.figures import count
 
+
 def _storable(url: str) -> bool:
     try:
         URLValidator()(url)

@@ -13,7 +13,8 @@ import pytest
 from django.db import connections
 from django.test import Client
 
-from audit.models import AuditEntry, Workflow
+from audit.models import AuditEntry, LogStream, Workflow
+from audit.streams.services import MAX_STREAMS, stream_create
 from billing.models import CustomerLimitOverride, Plan, PlanLimit, PooledCap
 from billing.services import (
     announce_exceeded,
@@ -30,6 +31,7 @@ from customers.models import (
     Organization,
     User,
     WebhookDelivery,
+    WebhookEndpoint,
 )
 from customers.services import (
     api_token_create,
@@ -37,6 +39,7 @@ from customers.services import (
     membership_add,
     organization_create,
 )
+from customers.services.webhooks import MAX_ENDPOINTS
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory, make_customer
 from tests.figures import count
@@ -277,3 +280,39 @@ def test_quota_exceeded_is_announced_once_when_refusals_race(org, owner):
     assert results.count(True) == 1
     notices = AuditEntry.objects.unscoped().filter(action="quota.exceeded")
     assert notices.count() == 1
+
+
+def test_the_endpoint_limit_holds_when_creates_race(org, owner, secret, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    for n in range(MAX_ENDPOINTS - 1):
+        endpoint_create(organization=org, url=f"http://127.0.0.1:9/{n}", actor=owner)
+    results = race(lambda n: api_post(secret, "/webhook-endpoints", {"url": f"http://x{n}.test/"}))
+    no_errors(results)
+    count("limit races run")
+    count("limit breaks", max(0, WebhookEndpoint.objects.unscoped().count() - MAX_ENDPOINTS))
+    assert WebhookEndpoint.objects.for_organization(org).count() == MAX_ENDPOINTS
+    assert sorted(r.status_code for r in results) == [201] + [409] * (THREADS - 1)
+
+
+def test_the_log_stream_limit_holds_when_creates_race(org, owner):
+    for n in range(MAX_STREAMS - 1):
+        stream_create(
+            organization=org, actor=owner, kind="file", name=f"F{n}", file_name=f"{n}.jsonl"
+        )
+
+    def add(n: int):
+        client = Client()
+        client.force_login(owner)
+        return client.post(
+            "/settings/audit-log/streams/",
+            {"kind": "file", "name": f"Race {n}", "file_name": f"race-{n}.jsonl"},
+        )
+
+    results = race(add)
+    no_errors(results)
+    count("limit races run")
+    count("limit breaks", max(0, LogStream.objects.unscoped().count() - MAX_STREAMS))
+    assert LogStream.objects.for_organization(org).count() == MAX_STREAMS
+    # The console's answer to a full organization, as without a race: the form, with why.
+    assert sorted(r.status_code for r in results) == [302] + [422] * (THREADS - 1)
+    assert all("delete one first" in r.content.decode() for r in results if r.status_code == 422)
