@@ -24,7 +24,7 @@ from customers.access import (
     secret_to_show,
     show_secret_once,
 )
-from customers.services import ServiceError
+from customers.services import SERVICE_ERRORS
 
 STREAM_ACTIONS = ("enable", "disable", "delete", "test")
 
@@ -72,7 +72,7 @@ def audit_settings(request: HttpRequest) -> HttpResponse:
                 retention_days=form.cleaned_data["retention_days"],
                 audit_reads=form.cleaned_data["audit_reads"],
             )
-        except ServiceError as error:
+        except SERVICE_ERRORS as error:
             refusal_onto_form(form, error, field="retention_days")
         else:
             messages.success(request, "Audit log settings saved.")
@@ -90,7 +90,7 @@ def stream_add(request: HttpRequest) -> HttpResponse:
             stream, secret = services.stream_create(
                 organization=request.organization, actor=request.user, **form.cleaned_data
             )
-        except ServiceError as error:
+        except SERVICE_ERRORS as error:
             refusal_onto_form(form, error)
         else:
             messages.success(request, f"Log stream “{stream.name}” added.")

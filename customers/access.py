@@ -20,10 +20,12 @@ from customers.forms import merge_stale_edit
 from customers.models import CustomerUser, Invitation, Membership
 from customers.services import (
     INVITE_EMAIL_FAILED,
+    SERVICE_ERRORS,
     ServiceError,
     StaleEdit,
     invite_resend,
     invite_revoke,
+    refusal_text,
 )
 
 View = Callable[..., HttpResponse]
@@ -89,8 +91,8 @@ def attempt(request: HttpRequest, success: str, service: Callable[..., Any], **k
 
     try:
         result = service(**kwargs)
-    except ServiceError as error:
-        messages.error(request, str(error))
+    except SERVICE_ERRORS as error:
+        messages.error(request, refusal_text(error))
         return False
     if not warn_if_undelivered(request, result):
         messages.success(request, success)

@@ -20,6 +20,7 @@ from customers.models import (
     CustomerUser,
     Organization,
     User,
+    WebhookEndpoint,
     validate_slug_not_uuid,
 )
 from customers.net import normalise_ip_allow_list
@@ -323,7 +324,8 @@ class WebhookEndpointForm(forms.Form):
         assume_scheme="https",
         help_text="Where we POST each event. A public HTTPS address.",
     )
-    description = forms.CharField(max_length=200, required=False)
+    # The model's field, with its length and its single-line rule (no CR/LF, U+2028, \x01…).
+    description = WebhookEndpoint._meta.get_field("description").formfield(required=False)
     event_types = forms.MultipleChoiceField(
         choices=[(name, name) for name in EVENT_TYPES],
         required=False,

@@ -19,7 +19,7 @@ from customers.admin.mixins import (
 from customers.models import Connection, Customer, CustomerUser, Invitation
 from customers.services import (
     EDITABLE_FIELDS,
-    ServiceError,
+    SERVICE_ERRORS,
     connection_revoke,
     customer_delete,
     customer_reactivate,
@@ -28,6 +28,7 @@ from customers.services import (
     customer_update,
     invite_resend,
     invite_revoke,
+    refusal_text,
 )
 
 
@@ -101,8 +102,8 @@ def _service_action(service: Callable[..., Any], label: str) -> Callable[..., No
             try:
                 service(customer=customer, actor=request.user)
                 done += 1
-            except ServiceError as error:
-                refused.append(str(error))
+            except SERVICE_ERRORS as error:
+                refused.append(refusal_text(error))
         if done:
             modeladmin.message_user(request, f"{label}: {done} customer(s).", messages.SUCCESS)
         for message in refused:
@@ -283,7 +284,7 @@ class InvitationAdmin(TenantAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
         for invitation in queryset.select_related("customer"):
             try:
                 service(invitation=invitation, actor=request.user)
-            except ServiceError as error:
+            except SERVICE_ERRORS as error:
                 self.message_user(request, f"{invitation.email}: {error}", messages.WARNING)
             else:
                 self.message_user(request, f"{invitation.email}: done.", messages.SUCCESS)
@@ -331,5 +332,5 @@ class ConnectionAdmin(TenantAdminMixin, admin.ModelAdmin):
         for connection in queryset.select_related("customer"):
             try:
                 connection_revoke(connection=connection, actor=request.user)
-            except ServiceError as error:
+            except SERVICE_ERRORS as error:
                 self.message_user(request, f"{connection}: {error}", messages.WARNING)

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from audit.services import SECRET_SET, record
 from customers.admin.mixins import AuditedAdminMixin, TenantAdminMixin
 from customers.models import ApiToken, Membership, Organization, User
-from customers.services import ServiceError, api_token_revoke
+from customers.services import SERVICE_ERRORS, api_token_revoke
 
 
 @admin.register(User)
@@ -109,5 +109,5 @@ class ApiTokenAdmin(TenantAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
         for token in queryset:
             try:
                 api_token_revoke(token=token, actor=request.user)
-            except ServiceError as error:
+            except SERVICE_ERRORS as error:
                 self.message_user(request, f"{token}: {error}", messages.WARNING)

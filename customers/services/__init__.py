@@ -19,11 +19,13 @@ from customers.services.connections import (
     connections_revoke_all,
 )
 from customers.services.errors import (
+    SERVICE_ERRORS,
     Denied,
     InvitationUnusable,
     ServiceError,
     StaleEdit,
     TransitionRefused,
+    refusal_text,
 )
 from customers.services.health import (
     connection_activity_record,
@@ -120,6 +122,7 @@ __all__ = [
     "RESTORE_WINDOW_PASSED",
     "SAME_ADMIN",
     "SEATS_FULL",
+    "SERVICE_ERRORS",
     "SLUG_TAKEN",
     "STALE_EDIT",
     "TOKEN_ALREADY_REVOKED",
@@ -174,6 +177,7 @@ __all__ = [
     "membership_alert_emails_set",
     "organization_create",
     "portal_settings_update",
+    "refusal_text",
     "scrub",
     "transition",
 ]

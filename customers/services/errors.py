@@ -15,6 +15,13 @@ class ServiceError(Exception):
     """A business rule refused the action; the message is meant for the person who asked."""
 
 
+def refusal_text(error: Exception) -> str:
+    """What a person reads about a refusal: a model's ValidationError lists its messages."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
+
+
 class Conflict(ServiceError):
     """The current state refuses it (a lifecycle step from the wrong status, a full quota of
     seats, something already done)."""
@@ -49,3 +56,8 @@ class StaleEdit(Conflict):
 class UniqueTaken(ValidationError):
     """A field's value is another record's (a slug, an external ID): a conflict, not bad input,
     though a form shows it next to the field like any validation error."""
+
+
+# Everything a service refuses with: its own errors, and a model's ValidationError from
+# full_clean(). Views, forms and the admin catch this, so a refusal is never a 500.
+SERVICE_ERRORS = (ServiceError, ValidationError)

@@ -35,7 +35,7 @@ from customers.middleware import SESSION_KEY
 from customers.models import ApiToken, Customer, User
 from customers.net import client_ip, local_path
 from customers.services import (
-    ServiceError,
+    SERVICE_ERRORS,
     api_token_create,
     api_token_revoke,
     membership_alert_emails_set,
@@ -221,7 +221,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
                     name=form.cleaned_data["name"],
                     actor=request.user,
                 )
-            except ServiceError as error:
+            except SERVICE_ERRORS as error:
                 refusal_onto_form(form, error, field="name")
             else:
                 messages.success(request, f"Key “{token.name}” created. Copy it now.")

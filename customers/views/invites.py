@@ -18,7 +18,13 @@ from customers.forms import (
     sign_in_refusal,
 )
 from customers.models import Invitation, User
-from customers.services import InvitationUnusable, ServiceError, invitation_for_token, invite_accept
+from customers.services import (
+    SERVICE_ERRORS,
+    InvitationUnusable,
+    invitation_for_token,
+    invite_accept,
+    refusal_text,
+)
 
 SESSION_KEY = "invite_token"
 
@@ -66,8 +72,8 @@ def _signed_in(request: HttpRequest, invitation: Invitation, context: dict[str, 
         # Audited as denied by the service, and the invitation stays pending.
         try:
             invite_accept(invitation=invitation, actor=user)
-        except ServiceError as error:
-            context["wrong_account"] = str(error)
+        except SERVICE_ERRORS as error:
+            context["wrong_account"] = refusal_text(error)
         return _private(render(request, "customers/invite/accept.html", context, status=403))
     if request.method == "POST":
         return _accept(request, invitation, user)
@@ -127,9 +133,9 @@ def _accept(request: HttpRequest, invitation: Invitation, user: User) -> HttpRes
         invite_accept(invitation=invitation, actor=user)
     except InvitationUnusable:
         return _invalid(request, "used_or_unknown")
-    except ServiceError as error:
-        messages.error(request, str(error))
-        return _invalid(request, "refused", invitation, message=str(error))
+    except SERVICE_ERRORS as error:
+        messages.error(request, refusal_text(error))
+        return _invalid(request, "refused", invitation, message=refusal_text(error))
     request.session.pop(SESSION_KEY, None)
     refusal = sign_in_refusal(user)
     if refusal:

@@ -30,6 +30,7 @@ from customers.forms import PortalCustomerForm, TeammateInviteForm, TokenForm
 from customers.models import ApiToken, Connection, CustomerUser, Invitation
 from customers.net import client_ip
 from customers.services import (
+    SERVICE_ERRORS,
     ServiceError,
     api_token_create,
     api_token_revoke,
@@ -39,6 +40,7 @@ from customers.services import (
     customer_user_set_locked,
     invite_send,
     portal_settings_update,
+    refusal_text,
 )
 from customers.views.portal_access import View, portal_page, render_portal
 
@@ -131,8 +133,8 @@ def _seat_action(run: Callable[[HttpRequest, CustomerUser], str]) -> View:
         seat = _seat(request, seat_id)
         try:
             messages.success(request, run(request, seat))
-        except ServiceError as error:
-            messages.error(request, str(error))
+        except SERVICE_ERRORS as error:
+            messages.error(request, refusal_text(error))
         return redirect("portal:users")
 
     return view
@@ -233,7 +235,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 actor=request.user,
             )
-        except ServiceError as error:
+        except SERVICE_ERRORS as error:
             refusal_onto_form(form, error, field="name")
         else:
             messages.success(request, f"Token “{token.name}” created. Copy it now.")

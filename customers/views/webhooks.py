@@ -28,7 +28,7 @@ from customers.forms import ReplaySinceForm, WebhookEndpointForm
 from customers.keyset import keyset_page
 from customers.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from customers.rendering import render_page
-from customers.services import ServiceError
+from customers.services import SERVICE_ERRORS
 from customers.webhooks.registry import EVENT_TYPES
 
 LOG_PAGE_SIZE = 25
@@ -60,7 +60,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
                     description=form.cleaned_data["description"],
                     event_types=form.cleaned_data["event_types"],
                 )
-            except ServiceError as error:
+            except SERVICE_ERRORS as error:
                 refusal_onto_form(form, error, field="url")
             else:
                 messages.success(request, "Endpoint added. Copy its signing secret now.")
@@ -154,7 +154,7 @@ def webhook_edit(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
             services.endpoint_update(
                 endpoint=endpoint, changes=form.cleaned_data, actor=request.user
             )
-        except ServiceError as error:
+        except SERVICE_ERRORS as error:
             refusal_onto_form(form, error, field="url")
         else:
             messages.success(request, "Endpoint saved.")
@@ -219,7 +219,7 @@ def webhook_replay_since(request: HttpRequest, endpoint_id: UUID) -> HttpRespons
             count = services.endpoint_replay_since(
                 endpoint=endpoint, since=form.cleaned_data["since"], actor=request.user
             )
-        except ServiceError as error:
+        except SERVICE_ERRORS as error:
             refusal_onto_form(form, error, field="since")
         else:
             messages.success(request, f"{count:,} events queued again.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from customers.forms import WebhookEndpointForm
 from customers.models import WebhookDelivery, WebhookEndpoint
 from customers.services import endpoint_create
 from tests.factories import make_customer
@@ -127,3 +128,34 @@ def test_a_refused_replay_keeps_the_endpoints_settings_on_the_page(owner_client,
     ).content.decode()
     assert 'value="CRM sync"' in page  # saving this form must not wipe its settings
     assert 'value="customer.created" id="id_event_types_0" checked' in page
+
+
+@pytest.mark.parametrize("description", ["CRM\r\nInjected: yes", "CRM\u2028two", "CRM\x01"])
+def test_a_description_on_more_than_one_line_is_a_form_error(
+    owner_client, endpoint, receiver, description
+):
+    created = owner_client.post(
+        "/settings/webhooks/", {"url": receiver.url, "description": description}
+    )
+    assert created.status_code == 422
+    assert "single line" in created.content.decode()
+    edited = owner_client.post(
+        f"/settings/webhooks/{endpoint.pk}/edit", {"url": receiver.url, "description": description}
+    )
+    assert edited.status_code == 422
+    assert "single line" in edited.content.decode()
+    assert WebhookEndpoint.objects.unscoped().get().description == ""
+
+
+def test_a_model_rule_a_service_enforces_is_a_form_error_not_a_500(
+    owner_client, endpoint, receiver, monkeypatch
+):
+    """Were the form to let a value through that the model refuses (full_clean in the
+    service), it is still shown on the form, as any refusal (customers.services.SERVICE_ERRORS)."""
+    field = WebhookEndpointForm.base_fields["description"]
+    monkeypatch.setattr(field, "validators", [])
+    for url in ("/settings/webhooks/", f"/settings/webhooks/{endpoint.pk}/edit"):
+        response = owner_client.post(url, {"url": receiver.url, "description": "A\r\nB"})
+        assert response.status_code == 422
+        assert "single line" in response.content.decode()
+    assert WebhookEndpoint.objects.unscoped().get().description == ""
