@@ -92,6 +92,12 @@ def _capital(words: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def action_label(action: str) -> str:
+    """One label per action, as the filter offers it: "login.succeeded" → "Login succeeded"."""
+    family, _, verb = action.partition(".")
+    return _capital(_words(family) + (f" {_words(verb)}" if verb else ""))
+
+
 def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Grouped by family: "Any customer action" (every customer.*), then each action. A family
     of one action without a verb (logout) is that one choice."""

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from audit.actions import action_label
 from billing.selectors import plans_of
 from customers.models import Connection, CustomerStatus, CustomerUser, Invitation, Membership
 
@@ -103,12 +104,13 @@ def with_readable_changes(entries: list[Any], organization: Any) -> list[Any]:
                 values if isinstance(values, list) and len(values) == 2 else (None, values)
             )
             known = names.get(field, {})
-            rows.append(
-                Change(
-                    field_label(field),
-                    known.get(str(before), _word(before)) if before is not None else "—",
-                    known.get(str(after), _word(after)) if after is not None else "—",
-                )
+            change = Change(
+                field_label(field),
+                known.get(str(before), _word(before)) if before is not None else "—",
+                known.get(str(after), _word(after)) if after is not None else "—",
             )
+            if change.before != change.after:  # "External ID: — → —" says nothing
+                rows.append(change)
         entry.readable_changes = rows
+        entry.action_label = action_label(entry.action)
     return entries

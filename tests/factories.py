@@ -51,6 +51,7 @@ def make_customer(organization, *, actor=None, plan="Free", admin_email="", **fi
         external_id=fields.pop("external_id", ""),
         plan=Plan.objects.for_organization(organization).get(name=plan),
         admin_email=admin_email,
+        **fields,  # anything else is the service's to accept or refuse (a typo fails loudly)
     )
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from audit.actions import ACTIONS, action_choices
-from audit.models import AuditEntry
 from audit.services import record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +49,8 @@ def test_the_filters_are_choices_and_a_family_finds_its_actions(org, owner, owne
     def actions(query: str) -> set[str]:
         response = owner_client.get(f"/settings/audit-log/?{query}", HTTP_HX_REQUEST="true")
         assert response.status_code == 200
-        rows = re.findall(r"<code>([a-z_.]+)</code>", response.content.decode())
+        page = response.content.decode()
+        rows = re.findall(r"<code class=\"muted small\">([a-z_.]+)</code>", page)
         return set(rows) & {
             "customer.created",
             "customer.updated_by_support",
@@ -61,8 +61,10 @@ def test_the_filters_are_choices_and_a_family_finds_its_actions(org, owner, owne
     assert actions("action=customer") == {"customer.created", "customer.updated_by_support"}
     assert actions("action=logout") == {"logout"}
     assert actions("action=invite.sent") == {"invite.sent"}
-    assert owner_client.get("/settings/audit-log/?action=nonsense").status_code in (200, 400)
-    assert AuditEntry.objects.for_organization(org).count() >= 4
+    # An action no entry has is a filter with no rows, said so on the page, never an error.
+    nonsense = owner_client.get("/settings/audit-log/?action=nonsense")
+    assert nonsense.status_code == 200
+    assert nonsense.context["page"].rows == []
 
 
 @pytest.mark.django_db
@@ -82,8 +84,9 @@ def test_diffs_read_as_labels_not_codes(org, owner, owner_client):
     page = owner_client.get("/settings/audit-log/").content.decode()
     assert "Plan: Free → Pro" in page  # an edit records "plan"
     assert "Plan: — → Free" in page  # a creation records "plan_id"
-    assert "External ID: — → —" in page
+    assert "External ID" not in page  # set to nothing from nothing: no change to show
     assert "Role: — → Admin" in page  # the admin invitation, not "superuser"
     assert "Status: — → Pending Admin Activation" in page
     assert str(plans_of(org).get(name="Pro").pk) not in page
     assert "superuser" not in page
+    assert re.search(r'data-label="Action">(<a [^>]*>)?Customer created', page)  # a label

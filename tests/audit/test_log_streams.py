@@ -90,10 +90,12 @@ def test_a_receiver_killed_mid_stream_loses_nothing_and_duplicates_nothing(
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         written = [record(action=f"burst.{n}", organization=org) for n in range(350)]
     stream.refresh_from_db()
-    assert stream.failures == 1
+    # At least one failure is recorded; how many depends on how often the worker was woken
+    # while the receiver was down (timing, not a rule).
+    assert stream.failures >= 1
     assert stream.last_error  # connection reset / refused, shown on the page
     streaming.start()  # back, on the same port
-    with later(backoff(1).total_seconds() + 1):
+    with later(backoff(stream.failures).total_seconds() + 1):
         deliver_now()
 
     arrived = [json.loads(r["body"]) for r in streaming.received]

@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 from audit.models import AuditEntry
 from customers.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from customers.services import (
+    customer_reactivate,
     customer_suspend,
     customer_update,
     endpoint_create,
@@ -317,7 +318,14 @@ def test_subscriptions_and_a_disabled_endpoint(
         endpoint_update(endpoint=endpoint, changes={"event_types": ["nope"]}, actor=owner)
 
     endpoint_update(endpoint=endpoint, changes={"enabled": False}, actor=owner)
-    assert not WebhookEvent.objects.unscoped().filter(type="customer.suspended").count() > 1
+    receiver.received.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_reactivate(customer=customer, actor=owner)
+        customer_suspend(customer=customer, actor=owner)
+    deliver_now()
+    assert receiver.received == []  # a disabled endpoint is sent nothing
+    waiting = WebhookDelivery.objects.unscoped().filter(endpoint=endpoint, status="pending")
+    assert waiting.count() == 1  # the suspension waits for it, in order, to be enabled again
 
 
 def test_every_event_type_is_documented():
