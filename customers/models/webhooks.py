@@ -82,6 +82,11 @@ class WebhookDelivery(TenantModel):
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
     event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    # A replay is a delivery of its own (a new sequence number, its own attempts): the one it
+    # sends again keeps its history.
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+    )
     # Copied from the event: deliveries go out in order per endpoint and customer.
     customer_id = models.UUIDField(null=True, blank=True)
     sequence = models.BigIntegerField()
@@ -97,7 +102,12 @@ class WebhookDelivery(TenantModel):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once"),
+            # Each event is queued once per endpoint; replays add deliveries beside it.
+            models.UniqueConstraint(
+                fields=["endpoint", "event"],
+                condition=models.Q(replay_of__isnull=True),
+                name="webhook_delivery_once",
+            ),
             models.UniqueConstraint(fields=["endpoint", "sequence"], name="webhook_sequence_once"),
         ]
         indexes = [

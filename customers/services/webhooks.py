@@ -155,80 +155,100 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor) -> str:
     return secret
 
 
+def _locked_endpoint(endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """The endpoint's row, locked. Every write about an endpoint's deliveries takes it first,
+    then the deliveries (the worker's record_outcome and the outbox do the same), so they
+    queue behind each other instead of deadlocking."""
+    return WebhookEndpoint.objects.unscoped().select_for_update().get(pk=endpoint.pk)
+
+
 @audited("webhook_endpoint.deleted")
 @transaction.atomic
 def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor) -> None:
+    # Locked first: an attempt being recorded finishes before the delete collects the rows,
+    # and one recorded after it finds the endpoint gone.
+    current = _locked_endpoint(endpoint)
     record(
         action="webhook_endpoint.deleted",
-        organization=endpoint.organization,
+        organization=current.organization,
         actor=actor,
-        resource=endpoint,
-        changes={"url": [endpoint.url, None]},
+        resource=current,
+        changes={"url": [current.url, None]},
     )
-    endpoint.delete()
+    current.delete()
 
 
 @audited("webhook.replayed")
 @transaction.atomic
 def delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
-    """Sends one event again (same webhook-id, so a receiver that has it can tell)."""
-    current = WebhookDelivery.objects.unscoped().select_for_update().get(pk=delivery.pk)
-    _reset(current)
+    """Sends one event again (same webhook-id, so a receiver that has it can tell), as a
+    delivery of its own: the one replayed keeps its attempts and its place in the log."""
+    endpoint = _locked_endpoint(delivery.endpoint)
+    replay = _replay(endpoint, delivery.event, _deliveries_of(endpoint, [delivery.event_id]))
     record(
         action="webhook.replayed",
-        organization=current.organization,
+        organization=endpoint.organization,
         actor=actor,
-        resource=current.endpoint,
-        message=f"{current.event.type} {current.event_id} (sequence {current.sequence})",
+        resource=endpoint,
+        message=f"{replay.event.type} {replay.event_id} (sequence {replay.sequence})",
     )
     transaction.on_commit(wake_worker)
-    return current
+    return replay
 
 
-def _reset(delivery: WebhookDelivery) -> None:
-    """Queued again as if new: the endpoint's next sequence number (so it goes out after what
-    is already queued about its customer, never before), a fresh 24 hours of retries, and a
-    stale claim for any attempt still under way (its result no longer counts)."""
-    locked = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=delivery.endpoint_id)
-    locked.last_sequence += 1
-    locked.save(update_fields=["last_sequence"])
-    delivery.sequence = locked.last_sequence
-    delivery.status = WebhookDelivery.Status.PENDING
-    delivery.next_attempt_at = timezone.now()
-    delivery.first_attempt_at = None
-    delivery.attempts = 0
-    delivery.claim = ""
-    delivery.save()
+def _deliveries_of(endpoint: WebhookEndpoint, event_ids: Any) -> dict[str, list[WebhookDelivery]]:
+    """The endpoint's deliveries of those events (the endpoint is locked), by event."""
+    found: dict[str, list[WebhookDelivery]] = {}
+    rows = WebhookDelivery.objects.for_organization(endpoint.organization_id).filter(
+        endpoint=endpoint, event_id__in=event_ids
+    )
+    for delivery in rows.select_related("event").order_by("sequence"):
+        found.setdefault(delivery.event_id, []).append(delivery)
+    return found
+
+
+def _replay(
+    endpoint: WebhookEndpoint, event: WebhookEvent, known: dict[str, list[WebhookDelivery]]
+) -> WebhookDelivery:
+    """One event sent again: a delivery still pending is tried now (a second one would only
+    queue behind it); otherwise a new delivery with the endpoint's next sequence number."""
+    earlier = known.get(event.id, [])
+    pending = [d for d in earlier if d.status == WebhookDelivery.Status.PENDING]
+    if pending:
+        WebhookDelivery.objects.unscoped().filter(pk=pending[0].pk, claim="").update(
+            next_attempt_at=timezone.now()
+        )
+        return pending[0]
+    replay = queue_delivery(endpoint, event, replay_of=earlier[0] if earlier else None)
+    known.setdefault(event.id, []).append(replay)
+    return replay
 
 
 @audited("webhook.replayed")
 @transaction.atomic
 def endpoint_replay_since(*, endpoint: WebhookEndpoint, since: datetime, actor: Actor) -> int:
     """Sends again every event since then that the endpoint subscribes to, including those
-    it never got (it was disabled, or created later). Returns how many."""
+    it never got (it was disabled, or created later). Returns how many. Two at once queue on
+    the endpoint's row: the second replays what the first queued, as it would a moment later."""
+    endpoint = _locked_endpoint(endpoint)
     events = WebhookEvent.objects.for_organization(endpoint.organization_id).filter(
         created_at__gte=since
     )
     count = events.count()
     if count > REPLAY_LIMIT:
         raise Conflict(REPLAY_TOO_MANY.format(count=f"{count:,}", limit=f"{REPLAY_LIMIT:,}"))
-    existing = {
-        d.event_id: d
-        for d in WebhookDelivery.objects.for_organization(endpoint.organization_id)
-        .filter(endpoint=endpoint, event__created_at__gte=since)
-        .select_for_update()
-    }
+    wanted = [
+        event
+        for event in events.order_by("created_at", "id")
+        if endpoint.subscribes_to(event.type)
+    ]
+    known = _deliveries_of(endpoint, [event.id for event in wanted])
     replayed = 0
-    for event in events.order_by("created_at", "id"):
-        if not endpoint.subscribes_to(event.type):
-            continue
-        if event.id in existing:
-            _reset(existing[event.id])
-        elif event.type != "webhook.test":  # another endpoint's test event is not this one's
-            queue_delivery(endpoint, event)
-        else:
-            continue
-        replayed += 1
+    for event in wanted:
+        # another endpoint's test event is not this one's to replay
+        if event.id in known or event.type != "webhook.test":
+            _replay(endpoint, event, known)
+            replayed += 1
     record(
         action="webhook.replayed",
         organization=endpoint.organization,

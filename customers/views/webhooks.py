@@ -29,6 +29,7 @@ from customers.keyset import keyset_page
 from customers.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from customers.rendering import render_page
 from customers.services import SERVICE_ERRORS
+from customers.webhooks.delivery import body_of
 from customers.webhooks.registry import EVENT_TYPES
 
 LOG_PAGE_SIZE = 25
@@ -78,9 +79,9 @@ def _deliveries(request: HttpRequest, endpoint: WebhookEndpoint) -> Any:
     deliveries = (
         WebhookDelivery.objects.for_organization(request.organization)
         .filter(endpoint=endpoint)
-        .select_related("event")
+        .select_related("event", "replay_of")
         .prefetch_related(
-            Prefetch(  # the page shows each delivery's last attempt (one query for the page)
+            Prefetch(  # the page shows each delivery's attempts (one query for the page)
                 "attempt_log",
                 queryset=WebhookAttempt.objects.for_organization(request.organization).order_by(
                     "-id"
@@ -94,7 +95,10 @@ def _deliveries(request: HttpRequest, endpoint: WebhookEndpoint) -> Any:
     outcome = request.GET.get("outcome", "")
     if outcome in WebhookDelivery.Status.values:
         deliveries = deliveries.filter(status=outcome)
-    return keyset_page(deliveries, "created_at", request.GET, LOG_PAGE_SIZE)
+    page = keyset_page(deliveries, "created_at", request.GET, LOG_PAGE_SIZE)
+    for delivery in page.rows:  # what was signed and sent (the event and sequence fix it)
+        delivery.body = body_of(delivery)
+    return page
 
 
 @organization_required

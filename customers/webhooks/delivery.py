@@ -168,7 +168,14 @@ def attempt(delivery: WebhookDelivery) -> Outcome:
 
 @transaction.atomic
 def record_outcome(delivery: WebhookDelivery, outcome: Outcome) -> None:
+    """The endpoint's row is locked before the delivery's, as every write about deliveries
+    does (customers.services.webhooks): a delete waits for this, or this finds it gone."""
     now = timezone.now()
+    endpoint = (
+        WebhookEndpoint.objects.unscoped().select_for_update().filter(pk=delivery.endpoint_id)
+    ).first()
+    if endpoint is None:  # deleted while the attempt was under way: nothing left to record
+        return
     current = (
         WebhookDelivery.objects.unscoped()
         .select_for_update()
@@ -191,7 +198,6 @@ def record_outcome(delivery: WebhookDelivery, outcome: Outcome) -> None:
     current.claim = ""
     current.attempts += 1
     current.first_attempt_at = current.first_attempt_at or now
-    endpoint = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=current.endpoint_id)
     if outcome.ok:
         current.status, current.delivered_at = WebhookDelivery.Status.SUCCEEDED, now
         endpoint.failing_since = None

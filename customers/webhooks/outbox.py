@@ -114,8 +114,11 @@ def emit(
     return event
 
 
-def queue_delivery(endpoint: WebhookEndpoint, event: WebhookEvent) -> WebhookDelivery:
-    """A delivery with the endpoint's next sequence number (the endpoint row is locked)."""
+def queue_delivery(
+    endpoint: WebhookEndpoint, event: WebhookEvent, *, replay_of: WebhookDelivery | None = None
+) -> WebhookDelivery:
+    """A delivery with the endpoint's next sequence number (the endpoint row is locked); a
+    replay names the delivery it sends again."""
     locked = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=endpoint.pk)
     locked.last_sequence += 1
     locked.save(update_fields=["last_sequence"])
@@ -126,4 +129,5 @@ def queue_delivery(endpoint: WebhookEndpoint, event: WebhookEvent) -> WebhookDel
         customer_id=event.customer_id,
         sequence=locked.last_sequence,
         next_attempt_at=timezone.now(),
+        replay_of=replay_of,
     )

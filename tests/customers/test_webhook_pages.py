@@ -4,10 +4,13 @@ log with its filters, replay, test event, rotation; viewers read, other organiza
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
+from django.utils.html import escape
 
 from customers.forms import WebhookEndpointForm
 from customers.models import WebhookDelivery, WebhookEndpoint
 from customers.services import endpoint_create
+from customers.webhooks.delivery import deliver_now
 from tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +82,46 @@ def test_the_log_shows_attempts_and_replay_sends_again(
     ).content.decode()
     assert "<html" not in only_tests
     assert "No deliveries match" in only_tests
+
+
+def test_a_replay_is_a_delivery_of_its_own_and_history_stays(
+    org, owner, owner_client, endpoint, receiver, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for name in ("One Co", "Two Co", "Three Co"):
+            make_customer(org, actor=owner, name=name)
+    second = WebhookDelivery.objects.unscoped().get(sequence=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(f"/settings/webhooks/{endpoint.pk}/deliveries/{second.pk}/replay")
+
+    second.refresh_from_db()
+    assert (second.status, second.attempts) == (WebhookDelivery.Status.SUCCEEDED, 1)
+    replay = WebhookDelivery.objects.unscoped().get(replay_of=second)
+    assert (replay.sequence, replay.status, replay.attempts) == (4, "succeeded", 1)
+    ids = [r["headers"]["webhook-id"] for r in receiver.received]
+    assert ids.count(second.event_id) == 2  # the same webhook-id: receivers de-duplicate
+    page = owner_client.get(f"/settings/webhooks/{endpoint.pk}/")
+    assert [d.sequence for d in page.context["page"].rows] == [4, 3, 2, 1]
+    assert "replay of 2" in page.content.decode()
+
+
+def test_the_log_shows_every_attempt_and_the_signed_body(
+    org, owner, owner_client, endpoint, receiver, django_capture_on_commit_callbacks
+):
+    receiver.answers = [503, 500]
+    with django_capture_on_commit_callbacks(execute=True):
+        make_customer(org, actor=owner, name="Thrice Co")
+    delivery = WebhookDelivery.objects.unscoped().get()
+    for _ in range(2):
+        WebhookDelivery.objects.unscoped().update(next_attempt_at=timezone.now())
+        deliver_now()
+    delivery.refresh_from_db()
+    assert delivery.attempts == 3
+    page = owner_client.get(f"/settings/webhooks/{endpoint.pk}/").content.decode()
+    for answer in ("HTTP 503", "HTTP 500", "HTTP 200"):
+        assert answer in page
+    body = receiver.received[-1]["body"]
+    assert escape(body) in page  # exactly what was signed and sent
 
 
 def test_send_test_event_and_replay_since(

@@ -483,7 +483,9 @@ def test_events_while_disabled_wait_and_go_out_in_order(
     assert [e["sequence"] for e in kept] == [1, 2, 3]
 
 
-def test_a_replay_during_an_attempt_is_not_marked_twice(org, owner, receiver, hooked):
+def test_a_replay_during_an_attempt_neither_doubles_it_nor_loses_its_result(
+    org, owner, receiver, hooked
+):
     from customers.services import delivery_replay
     from customers.webhooks.delivery import record_outcome
 
@@ -492,15 +494,28 @@ def test_a_replay_during_an_attempt_is_not_marked_twice(org, owner, receiver, ho
     delivery = WebhookDelivery.objects.unscoped().get(endpoint=endpoint)
     claimed = claim(delivery.pk, timezone.now())
     outcome = send(claimed)  # in flight when someone presses Replay
-    delivery_replay(delivery=delivery, actor=owner)
-    record_outcome(claimed, outcome)  # the stale claim's result does not count
+    assert delivery_replay(delivery=delivery, actor=owner) == delivery  # still pending: itself
+    record_outcome(claimed, outcome)
     delivery.refresh_from_db()
-    assert delivery.status == WebhookDelivery.Status.PENDING
-    assert delivery.attempts == 0
-    assert deliver_now() == 1
-    delivery.refresh_from_db()
-    assert delivery.attempts == 1
-    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+    assert (delivery.status, delivery.attempts) == (WebhookDelivery.Status.SUCCEEDED, 1)
+    assert deliver_now() == 0
+    assert WebhookDelivery.objects.unscoped().count() == 1
+
+
+def test_an_attempt_recorded_after_its_endpoint_was_deleted_is_dropped(
+    org, owner, receiver, hooked
+):
+    from customers.services import endpoint_delete
+    from customers.webhooks.delivery import record_outcome
+
+    endpoint, _ = hooked
+    make_customer(org, actor=owner, name="Gone Co")
+    delivery = WebhookDelivery.objects.unscoped().get(endpoint=endpoint)
+    claimed = claim(delivery.pk, timezone.now())
+    outcome = send(claimed)
+    endpoint_delete(endpoint=endpoint, actor=owner)
+    record_outcome(claimed, outcome)  # no foreign key to a deleted delivery, no error
+    assert not WebhookAttempt.objects.unscoped().exists()
 
 
 def test_a_blocked_delivery_does_not_wake_the_worker_early(org, owner, receiver, hooked):

@@ -316,3 +316,57 @@ def test_the_log_stream_limit_holds_when_creates_race(org, owner):
     # The console's answer to a full organization, as without a race: the form, with why.
     assert sorted(r.status_code for r in results) == [302] + [422] * (THREADS - 1)
     assert all("delete one first" in r.content.decode() for r in results if r.status_code == 422)
+
+
+def test_concurrent_replay_since_answers_each_as_alone(org, owner, receiver):
+    endpoint, _ = endpoint_create(organization=org, url=receiver.url, actor=owner)
+    for n in range(5):
+        make_customer(org, actor=owner, name=f"Replayed {n}")
+    client = Client()
+    client.force_login(owner)
+    url = f"/settings/webhooks/{endpoint.pk}/replay-since"
+
+    def replay(n: int):
+        other = Client()
+        other.force_login(owner)
+        return other.post(url, {"since": "2000-01-01T00:00"})
+
+    results = race(replay)
+    no_errors(results)
+    assert [r.status_code for r in results] == [302] * THREADS
+    originals = WebhookDelivery.objects.unscoped().filter(endpoint=endpoint, replay_of=None)
+    assert originals.count() == 5  # each event queued once; replays stand beside them
+    sequences = list(
+        WebhookDelivery.objects.unscoped()
+        .filter(endpoint=endpoint)
+        .values_list("sequence", flat=True)
+    )
+    assert len(sequences) == len(set(sequences))
+
+
+def test_deleting_an_endpoint_while_the_worker_records_is_never_an_error(org, owner, receiver):
+    from django.utils import timezone
+
+    from customers.models import WebhookAttempt
+    from customers.services import endpoint_delete
+    from customers.webhooks.delivery import claim, record_outcome, send
+
+    for round_ in range(10):
+        endpoint, _ = endpoint_create(organization=org, url=receiver.url, actor=owner)
+        make_customer(org, actor=owner, name=f"Deleted {round_}")
+        delivery = WebhookDelivery.objects.unscoped().get(endpoint=endpoint)
+        # As if not yet sent (the test's worker may already have): claimed, in flight.
+        WebhookAttempt.objects.unscoped().filter(delivery=delivery).delete()
+        WebhookDelivery.objects.unscoped().filter(pk=delivery.pk).update(
+            status="pending", attempts=0, next_attempt_at=timezone.now()
+        )
+        claimed = claim(delivery.pk, timezone.now())
+        outcome = send(claimed)
+
+        def work(n: int, endpoint=endpoint, claimed=claimed, outcome=outcome):
+            if n % 2:
+                return endpoint_delete(endpoint=endpoint, actor=owner)
+            return record_outcome(claimed, outcome)
+
+        no_errors(race(work, threads=2))
+        assert not WebhookEndpoint.objects.unscoped().filter(pk=endpoint.pk).exists()
