@@ -238,9 +238,7 @@ def endpoint_replay_since(*, endpoint: WebhookEndpoint, since: datetime, actor: 
     if count > REPLAY_LIMIT:
         raise Conflict(REPLAY_TOO_MANY.format(count=f"{count:,}", limit=f"{REPLAY_LIMIT:,}"))
     wanted = [
-        event
-        for event in events.order_by("created_at", "id")
-        if endpoint.subscribes_to(event.type)
+        event for event in events.order_by("created_at", "id") if endpoint.subscribes_to(event.type)
     ]
     known = _deliveries_of(endpoint, [event.id for event in wanted])
     replayed = 0
