@@ -4,7 +4,9 @@ the status codes it is told to, and can be stopped and started again on the same
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,6 +59,7 @@ class Receiver:
                             "headers": {k.lower(): v for k, v in self.headers.items()},
                             "body": body,
                             "answered": code,
+                            "at": time.monotonic(),  # when it arrived
                         }
                     )
                 self.send_response(code)
@@ -105,3 +108,31 @@ def running_receiver() -> Iterator[Receiver]:
         yield receiver
     finally:
         receiver.stop()
+
+
+@contextmanager
+def hanging_receiver() -> Iterator[str]:
+    """A URL on loopback that takes the connection and never answers: a sender waits for its
+    own timeout. The accepted sockets are held until the end."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hangs"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        server.close()

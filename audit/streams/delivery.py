@@ -25,7 +25,7 @@ from django_tasks import task
 from audit.models import AuditEntry, LogStream
 from audit.services import recorded
 from audit.streams import formats
-from customers.webhooks.delivery import come_back, waiting
+from customers.webhooks.delivery import BETWEEN_POLLS, come_back, waiting
 from customers.webhooks.safety import UnsafeDestination
 from customers.webhooks.secrets import decrypt
 from customers.webhooks.transport import TIMEOUT_SECONDS, post
@@ -217,3 +217,8 @@ def streamed(organization_id: Any) -> bool:
     return (
         LogStream.objects.unscoped().filter(organization_id=organization_id, enabled=True).exists()
     )
+
+
+# While webhook attempts are under way, the webhook worker sends the streams too: a receiver
+# that hangs one organization's webhooks holds up no organization's log stream.
+BETWEEN_POLLS.append(deliver_now)

@@ -33,6 +33,11 @@ class WebhookEndpoint(TenantModel):
     last_sequence = models.BigIntegerField(default=0)
     # Since when every attempt has failed (cleared by a success): 3 days disables it.
     failing_since = models.DateTimeField(null=True, blank=True)
+    # The circuit breaker: after an attempt that timed out, nothing is sent until then (the
+    # wait doubles with each timeout in a row), so a hanging receiver costs one timeout per
+    # wait instead of one per delivery.
+    paused_until = models.DateTimeField(null=True, blank=True)
+    timeouts_in_row = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

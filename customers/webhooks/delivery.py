@@ -9,30 +9,29 @@ by ``webhook-id``."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import logging
 import random
 import secrets
 import time
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import models, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django_tasks import TaskResultStatus, default_task_backend, task
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
-from standardwebhooks import Webhook
 
 from customers.models import Membership, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from customers.webhooks.safety import UnsafeDestination
-from customers.webhooks.secrets import decrypt
-from customers.webhooks.transport import TIMEOUT_SECONDS, post
+from customers.webhooks.sending import Outcome, body_of, send, signature
+from customers.webhooks.transport import TIMEOUT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -52,74 +51,20 @@ RETRY_SCHEDULE = [
 ]
 GIVE_UP_AFTER = timedelta(hours=24)
 DISABLE_AFTER = timedelta(days=3)
-
-
-@dataclass
-class Outcome:
-    status_code: int | None
-    latency_ms: int
-    error: str
-    excerpt: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
+# Fair sharing of one worker: attempts run in SENDERS threads, at most one per endpoint; the
+# endpoints whose organizations were served least go first; a run claims new attempts for
+# BUDGET at most, then the task comes back (other tasks run in between). A receiver that
+# times out pauses its endpoint for PAUSE, doubling with each timeout in a row.
+SENDERS = 4
+BUDGET = timedelta(seconds=10)
+POLL_SECONDS = 0.2
+PAUSE, LONGEST_PAUSE = timedelta(seconds=30), timedelta(minutes=10)
+__all__ = ["Outcome", "body_of", "send", "signature"]  # re-exported from sending.py
 
 
 def retry_wait(attempts: int) -> timedelta:
     base = RETRY_SCHEDULE[min(attempts, len(RETRY_SCHEDULE)) - 1]
     return base * random.uniform(0.9, 1.1)
-
-
-def body_of(delivery: WebhookDelivery) -> str:
-    event = delivery.event
-    return json.dumps(
-        {
-            "id": event.id,
-            "type": event.type,
-            "version": event.version,
-            "timestamp": event.created_at.isoformat(),
-            "sequence": delivery.sequence,
-            "data": event.data,
-        },
-        separators=(",", ":"),
-        default=str,
-    )
-
-
-def signature(endpoint: WebhookEndpoint, msg_id: str, at: datetime, body: str) -> str:
-    """v1 signatures under the current secret and, during a rotation, the previous one."""
-    keys = [decrypt(endpoint.secret_encrypted)]
-    overlap = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret_encrypted and overlap and overlap > timezone.now():
-        keys.append(decrypt(endpoint.previous_secret_encrypted))
-    return " ".join(Webhook(key).sign(msg_id, at, body) for key in keys)
-
-
-def send(delivery: WebhookDelivery) -> Outcome:
-    endpoint, body = delivery.endpoint, body_of(delivery)
-    now = timezone.now()
-    started = time.monotonic()
-    try:
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Tenantry-Webhooks/1",
-            "webhook-id": delivery.event_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signature(endpoint, delivery.event_id, now, body),
-        }
-        code, excerpt = post(endpoint.url, body.encode(), headers)
-        error = ""
-    except UnsafeDestination as refused:
-        code, excerpt, error = None, b"", str(refused)
-    except (OSError, ValueError, http.client.HTTPException) as failure:
-        # refused, reset, timed out, a bad certificate, a garbled answer
-        code, excerpt, error = None, b"", f"{type(failure).__name__}: {failure}"[:300]
-    except Exception as failure:  # anything else: logged, recorded, and the worker goes on
-        log.exception("webhook delivery %s failed unexpectedly", delivery.pk)
-        code, excerpt, error = None, b"", f"Internal error: {type(failure).__name__}"
-    latency = int((time.monotonic() - started) * 1000)
-    return Outcome(code, latency, error, excerpt.decode("utf-8", "replace"))
 
 
 def _blocked_by_earlier() -> Exists:
@@ -134,15 +79,42 @@ def _blocked_by_earlier() -> Exists:
     )
 
 
-def due(now: datetime, limit: int = 50) -> list[int]:
-    return list(
+def _due(now: datetime) -> QuerySet:
+    """Pending, due, its endpoint enabled and not paused, nothing earlier about its customer
+    still pending."""
+    return (
         WebhookDelivery.objects.unscoped()
         .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
         .filter(endpoint__enabled=True)  # a disabled endpoint's deliveries wait for it
+        .filter(Q(endpoint__paused_until__isnull=True) | Q(endpoint__paused_until__lte=now))
         .filter(~_blocked_by_earlier())
-        .order_by("endpoint_id", "sequence")
-        .values_list("pk", flat=True)[:limit]
     )
+
+
+def due(now: datetime, *, busy: set[Any], served: Counter[Any], slots: int) -> list[int]:
+    """At most one due delivery for each of up to ``slots`` endpoints that have no attempt
+    under way, the organizations (then endpoints) served least in this run first."""
+    lanes = (
+        _due(now)
+        .exclude(endpoint_id__in=busy)
+        .values("organization_id", "endpoint_id")
+        .annotate(oldest=Min("next_attempt_at"))
+    )
+    chosen = sorted(
+        lanes,
+        key=lambda lane: (
+            served[lane["organization_id"]],
+            served[lane["endpoint_id"]],
+            lane["oldest"],
+        ),
+    )[:slots]
+    picks = []
+    for lane in chosen:
+        first = _due(now).filter(endpoint_id=lane["endpoint_id"]).order_by("sequence")
+        pk = first.values_list("pk", flat=True).first()
+        if pk is not None:
+            picks.append(pk)
+    return picks
 
 
 def claim(pk: int, now: datetime) -> WebhookDelivery | None:
@@ -203,8 +175,27 @@ def record_outcome(delivery: WebhookDelivery, outcome: Outcome) -> None:
         endpoint.failing_since = None
     else:
         _failed(current, endpoint, outcome, now)
+    _breaker(endpoint, outcome, now)
     current.save()
-    endpoint.save(update_fields=["failing_since", "enabled", "disabled_reason"])
+    endpoint.save(
+        update_fields=[
+            "failing_since",
+            "enabled",
+            "disabled_reason",
+            "paused_until",
+            "timeouts_in_row",
+        ]
+    )
+
+
+def _breaker(endpoint: WebhookEndpoint, outcome: Outcome, now: datetime) -> None:
+    """A timeout opens the circuit: the endpoint waits PAUSE, doubled per timeout in a row;
+    any answer closes it."""
+    if not outcome.timed_out:
+        endpoint.timeouts_in_row, endpoint.paused_until = 0, None
+        return
+    endpoint.timeouts_in_row = min(endpoint.timeouts_in_row + 1, 20)
+    endpoint.paused_until = now + min(PAUSE * 2 ** (endpoint.timeouts_in_row - 1), LONGEST_PAUSE)
 
 
 def _failed(
@@ -253,26 +244,61 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
     )
 
 
-def deliver_now(now: datetime | None = None) -> int:
-    """Sends every delivery that is due, oldest first per endpoint and customer; returns how
-    many attempts it made."""
-    made = 0
-    while True:
-        now = timezone.now() if now is None else now
-        batch = due(now)
-        if not batch:
-            return made
-        for pk in batch:
-            delivery = claim(pk, now)
-            if delivery is None:
-                continue
-            try:
-                attempt(delivery)
-            except Exception:  # one delivery never stops the others (or the worker)
-                log.exception("webhook delivery %s could not be recorded", pk)
-                _back_off(delivery)
-            made += 1
-        now = None
+# Work the worker does between polls while attempts are under way (audit log streams, which
+# must not wait behind a slow webhook receiver); registered by the apps that have it.
+BETWEEN_POLLS: list[Callable[[], Any]] = []
+
+
+def deliver_now(now: datetime | None = None, *, budget: timedelta = BUDGET) -> int:
+    """Sends what is due, fairly: SENDERS attempts at once, one per endpoint, the least
+    served organizations first, claiming new ones for ``budget``; returns how many attempts it
+    made. Only the senders' threads touch the network; claims and results are this thread's,
+    so they run in its transaction and on its connection."""
+    deadline = time.monotonic() + budget.total_seconds()
+    served: Counter[Any] = Counter()
+    in_flight: dict[Future[Outcome], WebhookDelivery] = {}
+    made, between = 0, time.monotonic()
+    with ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="webhook-send") as senders:
+        while True:
+            if time.monotonic() < deadline:
+                _dispatch(senders, in_flight, served, now)
+                now = None  # a time given is the first round's; then the clock's
+            if not in_flight:
+                return made
+            done, _ = wait(in_flight, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                _finish(in_flight.pop(future), future)
+                made += 1
+            if time.monotonic() - between >= 1:  # a slow receiver holds up nothing else
+                between = time.monotonic()
+                for work in BETWEEN_POLLS:
+                    work()
+
+
+def _dispatch(
+    senders: ThreadPoolExecutor,
+    in_flight: dict[Future[Outcome], WebhookDelivery],
+    served: Counter[Any],
+    now: datetime | None,
+) -> None:
+    busy = {delivery.endpoint_id for delivery in in_flight.values()}
+    slots = SENDERS - len(in_flight)
+    when = now or timezone.now()
+    for pk in due(when, busy=busy, served=served, slots=slots) if slots else []:
+        delivery = claim(pk, when)
+        if delivery is None:  # another worker took it
+            continue
+        served[delivery.organization_id] += 1
+        served[delivery.endpoint_id] += 1
+        in_flight[senders.submit(send, delivery)] = delivery
+
+
+def _finish(delivery: WebhookDelivery, future: Future[Outcome]) -> None:
+    try:
+        record_outcome(delivery, future.result())
+    except Exception:  # one delivery never stops the others (or the worker)
+        log.exception("webhook delivery %s could not be recorded", delivery.pk)
+        _back_off(delivery)
 
 
 def _back_off(delivery: WebhookDelivery) -> None:
@@ -292,13 +318,17 @@ def _back_off(delivery: WebhookDelivery) -> None:
 
 
 def next_due() -> datetime | None:
-    # A delivery waiting behind an earlier one about its customer is not due on its own.
+    # A delivery waiting behind an earlier one about its customer is not due on its own, and
+    # one whose endpoint is paused is due when the pause ends.
     pending = (
         WebhookDelivery.objects.unscoped()
         .filter(status=WebhookDelivery.Status.PENDING, endpoint__enabled=True)
         .filter(~_blocked_by_earlier())
+        .annotate(
+            at=Greatest("next_attempt_at", Coalesce("endpoint__paused_until", "next_attempt_at"))
+        )
     )
-    return pending.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+    return pending.order_by("at").values_list("at", flat=True).first()
 
 
 def waiting(job: Any, by: datetime) -> bool:

@@ -70,3 +70,67 @@ def org_plan(org) -> str:
     from billing.selectors import plans_of
 
     return str(plans_of(org).get(name="Free").pk)
+
+
+def test_a_hanging_receiver_holds_up_no_other_organizations_delivery(
+    settings, org, owner, other_org, outsider, tmp_path
+):
+    """The attacker's case, with the real worker: one organization's endpoint hangs (10 s
+    timeouts) with 40 deliveries queued, as after "Replay since"; another organization's
+    webhook and file stream still arrive within a few seconds."""
+    from audit.streams.delivery import stream_file
+    from audit.streams.services import stream_create
+    from customers.services import endpoint_create
+    from tests.factories import make_customer
+    from tests.receiver import hanging_receiver
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    settings.AUDIT_STREAM_FILE_DIR = tmp_path / "streams"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DEBUG": "1",
+        "WEBHOOKS_ALLOW_PRIVATE": "1",
+        "AUDIT_STREAM_FILE_DIR": str(tmp_path / "streams"),
+    }
+    with hanging_receiver() as hangs, running_receiver() as receiver:
+        endpoint_create(organization=org, url=hangs, actor=owner)
+        for n in range(40):
+            make_customer(org, actor=owner, name=f"Backlog {n}")
+        endpoint_create(organization=other_org, url=receiver.url, actor=outsider)
+        stream, _ = stream_create(
+            organization=other_org, actor=outsider, kind="file", name="F", file_name="a.jsonl"
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            time.sleep(2)  # the worker is up, and busy with the hanging endpoint
+            started = time.monotonic()
+            make_customer(other_org, actor=outsider, name="Waiting Co")
+            path = stream_file(stream)
+            while time.monotonic() - started < 20 and not (
+                receiver.received and path.exists() and "Waiting Co" in path.read_text()
+            ):
+                time.sleep(0.05)
+            webhook_delay = receiver.received[0]["at"] - started if receiver.received else None
+            stream_delay = time.monotonic() - started
+        finally:
+            worker.terminate()
+            worker.wait(timeout=15)
+    assert webhook_delay is not None, worker.stderr.read().decode()[-2000:]
+    count(
+        "fairness: ms another organization waited, real worker (webhook)", int(webhook_delay * 1000)
+    )
+    count(
+        "fairness: ms another organization waited, real worker (log stream)",
+        int(stream_delay * 1000),
+    )
+    assert webhook_delay < 5
+    assert stream_delay < 5

@@ -531,7 +531,7 @@ def test_a_blocked_delivery_does_not_wake_the_worker_early(org, owner, receiver,
 
 
 def test_a_receivers_answer_is_stored_without_nul_and_within_4_kb(org, owner, hooked, monkeypatch):
-    from customers.webhooks import delivery as delivering
+    from customers.webhooks import sending as delivering
 
     monkeypatch.setattr(delivering, "post", lambda *a: (200, b"ok\x00" + b"x" * 4093))
     make_customer(org, actor=owner, name="Nul Co")
