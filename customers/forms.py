@@ -84,7 +84,7 @@ def sign_in_refusal(user: Any) -> str | None:
         customer = seats[0].customer
         return (
             f"{customer.name} is {customer.get_status_display().lower()}, so its users can't "
-            f"sign in. Contact {customer.organization.name} to have it reactivated."
+            f"sign in. Contact {customer.organization.name} to have it {customer.reopened_by}."
         )
     return None
 

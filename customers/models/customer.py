@@ -214,6 +214,12 @@ class Customer(TenantModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def reopened_by(self) -> str:
+        """What reopens a closed customer, in the words of its refusals: a suspended one is
+        reactivated, a deleted one restored."""
+        return "restored" if self.status == CustomerStatus.DELETED else "reactivated"
+
     def get_absolute_url(self) -> str:
         return reverse("customers:detail", args=[self.pk])
 

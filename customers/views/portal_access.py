@@ -46,7 +46,7 @@ def _blocked(request: HttpRequest, seat: CustomerUser) -> HttpResponse | None:
     if customer.status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED):
         reason = (
             f"{customer.name} is {customer.get_status_display().lower()}, so its portal is "
-            f"closed. Contact {customer.organization.name} to have it reactivated."
+            f"closed. Contact {customer.organization.name} to have it {customer.reopened_by}."
         )
     elif seat.locked:
         reason = "Your account was locked by an admin of your customer. Ask them to unlock it."

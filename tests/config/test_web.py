@@ -92,3 +92,18 @@ def test_a_redirect_answering_htmx_becomes_hx_redirect(owner):
 def test_static_files_and_the_stylesheet_load(client, db):
     page = client.get("/accounts/login/").content.decode()
     assert "/static/css/app.css" in page
+
+
+def test_no_template_comment_spans_lines():
+    """Django's {# … #} ends on its own line; one that spans lines is shown to people as text
+    (it was, above the Customer box on Executions and Events). Longer ones use {% comment %}."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    spanning = [
+        f"{path.relative_to(root)}:{number}"
+        for path in root.rglob("*.html")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "{#" in line and "#}" not in line.split("{#", 1)[1]
+    ]
+    assert spanning == []

@@ -318,3 +318,13 @@ def test_a_portal_token_is_created_once_and_its_secret_shown_once(portal_admin):
     assert client.get("/portal/api-tokens/").context["new_secret"]
     assert client.get("/portal/api-tokens/").context["new_secret"] is None
     assert ApiToken.objects.for_customer(seat.customer).count() == 1
+
+
+@pytest.mark.parametrize(("step", "undo"), [("suspend", "reactivated"), ("delete", "restored")])
+def test_a_closed_portal_says_how_it_is_reopened(portal_admin, owner, step, undo):
+    from customers import services
+
+    seat, client = portal_admin
+    getattr(services, f"customer_{step}")(customer=seat.customer, actor=owner)
+    page = client.get("/portal/").content.decode()
+    assert f"to have it {undo}" in page
