@@ -111,10 +111,15 @@ def lock_chain(organization_id: Any) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
 
 
-def last_hash(organization_id: Any) -> str:
-    entries = (
+def _chain_of(organization_id: Any) -> Any:
+    return (
         AuditEntry.objects.for_organization(organization_id)
         if organization_id
         else AuditEntry.objects.unscoped().filter(organization__isnull=True)
     )
-    return entries.order_by("-id").values_list("hash", flat=True).first() or ""
+
+
+def last_link(organization_id: Any) -> tuple[str, int]:
+    """The newest entry's hash and sequence number ("" and 0 for an empty chain)."""
+    newest = _chain_of(organization_id).order_by("-id").values_list("hash", "sequence").first()
+    return (newest[0], newest[1] or 0) if newest else ("", 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 
 from audit.models import LogStream
+from audit.streams.services import START_CHOICES
 
 
 class AuditSettingsForm(forms.Form):
@@ -49,3 +50,21 @@ class LogStreamForm(forms.Form):
         label="File name",
         help_text="JSON Lines file: a name like audit.jsonl, written on the server.",
     )
+    start = forms.ChoiceField(
+        label="Start with",
+        choices=START_CHOICES,
+        initial="new",
+        required=False,  # a client that does not say starts with new entries, as before
+        widget=forms.RadioSelect,
+        help_text="Replacing a stream? Start where it stopped, so the receiver misses nothing.",
+    )
+    since = forms.DateTimeField(
+        required=False,
+        label="From (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        help_text="With “Entries from a time”: every entry from then on.",
+    )
+
+    def clean_start(self) -> str:
+        return self.cleaned_data.get("start") or "new"

@@ -94,6 +94,9 @@ class AuditEntry(models.Model):
     key_id = models.CharField(max_length=12, blank=True, editable=False)
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     hash = models.CharField(max_length=64, blank=True, editable=False)
+    # 1, 2, 3 … per organization (ids are shared by all): a log stream's receiver sees a gap
+    # at a glance; prev_hash proves it. Not hashed, so the entries before it verify as ever.
+    sequence = models.BigIntegerField(null=True, blank=True, editable=False)
 
     objects = AuditEntryManager()
 

@@ -11,7 +11,7 @@ from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
 
-from audit.chain import current_key_id, entry_hash, last_hash, lock_chain
+from audit.chain import current_key_id, entry_hash, last_link, lock_chain
 from audit.context import current_request
 from audit.models import AuditEntry
 from customers.models import ApiToken
@@ -149,7 +149,8 @@ def record(
         lock_chain(entry.organization_id)
         entry.created_at = timezone.now()
         entry.key_id = current_key_id()
-        entry.prev_hash = last_hash(entry.organization_id)
+        entry.prev_hash, sequence = last_link(entry.organization_id)
+        entry.sequence = sequence + 1
         entry.changes = json.loads(json.dumps(entry.changes, default=str))
         entry.hash = entry_hash(entry, entry.prev_hash)
         entry.save()

@@ -38,6 +38,10 @@ def event(entry: AuditEntry) -> dict[str, Any]:
         "ip_address": entry.ip_address,
         "user_agent": entry.user_agent,
         "request_id": entry.request_id,
+        # The receiver proves it has everything: each event's prev_hash is the hash of the
+        # one before it, and sequence counts the organization's entries without a gap.
+        "sequence": entry.sequence,
+        "prev_hash": entry.prev_hash,
         "hash": entry.hash,
     }
 

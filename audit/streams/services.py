@@ -30,6 +30,13 @@ MAX_STREAMS = 5
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}\.jsonl")
 LAG_COUNT_LIMIT = 10_000
 RETENTION_DAYS = (30, 3650)
+START_CHOICES = [
+    ("new", "New entries only"),
+    ("resume", "Where the last deleted stream stopped"),
+    ("since", "Entries from a time"),
+]
+NOTHING_TO_RESUME = "No stream of this organization was deleted yet: choose another start."
+SINCE_REQUIRED = "Enter the time to start from."
 
 
 def _checked_url(url: str) -> str:
@@ -70,9 +77,11 @@ def stream_create(
     url: str = "",
     file_name: str = "",
     secret: str = "",
+    start: str = "new",
+    since: datetime | None = None,
 ) -> tuple[LogStream, str]:
-    """A new stream, starting after the newest entry; and the HTTPS signing secret, returned
-    here once (other kinds: "")."""
+    """A new stream and the HTTPS signing secret, returned here once (other kinds: ""). It
+    starts after the newest entry, where the last deleted stream stopped, or at ``since``."""
     if kind not in LogStream.Kind.values:
         raise Invalid("Choose what kind of stream this is.")
     if not (name or "").strip():
@@ -81,7 +90,7 @@ def stream_create(
     if LogStream.objects.for_organization(organization).count() >= MAX_STREAMS:
         raise Conflict(f"An organization can have {MAX_STREAMS} log streams: delete one first.")
     where = _destination(kind, url, file_name, secret)
-    head = AuditEntry.objects.for_organization(organization).order_by("-id").first()
+    cursor = _start_cursor(organization, start, since)
     stream = LogStream.objects.create(
         organization=organization,
         kind=kind,
@@ -89,7 +98,7 @@ def stream_create(
         url=where["url"],
         file_name=where["file_name"],
         secret_encrypted=encrypt(where["secret"]) if where["secret"] else "",
-        cursor=head.pk if head else 0,
+        cursor=cursor,
     )
     record(
         action="log_stream.created",
@@ -104,6 +113,24 @@ def stream_create(
         },
     )
     return stream, where["secret"] if kind == LogStream.Kind.HTTPS else ""
+
+
+def _start_cursor(organization: Organization, start: str, since: datetime | None) -> int:
+    """The id after which a new stream starts sending."""
+    entries = AuditEntry.objects.for_organization(organization)
+    if start == "resume":
+        deleted = entries.filter(action="log_stream.deleted", outcome="success").order_by("-id")
+        for changes in deleted.values_list("changes", flat=True)[:1]:
+            stopped = (changes or {}).get("stopped_after") or [None]
+            if isinstance(stopped[0], int):
+                return stopped[0]
+        raise Invalid(NOTHING_TO_RESUME)
+    if start == "since":
+        if since is None:
+            raise Invalid(SINCE_REQUIRED)
+        before = entries.filter(created_at__lt=since).order_by("-id").values_list("pk", flat=True)
+        return before.first() or 0
+    return entries.order_by("-id").values_list("pk", flat=True).first() or 0
 
 
 @audited("log_stream.updated")
@@ -130,12 +157,18 @@ def stream_set_enabled(*, stream: LogStream, enabled: bool, actor: User) -> LogS
 @audited("log_stream.deleted")
 @transaction.atomic
 def stream_delete(*, stream: LogStream, actor: User) -> None:
+    stream = LogStream.objects.unscoped().select_for_update().get(pk=stream.pk)  # its cursor now
     record(
         action="log_stream.deleted",
         organization=stream.organization,
         actor=actor,
         resource=stream,
-        changes={"kind": [stream.kind, None], "url": [stream.url or stream.file_name, None]},
+        changes={
+            "kind": [stream.kind, None],
+            "url": [stream.url or stream.file_name, None],
+            # where it stopped: a stream that replaces it can start there ("resume")
+            "stopped_after": [stream.cursor, None],
+        },
     )
     stream.delete()
 

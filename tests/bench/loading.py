@@ -165,6 +165,7 @@ class Loading:
             "key_id",
             "prev_hash",
             "hash",
+            "sequence",
         ]
         signing_key = current_key_id()
         last = {
@@ -175,6 +176,7 @@ class Loading:
             or ""
             for o in self.orgs
         }
+        numbers = {o.pk: AuditEntry.objects.for_organization(o).count() for o in self.orgs}
         actions = [
             "customer.updated",
             "customer.suspended",
@@ -208,6 +210,7 @@ class Loading:
                 entry.key_id = signing_key
                 entry.prev_hash = last[org.pk]
                 entry.hash = last[org.pk] = entry_hash(entry, entry.prev_hash)
+                numbers[org.pk] += 1
                 yield [
                     org.pk,
                     entry.created_at,
@@ -226,6 +229,7 @@ class Loading:
                     signing_key,
                     entry.prev_hash,
                     entry.hash,
+                    numbers[org.pk],
                 ]
 
         self.copy(AuditEntry._meta.db_table, columns, rows(), total, "audit entries")
