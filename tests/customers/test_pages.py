@@ -190,7 +190,18 @@ class TestDangerZone:
         assert response.status_code == 422
         assert "Type “acme-customer” exactly" in response.content.decode()
         assert b'id="dialog-delete" aria-labelledby="dialog-delete-title" open' in response.content
-        customer.refresh_from_db()
+        # Without JavaScript, Cancel must close a dialog the server opened: back to the page.
+        page = response.content.decode()
+        dialog = page[page.index('id="dialog-delete"') :]
+        assert f'<a href="{detail_url(customer)}" class="button" data-dialog-close>Cancel' in dialog
+        assert 'href="#" class="button" data-dialog-close' not in page
+        assert (
+            "open"
+            not in owner_client.get(detail_url(customer))
+            .content.decode()
+            .split('id="dialog-delete"')[1]
+            .split(">")[0]
+        )
         assert customer.status == "pending_admin_activation"
 
     def test_delete_then_restore(self, owner_client, customer):
