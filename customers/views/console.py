@@ -232,10 +232,8 @@ def _lifecycle_action(
     return view
 
 
-suspend = _lifecycle_action(
-    services.customer_suspend,
-    "{name} is suspended: portal sign-in, its API tokens and ingestion stop.",
-)
+# The page's own banner says what suspension refuses; the message only confirms it.
+suspend = _lifecycle_action(services.customer_suspend, "{name} is suspended.")
 
 
 reactivate = _lifecycle_action(services.customer_reactivate, "{name} is reactivated.")

@@ -174,7 +174,9 @@ class TestDetail:
 class TestDangerZone:
     def test_suspend_and_reactivate(self, owner_client, customer, org):
         response = owner_client.post(f"{detail_url(customer)}suspend", follow=True)
-        assert b"is suspended" in response.content
+        page = response.content.decode()
+        assert f"{customer.name} is suspended." in page
+        assert page.count("portal sign-in, its API tokens and ingestion") == 1  # said once
         customer.refresh_from_db()
         assert customer.status == "suspended"
         owner_client.post(f"{detail_url(customer)}reactivate")
