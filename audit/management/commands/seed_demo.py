@@ -369,7 +369,9 @@ class Command(BaseCommand):
                 reason="Trial allowance",
                 actor=None,
             )
-            events_ingest(customer=customer, items=[item] * used)
+            # topped up from what today's random events already counted
+            already = consume(customer, "events_per_day", 0).used
+            events_ingest(customer=customer, items=[item] * max(used - already, 0))
         everyone = list(
             Customer.objects.for_organization(organization).select_related("organization")
         )
