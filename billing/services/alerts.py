@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from audit.services import record
 from billing.dimensions import ALERTING, DIMENSIONS, Dimension, get_dimension
@@ -18,6 +19,7 @@ from billing.forecast import Forecast
 from billing.models import DEFAULT_ALERT_PERCENTS, AlertThreshold, Plan, QuotaNotice
 from billing.services.errors import LimitError
 from billing.services.forecasts import refresh_forecast
+from billing.services.limits import effective_limits_for
 from billing.services.notify import usage_alert_send
 
 if TYPE_CHECKING:
@@ -304,13 +306,32 @@ def describe(
     return f"Refused by the limit of {what}."
 
 
-def recent_alerts(organization_id: Any, limit: int = 10) -> list[QuotaNotice]:
-    """The organization's newest alerts, for the Overview page."""
-    return list(
+def recent_alerts(
+    organization_id: Any, limit: int = 10, *, now: datetime | None = None
+) -> list[QuotaNotice]:
+    """The organization's newest alerts that still hold, for the Overview page: of the current
+    window, about the limit in force now (a limit raised since makes them old news), and a
+    forecast only while its time is ahead. Older ones stay in the Audit Log."""
+    now = now or timezone.now()
+    notices = list(
         QuotaNotice.objects.for_organization(organization_id)
-        .select_related("customer")
-        .order_by("-created_at", "-id")[:limit]
+        .select_related("customer", "customer__plan")
+        .order_by("-created_at", "-id")[: limit * 3]
     )
+    limits = effective_limits_for(list({n.customer_id: n.customer for n in notices}.values()))
+    return [notice for notice in notices if _still_holds(notice, limits, now)][:limit]
+
+
+def _still_holds(notice: QuotaNotice, limits: dict[Any, Any], now: datetime) -> bool:
+    dimension = get_dimension(notice.dimension)
+    if notice.window_start != dimension.window_start(now):
+        return False
+    if notice.kind == QuotaNotice.Kind.FORECAST and (notice.forecast_at or now) <= now:
+        return False
+    if notice.kind == "exceeded_pool":  # the shared cap, not the customer's own limit
+        return True
+    current = limits.get(notice.customer_id, {}).get(dimension.key)
+    return current is not None and current.value == notice.limit_value
 
 
 def dimension_label(key: str) -> str:

@@ -303,6 +303,29 @@ def test_the_overview_lists_alerts_and_each_person_can_opt_out(owner_client, org
     )
 
 
+def test_the_overview_shows_only_alerts_that_still_hold(owner_client, org, owner, busy):
+    """An alert agrees with the limit in force and the time: a raised limit, a forecast whose
+    time has passed and a window that has ended each take it off the Overview."""
+    with time_machine.travel(NOON, tick=False):
+        ingest(busy, 60)  # on course to reach 100 around 20:00
+        ingest(busy, 20)  # and at 80%
+        page = owner_client.get(reverse("home")).content.decode()
+        assert "reached 80% of its events per day" in page
+        assert "is on course to reach" in page
+        override_set(
+            customer=busy, dimension="events_per_day", value=10_000, reason="more", actor=owner
+        )
+        page = owner_client.get(reverse("home")).content.decode()
+        assert "Busy Co</a>" not in page  # (80 of 100) no longer says anything true
+    override_set(customer=busy, dimension="events_per_day", value=100, reason="back", actor=owner)
+    with time_machine.travel(NOON + timedelta(hours=9), tick=False):  # 21:00: forecast passed
+        page = owner_client.get(reverse("home")).content.decode()
+        assert "reached 80%" in page
+        assert "is on course to reach" not in page
+    with time_machine.travel(NOON + timedelta(days=1), tick=False):  # a new day, a new window
+        assert "Busy Co</a>" not in owner_client.get(reverse("home")).content.decode()
+
+
 def test_viewers_get_no_alert_emails_and_no_switch(viewer_client, org):
     assert "Emails to you" not in viewer_client.get(reverse("home")).content.decode()
     refused = viewer_client.post(reverse("alert_emails"), {"usage_alert_emails": "off"})
