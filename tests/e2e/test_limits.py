@@ -57,3 +57,21 @@ def test_cancel_puts_back_the_one_cell_and_keeps_the_grid(page, owner, org):
     expect(page.locator("#limits-q")).to_have_value("")
     focused = page.get_by_role("link", name=f"Edit Seats (users) of {first.name}")
     expect(focused).to_be_focused()  # back on the cell that was edited
+
+
+def test_the_first_click_after_typing_a_search_opens_the_editor(page, owner, org):
+    """Leaving the search box used to reload the grid (a "change") under the click that
+    opened an editor, so the first click did nothing."""
+    wanted = make_customer(org, actor=owner, name="Wanted Co")
+    make_customer(org, actor=owner, name="Other Co")
+    sign_in(page, owner.email, PASSWORD)
+    page.goto("/settings/billing/customer-limits/")
+    page.locator("#limits-q").fill("Wanted")
+    expect(page.locator("#grid tbody tr")).to_have_count(1)  # the search's own reload is done
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.get_by_role("link", name=f"Edit Seats (users) of {wanted.name}").click()
+    expect(page.locator(f"#cell-{wanted.pk}-seats form")).to_be_visible()
+    grid_reloads = [url for url in requests if url.split("?")[0].endswith("/customer-limits/")]
+    assert grid_reloads == []  # only the cell's editor was asked for
+    expect(page.locator("#limits-q")).to_have_value("Wanted")
