@@ -6,10 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path
 
 from billing.selectors import plan_names_everywhere, plans_of
+from customers.admin.lifecycle import STEPS, bulk_action, change_page_step
 from customers.admin.mixins import (
     AuditedAdminMixin,
     EstimatedCountPaginator,
@@ -19,16 +22,12 @@ from customers.admin.mixins import (
 from customers.models import Connection, Customer, CustomerUser, Invitation
 from customers.services import (
     EDITABLE_FIELDS,
+    LIFECYCLE,
     SERVICE_ERRORS,
     connection_revoke,
-    customer_delete,
-    customer_reactivate,
-    customer_restore,
-    customer_suspend,
     customer_update,
     invite_resend,
     invite_revoke,
-    refusal_text,
 )
 
 
@@ -93,25 +92,6 @@ class ConnectionInline(ReadOnlyInline):
     model = Connection
     fields = ["app", "account_label", "status", "connected_at", "last_used_at"]
     readonly_fields = fields
-
-
-def _service_action(service: Callable[..., Any], label: str) -> Callable[..., None]:
-    def action(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
-        done, refused = 0, []
-        for customer in queryset:
-            try:
-                service(customer=customer, actor=request.user)
-                done += 1
-            except SERVICE_ERRORS as error:
-                refused.append(refusal_text(error))
-        if done:
-            modeladmin.message_user(request, f"{label}: {done} customer(s).", messages.SUCCESS)
-        for message in refused:
-            modeladmin.message_user(request, message, messages.WARNING)
-
-    action.__name__ = f"action_{service.__name__}"
-    action.short_description = label  # type: ignore[attr-defined]
-    return action
 
 
 @admin.register(Customer)
@@ -183,12 +163,37 @@ class CustomerAdmin(TenantAdminMixin, admin.ModelAdmin):
         ("Dates", {"fields": ("created_at", "updated_at", "deleted_at", "version")}),
     )
     inlines = [CustomerUserInline, InvitationInline, ConnectionInline]
-    actions = [
-        _service_action(customer_suspend, "Suspend"),
-        _service_action(customer_reactivate, "Reactivate"),
-        _service_action(customer_delete, "Delete (soft, restorable)"),
-        _service_action(customer_restore, "Restore"),
-    ]
+    actions = [bulk_action(step) for step in STEPS]  # each asks first, with counts
+
+    def get_urls(self) -> list[Any]:
+        step = path(
+            "<uuid:object_id>/lifecycle/<str:step>/",
+            self.admin_site.admin_view(self.lifecycle_view),
+            name="customers_customer_lifecycle",
+        )
+        return [step, *super().get_urls()]
+
+    def lifecycle_view(self, request: HttpRequest, object_id: Any, step: str) -> HttpResponse:
+        customer = self.get_object(request, str(object_id))
+        if customer is None or step not in STEPS:
+            raise Http404("No such customer or step.")
+        if not self.has_change_permission(request, customer):
+            raise PermissionDenied
+        return change_page_step(self, request, customer, step)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # The lifecycle buttons the customer's status allows, beside History.
+        customer = self.get_object(request, object_id)
+        status = getattr(customer, "status", None)
+        steps = [(step, STEPS[step][1]) for step in STEPS if status in LIFECYCLE[step]]
+        extra = {**(extra_context or {}), "lifecycle_steps": steps}
+        return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

@@ -112,11 +112,18 @@ def test_a_change_in_the_admin_goes_through_the_service_and_is_audited(support, 
     assert entry.changes == {"phone_number": ["", "+49 30 1234567"]}
 
 
-def test_admin_actions_use_the_lifecycle_services(support, customer, org):
+def test_admin_actions_ask_first_then_use_the_lifecycle_services(support, customer, org):
+    chosen = {"action": "lifecycle_suspend", "_selected_action": [str(customer.pk)]}
+    asked = support.post("/admin/customers/customer/", chosen)
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "Suspend 1 customer?" in page
+    assert "This affects <strong>1 customer</strong>" in page
+    assert customer.name in page
+    customer.refresh_from_db()
+    assert customer.status != "suspended"  # nothing until "Yes"
     response = support.post(
-        "/admin/customers/customer/",
-        {"action": "action_customer_suspend", "_selected_action": [str(customer.pk)]},
-        follow=True,
+        "/admin/customers/customer/", {**chosen, "confirmed": "yes"}, follow=True
     )
     assert response.status_code == 200
     customer.refresh_from_db()
@@ -177,7 +184,7 @@ def test_an_action_posted_with_ids_that_are_not_ids_is_refused_not_a_500(
 ):
     response = support.post(
         "/admin/customers/customer/",
-        {"action": "action_customer_suspend", "_selected_action": selected},
+        {"action": "lifecycle_suspend", "_selected_action": selected},
     )
     assert response.status_code == 302
     customer.refresh_from_db()
@@ -191,3 +198,24 @@ def test_support_sees_a_customers_invitations_and_connections_inline(support, cu
     invitation = customer.invitations.first()
     assert invitation.email in content
     assert invitation.token_hash not in content
+
+
+def test_a_customers_page_has_its_lifecycle_steps_and_each_asks_first(support, customer, org):
+    change = f"/admin/customers/customer/{customer.pk}/change/"
+    page = support.get(change).content.decode()
+    suspend = f"/admin/customers/customer/{customer.pk}/lifecycle/suspend/"
+    assert f'href="{suspend}"' in page
+    assert "/lifecycle/reactivate/" not in page  # not suspended: no such step
+    asked = support.get(suspend)
+    assert asked.status_code == 200
+    assert "Suspend 1 customer?" in asked.content.decode()
+    customer.refresh_from_db()
+    assert customer.status != "suspended"
+    done = support.post(suspend, {"confirmed": "yes"})
+    assert done["Location"] == change
+    customer.refresh_from_db()
+    assert customer.status == "suspended"
+    assert "/lifecycle/reactivate/" in support.get(change).content.decode()
+    assert (
+        support.get(f"/admin/customers/customer/{customer.pk}/lifecycle/nope/").status_code == 404
+    )
