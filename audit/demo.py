@@ -1,5 +1,6 @@
 """Made-up rows that `manage.py seed_demo` and the benchmark (tests/bench) share: customers,
-executions and events, as field values (the one saves models, the other streams COPY rows)."""
+executions and events, as field values (the one saves models, the other streams COPY rows);
+and the demo rows counted through the usage counters, as ingestion counts them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ import json
 import random
 from datetime import datetime, timedelta
 from typing import Any
+
+from django.utils import timezone
+
+from audit.models import Event
+from billing.dimensions import get_dimension
+from billing.services import consume
+from customers.models import Customer
 
 CUSTOMER_STATUSES = ["active"] * 6 + ["pending_admin_activation"] * 3 + ["suspended"]
 TRIGGERS = ["agent-service", "webhook", "scheduler", "manual"]
@@ -72,3 +80,32 @@ def event_values(
         "occurred_at": now - timedelta(seconds=rnd.randint(0, int(SPAN.total_seconds()))),
         "payload_summary": json.dumps({"id": rnd.randint(1000, 99999)}),
     }
+
+
+def _within_window(rows: list[Any], when: str, start: datetime) -> dict[Any, list[Any]]:
+    grouped: dict[Any, list[Any]] = {}
+    for row in rows:
+        if getattr(row, when) >= start:
+            grouped.setdefault(row.customer_id, []).append(row)
+    return grouped
+
+
+def counted(rows: list[Any], when: str) -> list[Any]:
+    """The demo rows the usage counters allow, counted as ingestion counts them: those in the
+    current window (today's events, this month's executions) go through consume(), per
+    customer, and what is over a limit is left out, so usage bars, charts and lists agree."""
+    if not rows:
+        return rows
+    dimension = "events_per_day" if isinstance(rows[0], Event) else "executions_per_month"
+    start = get_dimension(dimension).window_start(timezone.now())
+    grouped = _within_window(rows, when, start)
+    customers = Customer.objects.unscoped().in_bulk(list(grouped))
+    dropped: set[int] = set()
+    for customer_id, in_window in grouped.items():
+        room = consume(customers[customer_id], dimension, 0)  # used and allowed so far
+        fits = len(in_window) if room.limit is None else max(room.limit - room.used, 0)
+        kept = in_window[:fits]
+        if kept:
+            consume(customers[customer_id], dimension, len(kept))
+        dropped |= {id(row) for row in in_window[len(kept) :]}
+    return [row for row in rows if id(row) not in dropped]

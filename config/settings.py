@@ -202,6 +202,7 @@ TIME_ZONE = "UTC"
 # The console speaks English only: without translation machinery, every choice label and
 # form message skips a gettext lookup (hundreds a page; make bench PROFILE=… shows them).
 USE_I18N = False
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_TZ = True
 
 STATIC_URL = "/static/"

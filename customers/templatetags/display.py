@@ -57,7 +57,8 @@ def moment(when: datetime | None, precision: str = "minutes") -> str:
     if when is None:
         return "—"
     when = when.astimezone(UTC)
-    shown = "%Y-%m-%d %H:%M:%S" if precision == "seconds" else "%Y-%m-%d %H:%M"
+    # One format everywhere a time is shown, with its zone: 2026-12-02 06:31 UTC.
+    shown = "%Y-%m-%d %H:%M:%S UTC" if precision == "seconds" else "%Y-%m-%d %H:%M UTC"
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         when.isoformat(timespec="seconds"),

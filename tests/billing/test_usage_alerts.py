@@ -3,6 +3,7 @@ per window, the forecast, who hears (emails, webhook, Overview), the digest, the
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -273,7 +274,8 @@ def test_the_limits_grid_sorts_by_forecast_and_says_when(owner_client, org, owne
         "Aardvark Calm",
         "Aaa Unused",
     ]
-    assert "will hit the limit on Nov 18, 20:00 UTC" in by_forecast.content.decode()
+    page = by_forecast.content.decode()
+    assert re.search(r"will hit the limit on <time [^>]*>2026-11-18 20:00 UTC</time>", page)
     assert 'value="forecast" selected' in by_forecast.content.decode()
 
 

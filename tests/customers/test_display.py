@@ -65,9 +65,9 @@ def test_a_timestamp_has_no_microseconds_and_the_full_time_on_hover():
     when = datetime(2026, 11, 23, 18, 40, 17, 123456, tzinfo=UTC)
     assert moment(when) == (
         '<time datetime="2026-11-23T18:40:17+00:00" title="Monday 23 November 2026, '
-        '18:40:17 UTC">2026-11-23 18:40</time>'
+        '18:40:17 UTC">2026-11-23 18:40 UTC</time>'
     )
-    assert ">2026-11-23 18:40:17</time>" in moment(when, "seconds")
+    assert ">2026-11-23 18:40:17 UTC</time>" in moment(when, "seconds")
     assert moment(None) == "—"
 
 

@@ -20,11 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from audit.demo import customer_values, event_values, execution_values
+from audit.demo import counted, customer_values, event_values, execution_values
 from audit.ingestion import events_ingest
 from audit.models import Event, Execution, LogStream, Workflow
 from audit.streams.services import audit_settings_set, stream_create
-from billing.dimensions import get_dimension
 from billing.selectors import plans_of
 from billing.services import consume, override_set
 from customers.models import (
@@ -113,10 +112,6 @@ WORKFLOWS = [
     "Ticket triage",
     "Inventory refresh",
 ]
-
-
-# What ingestion counts each kind of activity row as.
-COUNTED_AS = {Event: "events_per_day", Execution: "executions_per_month"}
 
 
 class Command(BaseCommand):
@@ -304,34 +299,10 @@ class Command(BaseCommand):
                 )
             )
 
-        runs = self._counted([execution(n) for n in range(executions)], "started_at")
-        happenings = self._counted([event(n) for n in range(events)], "occurred_at")
+        runs = counted([execution(n) for n in range(executions)], "started_at")
+        happenings = counted([event(n) for n in range(events)], "occurred_at")
         self._bulk(Execution, runs.__getitem__, len(runs), "executions")
         self._bulk(Event, happenings.__getitem__, len(happenings), "events")
-
-    def _counted(self, rows: list[Any], when: str) -> list[Any]:
-        """The rows the usage counters allow, counted as ingestion counts them: those in the
-        current window (today's events, this month's executions) go through consume(), per
-        customer, and what is over a limit is left out, so usage bars, charts and lists agree."""
-        dimension = COUNTED_AS[type(rows[0])] if rows else None
-        if dimension is None:
-            return rows
-        start = get_dimension(dimension).window_start(timezone.now())
-        in_window: dict[Any, list[Any]] = {}
-        for row in rows:
-            if getattr(row, when) >= start:
-                in_window.setdefault(row.customer_id, []).append(row)
-        dropped: set[int] = set()
-        customers = Customer.objects.unscoped().in_bulk(list(in_window))
-        for customer_id, counted in in_window.items():
-            customer = customers[customer_id]
-            room = consume(customer, dimension, 0)  # what is used and allowed so far
-            fits = len(counted) if room.limit is None else max(room.limit - room.used, 0)
-            kept = counted[: min(fits, len(counted))]
-            if kept:
-                consume(customer, dimension, len(kept))
-            dropped |= {id(row) for row in counted[len(kept) :]}
-        return [row for row in rows if id(row) not in dropped]
 
     def _health(self, organization: Organization) -> None:
         """Customers in every health state, some near or at a limit (which fires real usage
