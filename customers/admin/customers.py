@@ -46,7 +46,7 @@ class PlanNameFilter(admin.SimpleListFilter):
         return queryset.filter(plan__name=self.value()) if self.value() else queryset
 
 
-class CustomerUserInline(admin.TabularInline):
+class CustomerUserInline(admin.StackedInline):
     model = CustomerUser
     formset = ParentScopedInlineFormSet
     extra = 0
@@ -62,7 +62,7 @@ class CustomerUserInline(admin.TabularInline):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(admin.StackedInline):
     """A customer's rows shown on its page for support to read; changes go through the
     rows' own actions (resend, revoke), which call the services."""
 

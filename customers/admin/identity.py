@@ -57,7 +57,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
 PERSONAL = ["usage_alert_emails"]
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.StackedInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]

@@ -20,7 +20,12 @@ from django.apps import apps as django_apps
 from django.core import mail
 from django.core.management import call_command
 
-from audit.management.commands.seed_demo import DEMO_PASSWORD, OWNER_EMAIL, VIEWER_EMAIL
+from audit.management.commands.seed_demo import (
+    DEMO_PASSWORD,
+    OWNER_EMAIL,
+    SUPPORT_EMAIL,
+    VIEWER_EMAIL,
+)
 from audit.models import AuditEntry, Execution
 from audit.streams.delivery import deliver_now as streams_deliver_now
 from audit.streams.services import audit_settings_set, stream_create
@@ -160,6 +165,21 @@ def audit(page, who: str, width: str, path: str, shots: Path | None) -> list[Fin
     return found
 
 
+def support_pages() -> list[str]:
+    """Support's admin: the index, each list it works in, and a customer's page with its
+    users, invitations and connections inline."""
+    customer = Customer.objects.unscoped().filter(status=CustomerStatus.ACTIVE).first()
+    return [
+        "/admin/",
+        "/admin/customers/customer/",
+        "/admin/customers/customer/?q=a",
+        f"/admin/customers/customer/{customer.pk}/change/",
+        f"/admin/customers/customer/{customer.pk}/lifecycle/suspend/",
+        "/admin/customers/organization/",
+        "/admin/audit/auditentry/",
+    ]
+
+
 def support_group() -> None:
     """An earlier browser test's flush emptied every table, migrations' rows too: seed_demo
     needs the "Support" group, so it is made again the way its migration makes it."""
@@ -232,7 +252,14 @@ def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_se
         "customer admin": customer_admin_email(),
         "visitor": None,
     }
-    pages["visitor"] = ["/accounts/login/", "/accounts/password-reset/", invite_link()]
+    pages["visitor"] = [
+        "/accounts/login/",
+        "/accounts/password-reset/",
+        invite_link(),
+        "/admin/login/",
+    ]
+    pages["support"] = support_pages()
+    logins["support"] = SUPPORT_EMAIL
     shots = Path(os.environ["SCREENSHOTS"]) if os.environ.get("SCREENSHOTS") else None
     if shots:
         shots.mkdir(parents=True, exist_ok=True)
@@ -245,7 +272,14 @@ def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_se
                 base_url=live_server.url, viewport={"width": w, "height": h}
             )
             page = context.new_page()
-            if email:
+            if who == "support":  # support staff sign in to /admin/ on its own page
+                page.goto("/admin/login/")
+                page.fill("#id_username", email)
+                page.fill("#id_password", DEMO_PASSWORD)
+                page.click("input[type=submit]")
+                page.wait_for_load_state("networkidle")
+                assert "/admin/login/" not in page.url, "support could not sign in to /admin/"
+            elif email:
                 sign_in(page, email, DEMO_PASSWORD)
                 page.wait_for_load_state("networkidle")
             for path in pages[who]:
