@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from customers.models import Connection, Customer, CustomerUser
 from customers.services import (
+    LIFECYCLE,
     SERVICE_ERRORS,
     customer_delete,
     customer_reactivate,
@@ -64,6 +65,9 @@ def _confirmation(
         "label": label,
         "consequence": consequence,
         "customers": customers,
+        # those whose status refuses the step (already suspended, deleted…), said up front
+        "refused": sum(c.status not in LIFECYCLE[step] for c in customers),
+        "verb": {"suspend": "suspended", "reactivate": "reactivated"}.get(step, f"{step}d"),
         "users": CustomerUser.objects.unscoped().filter(customer_id__in=ids).count(),
         "connections": Connection.objects.unscoped().filter(customer_id__in=ids).count(),
         **extra,

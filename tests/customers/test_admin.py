@@ -120,6 +120,8 @@ def test_admin_actions_ask_first_then_use_the_lifecycle_services(support, custom
     assert "Suspend 1 customer?" in page
     assert "This affects <strong>1 customer</strong>" in page
     assert customer.name in page
+    assert page.count("Suspend 1 customer?") == 2  # the <title> and one h1
+    assert "cannot be suspended" not in page
     customer.refresh_from_db()
     assert customer.status != "suspended"  # nothing until "Yes"
     response = support.post(
@@ -216,6 +218,8 @@ def test_a_customers_page_has_its_lifecycle_steps_and_each_asks_first(support, c
     customer.refresh_from_db()
     assert customer.status == "suspended"
     assert "/lifecycle/reactivate/" in support.get(change).content.decode()
+    again = support.get(suspend).content.decode()  # said before it is refused
+    assert "1 of them cannot be suspended in their status" in again
     assert (
         support.get(f"/admin/customers/customer/{customer.pk}/lifecycle/nope/").status_code == 404
     )
