@@ -131,13 +131,6 @@ def claim(pk: int, now: datetime) -> WebhookDelivery | None:
     return WebhookDelivery.objects.unscoped().select_related("endpoint", "event").get(pk=pk)
 
 
-def attempt(delivery: WebhookDelivery) -> Outcome:
-    """One attempt at a claimed delivery, and its result recorded."""
-    outcome = send(delivery)
-    record_outcome(delivery, outcome)
-    return outcome
-
-
 @transaction.atomic
 def record_outcome(delivery: WebhookDelivery, outcome: Outcome) -> None:
     """The endpoint's row is locked before the delivery's, as every write about deliveries
