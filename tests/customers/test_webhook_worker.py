@@ -21,28 +21,35 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [requires_postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_customer_created_in_the_console_arrives_within_5_seconds(settings, org, owner, client):
-    # The worker is another process: it reads this test's database, and so do its tasks.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    settings.WEBHOOKS_ALLOW_PRIVATE = True
+def start_worker(**extra_env: str) -> subprocess.Popen:
+    """`manage.py db_worker` as `make run` starts it, on this test's database (another
+    process: it reads what the test committed, and so do its tasks)."""
     db = connection.settings_dict
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "DEBUG": "1",
         "WEBHOOKS_ALLOW_PRIVATE": "1",
+        **extra_env,
     }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_a_customer_created_in_the_console_arrives_within_5_seconds(settings, org, owner, client):
+    # The worker is another process: it reads this test's database, and so do its tasks.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
     with running_receiver() as receiver:
         from customers.services import endpoint_create
 
         _, secret = endpoint_create(organization=org, url=receiver.url, actor=owner)
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        worker = start_worker()
         try:
             time.sleep(1.5)  # the worker is up
             client.force_login(owner)
@@ -87,14 +94,6 @@ def test_a_hanging_receiver_holds_up_no_other_organizations_delivery(
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.WEBHOOKS_ALLOW_PRIVATE = True
     settings.AUDIT_STREAM_FILE_DIR = tmp_path / "streams"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "DEBUG": "1",
-        "WEBHOOKS_ALLOW_PRIVATE": "1",
-        "AUDIT_STREAM_FILE_DIR": str(tmp_path / "streams"),
-    }
     with hanging_receiver() as hangs, running_receiver() as receiver:
         endpoint_create(organization=org, url=hangs, actor=owner)
         for n in range(40):
@@ -103,13 +102,7 @@ def test_a_hanging_receiver_holds_up_no_other_organizations_delivery(
         stream, _ = stream_create(
             organization=other_org, actor=outsider, kind="file", name="F", file_name="a.jsonl"
         )
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        worker = start_worker(AUDIT_STREAM_FILE_DIR=str(tmp_path / "streams"))
         try:
             time.sleep(2)  # the worker is up, and busy with the hanging endpoint
             started = time.monotonic()
