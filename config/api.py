@@ -14,6 +14,7 @@ from audit import hot_path
 from audit.api import router as audit_router
 from billing.api import router as billing_router
 from billing.services import QuotaExceeded
+from config.api_docs import Reference
 from customers.api import router as customers_router
 from customers.api import token_auth
 from customers.api.updates import TOO_DEEP, field_messages
@@ -41,11 +42,12 @@ api = TenantryAPI(
     description=(
         "Customers of your organization, in the shape of the seed Customer API. "
         "Authenticate with `Authorization: Bearer <token>` or `Fastly-Key: <token>`; "
-        "tokens are created under Settings → API keys."
+        "keys are created under Settings → API keys."
     ),
     auth=token_auth,
     urls_namespace="api",
     docs_url="/docs",
+    docs=Reference(),
 )
 api.add_router("/", customers_router)
 api.add_router("/", billing_router)
@@ -107,7 +109,7 @@ def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRespo
     return api.create_response(
         request,
         {
-            "detail": "A valid API token is required: send 'Authorization: Bearer <token>' "
+            "detail": "A valid API key is required: send 'Authorization: Bearer <token>' "
             "or 'Fastly-Key: <token>'."
         },
         status=401,

@@ -84,6 +84,7 @@ def demo_pages() -> dict[str, list[str]]:
         "/settings/audit-log/",
         "/settings/api-keys/",
         "/accounts/password/",
+        "/api/v1/docs",
         "/settings/customers/not-a-page/",
         # Empty results and refused filters look different: check them too.
         "/settings/customers/?q=no-such-customer-anywhere",
@@ -257,6 +258,7 @@ def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_se
         "/accounts/password-reset/",
         invite_link(),
         "/admin/login/",
+        "/api/v1/docs",
     ]
     pages["support"] = support_pages()
     logins["support"] = SUPPORT_EMAIL
