@@ -81,7 +81,13 @@ ACTIONS = (
 
 
 # Words that are not simply the code with spaces.
-NAMES = {"api": "API", "api_token": "API key", "two_factor": "two-factor", "logout": "sign-out"}
+NAMES = {
+    "api": "API",
+    "api_token": "API key",
+    "audit_log": "Audit Log",
+    "two_factor": "two-factor",
+    "logout": "sign-out",
+}
 
 
 def _words(name: str) -> str:

@@ -92,7 +92,7 @@ def resource_type_choices() -> list[tuple[str, str]]:
     names = {m._meta.model_name: str(m._meta.verbose_name).capitalize() for m in models}
     # The few entries about something that is not a row.
     names |= {
-        "audit_log": "Audit log export",
+        "audit_log": "Audit Log export",
         "pooled_cap": "Pooled cap",
         "url": "Page or endpoint",
     }

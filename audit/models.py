@@ -30,7 +30,7 @@ class AuditEntry(models.Model):
 
     class ActorType(models.TextChoices):
         USER = "user", "User"
-        TOKEN = "token", "API token"
+        TOKEN = "token", "API key"
         SYSTEM = "system", "System"
 
     class Outcome(models.TextChoices):

@@ -77,7 +77,7 @@ def _set_actor(entry: AuditEntry, actor: User | ApiToken | None, label: str) -> 
     if isinstance(actor, ApiToken):
         entry.actor_type = AuditEntry.ActorType.TOKEN
         entry.actor_token = actor
-        entry.actor_label = f"API token {actor.name} ({actor.prefix}…)"[:254]
+        entry.actor_label = f"API key {actor.name} ({actor.prefix}…)"[:254]
     elif actor is not None and getattr(actor, "is_authenticated", False):
         entry.actor_type = AuditEntry.ActorType.USER
         entry.actor_user = actor

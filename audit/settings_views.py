@@ -75,7 +75,7 @@ def audit_settings(request: HttpRequest) -> HttpResponse:
         except SERVICE_ERRORS as error:
             refusal_onto_form(form, error, field="retention_days")
         else:
-            messages.success(request, "Audit log settings saved.")
+            messages.success(request, "Audit Log settings saved.")
             return redirect(_settings_url())
     return _page(request, settings_form=form)
 

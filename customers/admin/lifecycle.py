@@ -29,13 +29,13 @@ STEPS: dict[str, tuple[Callable[..., Any], str, str]] = {
     "suspend": (
         customer_suspend,
         "Suspend",
-        "Their users can no longer sign in to the portal, their API tokens are refused and "
+        "Their users can no longer sign in to the portal, their API keys are refused and "
         "ingestion stops. Nothing is deleted.",
     ),
     "reactivate": (
         customer_reactivate,
         "Reactivate",
-        "Portal sign-in, their API tokens and ingestion work again.",
+        "Portal sign-in, their API keys and ingestion work again.",
     ),
     "delete": (
         customer_delete,

@@ -25,7 +25,7 @@ def _admit(request: HttpRequest, token: ApiToken | None) -> ApiToken | None:
                 request,
                 token,
                 f"{customer.name} is {customer.get_status_display().lower()}: "
-                f"its API tokens are refused until it is {customer.reopened_by}.",
+                f"its API keys are refused until it is {customer.reopened_by}.",
             )
         if not ip_allowed(client_ip(request), customer.ip_whitelist):
             deny(

@@ -173,6 +173,7 @@ class ApiToken(TenantModel):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "API key"  # what the console and the portal call it
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="apitoken_org_created")

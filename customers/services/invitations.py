@@ -263,6 +263,11 @@ INVITE_WRONG_ACCOUNT = (
 
 
 INVITE_CUSTOMER_DELETED = "{name} has been deleted, so its invitations can no longer be accepted."
+UNUSABLE_BECAUSE = {
+    Invitation.Status.ACCEPTED: "This invitation was accepted already.",
+    Invitation.Status.EXPIRED: "This invitation has expired and cannot be accepted.",
+    Invitation.Status.REVOKED: "This invitation was revoked and cannot be accepted.",
+}
 
 
 def invitation_for_token(token: str) -> Invitation | None:
@@ -289,10 +294,7 @@ def invite_accept(*, invitation: Invitation, actor: User) -> CustomerUser:
     current = _locked_invitation(invitation)
     customer = locked_customer(current.customer)
     if not current.is_usable:
-        raise InvitationUnusable(
-            f"This invitation is {current.get_display_status_display().lower()} and cannot be "
-            "accepted."
-        )
+        raise InvitationUnusable(UNUSABLE_BECAUSE[current.display_status])
     if actor.email.lower() != current.email.lower():
         raise Denied(INVITE_WRONG_ACCOUNT.format(invited=current.email, current=actor.email))
     if customer.is_deleted:

@@ -1,4 +1,4 @@
-"""Organizations, their members and their API tokens."""
+"""Organizations, their members and their API keys."""
 
 from __future__ import annotations
 

@@ -224,7 +224,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             except SERVICE_ERRORS as error:
                 refusal_onto_form(form, error, field="name")
             else:
-                messages.success(request, f"Key “{token.name}” created. Copy it now.")
+                messages.success(request, f"API key “{token.name}” created. Copy it now.")
                 return show_secret_once(request, new_secret, "api_keys")
     new_secret = secret_to_show(request) if request.method == "GET" else None
     tokens = (

@@ -130,7 +130,7 @@ class TestPut:
         assert response.json()["force_2fa"] is True
         entry = AuditEntry.objects.for_organization(org).get(action="customer.updated")
         assert entry.actor_type == "token"
-        assert entry.actor_label.startswith("API token backend")
+        assert entry.actor_label.startswith("API key backend")
 
     def test_form_encoded_put_like_the_seeds_api(self, api, customer):
         response = api.put(

@@ -35,6 +35,27 @@ def test_an_accepted_invitation_reads_accepted_on_the_detail_page(owner_client, 
     assert '<span class="badge badge-success">Accepted</span>' in invitations
 
 
+def test_a_pending_invitation_has_one_name_on_every_page(owner_client, org, owner):
+    """The seed's Customer Admin column says "Invite Pending": the invitations table, the
+    admin's column and the list say the same, never a bare "Pending"."""
+    from customers.models import Invitation
+    from tests.factories import make_customer
+
+    customer = make_customer(org, actor=owner, admin_email="a@x.test")
+    detail = owner_client.get(f"/settings/customers/{customer.pk}/").content.decode()
+    listing = owner_client.get("/settings/customers/").content.decode()
+    assert detail.count(">Invite Pending</span>") == 2  # the admin, and the invitations table
+    assert "a@x.test (Invite Pending)" in listing
+    for page in (detail, listing):
+        assert ">Pending</span>" not in page
+    assert [label for _, label in Invitation.Status.choices] == [
+        "Invite Pending",
+        "Accepted",
+        "Invite Expired",
+        "Invite Revoked",
+    ]
+
+
 def test_a_moment_ago_reads_just_now_with_the_full_time_on_hover():
     from datetime import timedelta
 

@@ -176,7 +176,7 @@ class TestDangerZone:
         response = owner_client.post(f"{detail_url(customer)}suspend", follow=True)
         page = response.content.decode()
         assert f"{customer.name} is suspended." in page
-        assert page.count("portal sign-in, its API tokens and ingestion") == 1  # said once
+        assert page.count("portal sign-in, its API keys and ingestion") == 1  # said once
         customer.refresh_from_db()
         assert customer.status == "suspended"
         owner_client.post(f"{detail_url(customer)}reactivate")

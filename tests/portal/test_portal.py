@@ -328,3 +328,18 @@ def test_a_closed_portal_says_how_it_is_reopened(portal_admin, owner, step, undo
     getattr(services, f"customer_{step}")(customer=seat.customer, actor=owner)
     page = client.get("/portal/").content.decode()
     assert f"to have it {undo}" in page
+
+
+def test_the_console_and_the_portal_name_things_alike(portal_admin, owner_client):
+    """One name per thing on both sides: "Audit Log" (the seed's), "API keys" (never "API
+    tokens"), whoever reads it."""
+    _, client = portal_admin
+    pages = [client.get(url) for url in ("/portal/", "/portal/api-tokens/", "/portal/audit-log/")]
+    pages += [owner_client.get(url) for url in ("/", "/settings/api-keys/", "/settings/audit-log/")]
+    for response in pages:
+        assert response.status_code == 200
+        text = response.content.decode()
+        assert "Audit Log" in text
+        assert "API keys" in text
+        for other in ("Audit log", "API token", "Api token"):
+            assert other not in text, (response.wsgi_request.path, other)
