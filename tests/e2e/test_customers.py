@@ -81,3 +81,43 @@ def test_list_search_updates_the_table_and_the_url(page, owner, org):
     page.wait_for_url("**/settings/customers/")
     page.reload()
     expect(page.locator("#results tbody tr")).to_have_count(3)
+
+
+def test_sorting_right_after_typing_a_search_makes_one_request(page, owner, org):
+    """Leaving the search box used to send the whole form again (a "change") beside the sort
+    header's own request, with the old sort: whichever answered last won."""
+    from tests.factories import make_customer
+
+    for name in ["Alpha Corp", "Alpha Beta", "Gamma GmbH"]:
+        make_customer(org, actor=owner, name=name)
+    sign_in(page, owner.email, PASSWORD)
+    page.goto("/settings/customers/")
+    page.get_by_label("Search").fill("alpha")
+    expect(page.locator("#results tbody tr")).to_have_count(2)  # the search's own reload is done
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.locator("#sort-name").click()
+    expect(page.locator("#results caption")).to_contain_text("name, descending")
+    page.wait_for_load_state("networkidle")
+    listed = [url for url in requests if "/settings/customers/" in url]
+    assert len(listed) == 1, listed
+    assert "sort=" in listed[0]
+    assert "q=alpha" in listed[0]
+
+
+def test_every_filter_control_still_reloads_the_list(page, owner, org):
+    """The form listens to each control by name now, so each one is checked."""
+    from tests.factories import make_customer
+
+    make_customer(org, actor=owner, name="Alpha Corp")
+    sign_in(page, owner.email, PASSWORD)
+    page.goto("/settings/customers/")
+    page.get_by_label("Status").select_option("suspended")
+    page.wait_for_url("**status=suspended*")
+    page.get_by_label("Show deleted").check()
+    page.wait_for_url("**show_deleted=on*")
+    page.get_by_label("Needs attention").check()
+    page.wait_for_url("**attention=on*")
+    plan = page.get_by_label("Plan")
+    plan.select_option(index=1)
+    page.wait_for_url(f"**plan={plan.input_value()}*")
