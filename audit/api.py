@@ -20,7 +20,6 @@ from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS as AUDIT_ERRORS
 from customers.api.types import INT_CURSOR, IsoDateTime, text
 from customers.keyset import cursor_page
-from customers.models import CustomerStatus
 
 router = Router(tags=["Ingestion"])
 
@@ -100,9 +99,11 @@ class FastlyKey(auth.FastlyKey):
 
 def _writable_customer(request: HttpRequest, customer_id: str):
     customer = customer_in_scope(request, customer_id)
-    if customer.status == CustomerStatus.SUSPENDED:
+    if customer.is_closed:
         raise HttpError(
-            409, f"{customer.name} is suspended: ingestion is refused until it is reactivated."
+            409,
+            f"{customer.name} is {customer.get_status_display().lower()}: ingestion is refused "
+            f"until it is {customer.reopened_by}.",
         )
     return customer
 

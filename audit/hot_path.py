@@ -37,7 +37,7 @@ from billing.services import (
 )
 from customers.api.auth import spend_request
 from customers.api.lookup import uuid_or_none
-from customers.models import ApiToken, Customer, CustomerStatus
+from customers.models import CLOSED_STATUSES, ApiToken, Customer
 from customers.net import client_ip, ip_allowed
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def _lookup(customer_id: Any, secret: str, now: datetime) -> _Lookup | None:
 def _usual(request: HttpRequest, row: _Lookup) -> bool:
     """The customer exists and takes events, the token may reach it from here, and no pooled
     cap on events asks for two counters all or nothing: else the general path decides."""
-    if row.customer_id is None or row.status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED):
+    if row.customer_id is None or row.status in CLOSED_STATUSES:
         return False
     if row.quota_pool is not None:
         return False

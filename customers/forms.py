@@ -9,14 +9,14 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
 from django.http import HttpRequest
-from django.utils.text import slugify
 
 from audit.services import Outcome, record
 from billing.selectors import plans_of
 from customers.models import (
+    SLUG_FROM_NAME_LENGTH,
+    SLUG_LENGTH,
     ApiToken,
     Customer,
-    CustomerStatus,
     CustomerUser,
     Organization,
     User,
@@ -80,7 +80,7 @@ def sign_in_refusal(user: Any) -> str | None:
                 f"{seat.customer.name} requires single sign-on (SSO): sign in through your "
                 "company's SSO provider instead of a password."
             )
-    if all(s.customer.status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED) for s in seats):
+    if all(s.customer.is_closed for s in seats):
         customer = seats[0].customer
         return (
             f"{customer.name} is {customer.get_status_display().lower()}, so its users can't "
@@ -100,7 +100,7 @@ class ApiTokenForm(forms.ModelForm):
 class CustomerCreateForm(forms.Form):
     name = forms.CharField(max_length=200, help_text="The company's display name.")
     slug = forms.SlugField(
-        max_length=80,
+        max_length=SLUG_LENGTH,
         required=False,
         help_text="URL-safe and unique in your organization. Filled in from the name; edit it "
         "if you like.",
@@ -122,11 +122,18 @@ class CustomerCreateForm(forms.Form):
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["plan"].queryset = plans_of(organization)
-        self.fields["name"].widget.attrs.update({"data-slug-source": "id_slug", "autofocus": True})
+        self.fields["name"].widget.attrs.update(
+            {
+                "data-slug-source": "id_slug",
+                "data-slug-length": SLUG_FROM_NAME_LENGTH,
+                "autofocus": True,
+            }
+        )
         self.fields["slug"].widget.attrs.update({"data-slug-target": "1"})
 
     def clean_slug(self) -> str:
-        slug = self.cleaned_data["slug"] or slugify(self.cleaned_data.get("name", ""))
+        # Left empty, the service makes a free slug from the name (customer_create).
+        slug = self.cleaned_data["slug"]
         validate_slug_not_uuid(slug)
         return slug
 

@@ -10,7 +10,7 @@ from ninja.security import APIKeyHeader, HttpBearer
 
 from audit.services import Outcome, record
 from billing.services import QuotaExceeded, announce_exceeded, consume, consume_pool
-from customers.models import ApiToken, CustomerStatus
+from customers.models import ApiToken
 from customers.net import client_ip, ip_allowed
 
 
@@ -20,7 +20,7 @@ def _admit(request: HttpRequest, token: ApiToken | None) -> ApiToken | None:
         return None
     customer = token.customer
     if customer is not None:
-        if customer.status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED):
+        if customer.is_closed:
             deny(
                 request,
                 token,

@@ -3,9 +3,9 @@
 
 from customers.models.connections import Connection, ConnectionActivity
 from customers.models.customer import (
+    CLOSED_STATUSES,
     ENTITLEMENT_FIELDS,
     SLUG_LOOKS_LIKE_UUID,
-    UUID_SHAPED,
     Customer,
     CustomerCount,
     CustomerStatus,
@@ -22,6 +22,12 @@ from customers.models.identity import (
     UserManager,
 )
 from customers.models.people import CustomerUser, Invitation
+from customers.models.slugs import (
+    SLUG_FROM_NAME_LENGTH,
+    SLUG_LENGTH,
+    UUID_SHAPED,
+    slug_from_name,
+)
 from customers.models.text import CONTROL_CHARACTERS, NOT_ONE_LINE, validate_single_line
 from customers.models.webhooks import (
     WebhookAttempt,
@@ -31,9 +37,12 @@ from customers.models.webhooks import (
 )
 
 __all__ = [
+    "CLOSED_STATUSES",
     "CONTROL_CHARACTERS",
     "ENTITLEMENT_FIELDS",
     "NOT_ONE_LINE",
+    "SLUG_FROM_NAME_LENGTH",
+    "SLUG_LENGTH",
     "SLUG_LOOKS_LIKE_UUID",
     "UUID_SHAPED",
     "ApiToken",
@@ -54,6 +63,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
+    "slug_from_name",
     "validate_ip_allow_list",
     "validate_single_line",
     "validate_slug_not_uuid",

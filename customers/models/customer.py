@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, timedelta
 
@@ -13,14 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models.identity import Organization
+from customers.models.slugs import SLUG_LENGTH, UUID_SHAPED
 from customers.models.text import validate_single_line
 from customers.net import parse_ip_allow_list
 from customers.tenancy import TenantModel
-
-UUID_SHAPED = re.compile(
-    r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.IGNORECASE
-)
-
 
 SLUG_LOOKS_LIKE_UUID = (
     "A slug may not look like a UUID: the UUID is the customer's identifier, and the two must "
@@ -55,6 +50,11 @@ class CustomerStatus(models.TextChoices):
     DELETED = "deleted", "Deleted"
 
 
+# Closed: its portal, its customer API keys and its ingestion are refused, and its admins get no
+# alerts they could not act on. The one definition; `Customer.is_closed` reads it.
+CLOSED_STATUSES = (CustomerStatus.SUSPENDED, CustomerStatus.DELETED)
+
+
 class Customer(TenantModel):
     """A business that uses the organization's product: the seed's Customer, field for field."""
 
@@ -74,7 +74,7 @@ class Customer(TenantModel):
     )
     name = models.CharField(max_length=200, validators=[validate_single_line])
     slug = models.SlugField(
-        max_length=80,
+        max_length=SLUG_LENGTH,
         validators=[validate_slug_not_uuid],
         help_text="Lower-case letters, digits and hyphens; unique in your organization.",
     )
@@ -213,6 +213,11 @@ class Customer(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        """Suspended or deleted: every way in (portal, sign-in, API keys, ingestion) refuses."""
+        return self.status in CLOSED_STATUSES
 
     @property
     def reopened_by(self) -> str:

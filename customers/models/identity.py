@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from customers.models.slugs import SLUG_LENGTH
 from customers.models.text import validate_single_line
 from customers.tenancy import TenantModel
 
@@ -87,7 +88,7 @@ class Organization(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200, validators=[validate_single_line])
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=SLUG_LENGTH, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Audit entries older than this are archived and removed (audit.archive).
     audit_retention_days = models.PositiveIntegerField(

@@ -39,6 +39,7 @@ from customers.health import (
     last_seen,
 )
 from customers.models import (
+    CLOSED_STATUSES,
     ApiToken,
     Connection,
     ConnectionActivity,
@@ -311,7 +312,7 @@ def connection_relink_alert(connection_id: str) -> int:
         Connection.objects.unscoped()
         # A suspended or deleted customer's admins cannot sign in to act on it.
         .filter(pk=connection_id, health=RELINK_NEEDED)
-        .exclude(customer__status__in=[CustomerStatus.SUSPENDED, CustomerStatus.DELETED])
+        .exclude(customer__status__in=CLOSED_STATUSES)
         .filter(
             Q(relink_alert_sent_at__isnull=True)
             | Q(relink_alert_sent_at__lt=F("health_changed_at"))

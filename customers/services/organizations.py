@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from audit.services import record
 from billing.services import plans_create_defaults
-from customers.models import ApiToken, Customer, Membership, Organization, User
+from customers.models import ApiToken, Customer, Membership, Organization, User, slug_from_name
 from customers.services.errors import Invalid, ServiceError
 
 TOKEN_NAME_REQUIRED = "Give the key a name, so you know later what it is used for."
@@ -17,7 +16,7 @@ TOKEN_ALREADY_REVOKED = "This key was already revoked."
 
 @transaction.atomic
 def organization_create(*, name: str, owner: User | None = None, slug: str = "") -> Organization:
-    base = slugify(slug or name)[:70] or "org"
+    base = slug_from_name(slug or name, fallback="org")
     candidate, suffix = base, 2
     while True:
         if not Organization.objects.filter(slug=candidate).exists():

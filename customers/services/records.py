@@ -7,10 +7,16 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from audit.services import as_json, diff, record
-from customers.models import UUID_SHAPED, ApiToken, Customer, CustomerUser, Organization, User
+from customers.models import (
+    ApiToken,
+    Customer,
+    CustomerUser,
+    Organization,
+    User,
+    slug_from_name,
+)
 from customers.services.common import (
     CUSTOMER_DELETED_NO_CHANGES,
     apply_entitlements,
@@ -48,7 +54,7 @@ def customer_create(
     customer = Customer(
         organization=organization,
         name=name.strip(),
-        slug=(slug or _free_slug(organization, name))[:80],
+        slug=slug or _free_slug(organization, name),
         external_id=external_id.strip(),
         plan=plan,
     )
@@ -81,9 +87,7 @@ def customer_create(
 
 def _free_slug(organization: Organization, name: str) -> str:
     """A slug made from the name that no other customer of the organization uses yet."""
-    base = slugify(name)[:70] or "customer"
-    if UUID_SHAPED.match(base):
-        base = f"c-{base}"[:70]
+    base = slug_from_name(name)
     taken = set(
         Customer.objects.for_organization(organization)
         .filter(slug__startswith=base)

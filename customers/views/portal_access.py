@@ -18,7 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Outcome, record
 from customers.forms import record_sign_in_refusal, sign_in_refusal
-from customers.models import CustomerStatus, CustomerUser
+from customers.models import CustomerUser
 from customers.net import client_ip, ip_allowed
 from customers.signals import SESSION_SIGNED_IN_AT
 
@@ -43,7 +43,7 @@ def refuse_in_portal(request: HttpRequest, customer: Any, message: str, action: 
 def _blocked(request: HttpRequest, seat: CustomerUser) -> HttpResponse | None:
     """Why this person may not use the portal right now, as a page; None when they may."""
     customer = seat.customer
-    if customer.status in (CustomerStatus.SUSPENDED, CustomerStatus.DELETED):
+    if customer.is_closed:
         reason = (
             f"{customer.name} is {customer.get_status_display().lower()}, so its portal is "
             f"closed. Contact {customer.organization.name} to have it {customer.reopened_by}."

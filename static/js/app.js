@@ -58,7 +58,8 @@
     }
     if (input.matches("[data-slug-source]")) {
       var target = document.getElementById(input.getAttribute("data-slug-source"));
-      if (target && !target.dataset.touched) target.value = slugify(input.value);
+      var length = Number(input.getAttribute("data-slug-length"));
+      if (target && !target.dataset.touched) target.value = slugify(input.value, length);
     }
     if (input.matches("[data-slug-target]")) input.dataset.touched = "1";
   });
@@ -218,8 +219,9 @@
   document.addEventListener("DOMContentLoaded", foldFilters);
   phone.addEventListener("change", foldFilters);
 
-  function slugify(value) {
+  // Django's slugify, cut at the length the server gives (data-slug-length).
+  function slugify(value, length) {
     return value.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
-      .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 50);
+      .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, length);
   }
 })();

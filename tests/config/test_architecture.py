@@ -3,6 +3,7 @@ than radon grade B (complexity 10), and the import contract (pyproject.toml, `li
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,39 @@ def test_the_import_contract_is_kept():
         [str(linter)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def _sources(*suffixes: str) -> dict[str, str]:
+    files = list(application_modules())
+    files += list((ROOT / "static" / "js").rglob("*.js"))
+    return {
+        str(p.relative_to(ROOT)): p.read_text()
+        for p in files
+        if p.suffix in suffixes and "migrations" not in p.parts
+    }
+
+
+# Each shared rule, the one module that may spell it out, and the spellings that would be a
+# second home for it.
+RULE_HOMES = {
+    "a closed customer (suspended or deleted)": (
+        "customers/models/customer.py",
+        (r"SUSPENDED, CustomerStatus\.DELETED", r"status == CustomerStatus\.SUSPENDED"),
+    ),
+    "the slug's length": (
+        "customers/models/slugs.py",
+        (r"slugify\([^)]*\)\[:\d+\]", r"\.slice\(0, \d+\)", r"SlugField\(\s*max_length=\d"),
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", RULE_HOMES)
+def test_each_shared_rule_is_written_once(rule):
+    home, spellings = RULE_HOMES[rule]
+    elsewhere = [
+        f"{path}: {spelling}"
+        for path, text in _sources(".py", ".js").items()
+        for spelling in spellings
+        if path != home and re.search(spelling, text)
+    ]
+    assert elsewhere == [], f"{rule} belongs in {home}"

@@ -121,3 +121,20 @@ def test_every_filter_control_still_reloads_the_list(page, owner, org):
     plan = page.get_by_label("Plan")
     plan.select_option(index=1)
     page.wait_for_url(f"**plan={plan.input_value()}*")
+
+
+def test_the_slug_preview_is_the_slug_the_server_would_make(page, owner, org):
+    """The browser's preview and the server's rule share one length (data-slug-length), so a
+    long name previews the slug that is then saved."""
+    from customers.models import slug_from_name
+
+    name = "Überlange Gesellschaft für " + "sehr " * 20 + "lange Namen"
+    sign_in(page, owner.email, PASSWORD)
+    page.goto("/settings/customers/new")
+    page.get_by_label("Name").fill(name)
+    preview = page.get_by_label("Slug").input_value()
+    assert preview == slug_from_name(name).rstrip("-")
+    page.get_by_label("Plan").select_option(label="Pro")
+    page.get_by_role("button", name="Create customer").click()
+    page.wait_for_url("**/settings/customers/*/")
+    assert Customer.objects.for_organization(org).get().slug == preview
