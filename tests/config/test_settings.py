@@ -113,3 +113,18 @@ def test_sqlite_is_the_default_database():
     )
     assert "sqlite3" in result.stdout, result.stderr
     assert "var/tenantry.sqlite3" in result.stdout
+
+
+@pytest.mark.django_db
+def test_every_model_change_has_its_migration():
+    """A label or option changed without its migration passes every other test (the test
+    database is built from the models' migrations as they are): caught here, not only in CI."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    except SystemExit:
+        pytest.fail(f"models changed without a migration:\n{out.getvalue()}")
