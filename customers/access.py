@@ -17,7 +17,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from audit.services import Outcome, record
 from customers.forms import merge_stale_edit
-from customers.models import CustomerUser, Invitation, Membership
+from customers.middleware import current_seat
+from customers.models import Invitation, Membership
 from customers.services import (
     INVITE_EMAIL_FAILED,
     SERVICE_ERRORS,
@@ -41,7 +42,7 @@ def organization_required(view: View) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.organization is None:
-            if CustomerUser.seats_of(request.user).exists():
+            if current_seat(request) is not None:
                 # A customer's user: their place is the portal.
                 return redirect("portal:home")
             return render(request, "customers/no_organization.html", status=403)

@@ -6,19 +6,18 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from customers.models import CustomerUser
+from customers.middleware import current_seat
 
 
 def tenancy(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
-    user = getattr(request, "user", None)
 
     def has_portal() -> bool:
         # Only evaluated where a template asks (the user menu). A member's memberships carry
         # it (customers/middleware.py); anyone else costs one small query.
         if membership is not None:
             return membership.has_portal
-        return bool(user and user.is_authenticated and CustomerUser.seats_of(user).exists())
+        return current_seat(request) is not None
 
     return {
         "has_portal": has_portal,

@@ -50,7 +50,7 @@ class SignInForm(AuthenticationForm):
 
 
 def record_sign_in_refusal(user: Any, refusal: str, request: HttpRequest | None) -> None:
-    seat = CustomerUser.seats_of(user).first()
+    seat = CustomerUser.seat_of(user)
     record(
         action="login.refused",
         organization=seat.customer.organization if seat else None,

@@ -10,6 +10,17 @@ from django.http import HttpRequest, HttpResponse
 from customers.models import CustomerUser, Membership
 
 SESSION_KEY = "organization_id"
+SEAT_ATTRIBUTE = "_current_seat"
+
+
+def current_seat(request: HttpRequest) -> CustomerUser | None:
+    """The signed-in person's seat in a customer (CustomerUser.seat_of), looked up once per
+    request however many checks ask."""
+    if SEAT_ATTRIBUTE not in request.__dict__:
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        request.__dict__[SEAT_ATTRIBUTE] = CustomerUser.seat_of(user) if signed_in else None
+    return request.__dict__[SEAT_ATTRIBUTE]
 
 
 class CurrentOrganizationMiddleware:

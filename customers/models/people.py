@@ -75,6 +75,12 @@ class CustomerUser(TenantModel):
             .order_by("created_at")
         )
 
+    @classmethod
+    def seat_of(cls, user: User) -> CustomerUser | None:
+        """The seat a person works in: their first. The one definition; a request reads it once
+        through ``customers.middleware.current_seat``."""
+        return cls.seats_of(user).first()
+
 
 class Invitation(TenantModel):
     """An email invitation to become a user (or the admin) of a customer.

@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Outcome, record
 from customers.forms import record_sign_in_refusal, sign_in_refusal
+from customers.middleware import current_seat
 from customers.models import CustomerUser
 from customers.net import client_ip, ip_allowed
 from customers.signals import SESSION_SIGNED_IN_AT
@@ -120,7 +121,7 @@ def portal_page(
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            seat = CustomerUser.seats_of(request.user).first()
+            seat = current_seat(request)
             if seat is None:
                 return render(request, "portal/no_customer.html", status=403)
             blocked = _password_sign_in_refused(request) or _blocked(request, seat)

@@ -14,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Outcome, record
 from customers.forms import TokenCodeForm
+from customers.middleware import current_seat
 from customers.models import CustomerUser
 from customers.views.portal_access import portal_page, render_portal
 
@@ -22,7 +23,7 @@ THROTTLED = "Too many wrong codes in a row: wait a few seconds, then enter the c
 
 def _verified(request: HttpRequest, device: TOTPDevice, action: str) -> HttpResponse:
     otp_login(request, device)
-    seat = CustomerUser.seats_of(request.user).first()
+    seat = current_seat(request)
     if seat is not None and not seat.two_factor_enabled:
         CustomerUser.objects.for_customer(seat.customer).filter(pk=seat.pk).update(
             two_factor_enabled=True

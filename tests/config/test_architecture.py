@@ -84,6 +84,10 @@ RULE_HOMES = {
         "customers/models/slugs.py",
         (r"slugify\([^)]*\)\[:\d+\]", r"\.slice\(0, \d+\)", r"SlugField\(\s*max_length=\d"),
     ),
+    "the current seat": (
+        "customers/models/people.py",
+        (r"seats_of\([^)]*\)\.first\(\)", r"seats_of\([^)]*\)\[0\]"),
+    ),
 }
 
 
