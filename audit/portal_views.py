@@ -14,7 +14,7 @@ from audit.export import csv_response, filters_message
 from audit.filters import AuditFilter, filtered
 from audit.models import AuditEntry
 from audit.readable import with_readable_changes
-from audit.services import record
+from audit.services import record_export
 from customers.keyset import keyset_page
 from customers.models import ApiToken, Customer, CustomerUser
 from customers.rendering import render_page
@@ -76,8 +76,7 @@ def audit_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
 @portal_page(admin_only=True, read_admin_only=True)
 def audit_log_export(request: HttpRequest) -> StreamingHttpResponse:
     queryset = _entries(request)[1]
-    record(
-        action="audit_log.exported",
+    record_export(
         organization=request.customer.organization,
         actor=request.user,
         resource=request.customer,

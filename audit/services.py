@@ -178,3 +178,22 @@ def record_read(
         resource=resource,
         message=message,
     )
+
+
+def record_export(
+    *,
+    organization: Organization,
+    actor: User,
+    message: str,
+    resource: models.Model | None = None,
+) -> AuditEntry:
+    """An Audit Log export (the console's, or with ``resource`` a customer's in the portal):
+    who took a copy of the trail, with which filters."""
+    return record(
+        action="audit_log.exported",
+        organization=organization,
+        actor=actor,
+        resource=resource,
+        resource_type="" if resource is not None else "audit_log",
+        message=message,
+    )

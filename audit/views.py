@@ -14,7 +14,7 @@ from audit.export import csv_response, filters_message
 from audit.filters import AuditFilter, EventFilter, ExecutionFilter, filtered
 from audit.models import AuditEntry, Event, Execution
 from audit.readable import with_readable_changes
-from audit.services import record
+from audit.services import record_export
 from customers.access import organization_required
 from customers.keyset import keyset_page
 from customers.models import Customer
@@ -106,12 +106,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 @organization_required
 def audit_log_export(request: HttpRequest) -> StreamingHttpResponse:
     queryset = _audit_queryset(request)[1]
-    record(
-        action="audit_log.exported",
-        organization=request.organization,
-        actor=request.user,
-        resource_type="audit_log",
-        message=filters_message(request),
+    record_export(
+        organization=request.organization, actor=request.user, message=filters_message(request)
     )
     return csv_response(queryset, address=lambda entry: entry.ip_address)
 

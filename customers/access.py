@@ -73,6 +73,17 @@ def refuse_write(request: HttpRequest, message: str = VIEWER_CANNOT_WRITE) -> No
     raise PermissionDenied(message)
 
 
+def refuse_in_portal(request: HttpRequest, customer: Any, message: str, action: str) -> None:
+    record(
+        action=action,
+        organization=customer.organization,
+        actor=request.user,
+        resource=customer,
+        outcome=Outcome.DENIED,
+        message=message,
+    )
+
+
 def write_access_required(view: View) -> View:
     """Owners and admins only: a viewer gets 403 (and an audit entry), whatever the method."""
 

@@ -10,7 +10,6 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
 from django.http import HttpRequest
 
-from audit.services import Outcome, record
 from billing.selectors import plans_of
 from customers.models import (
     SLUG_FROM_NAME_LENGTH,
@@ -25,6 +24,7 @@ from customers.models import (
 )
 from customers.net import normalise_ip_allow_list
 from customers.services import EDITABLE_FIELDS, PORTAL_FIELDS
+from customers.services.sign_in import password_sign_in_refused
 from customers.webhooks.registry import EVENT_TYPES
 
 
@@ -36,9 +36,8 @@ class SignInForm(AuthenticationForm):
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
-        refusal = sign_in_refusal(user)
+        refusal = password_sign_in_refused(user, self.request)
         if refusal:
-            record_sign_in_refusal(user, refusal, self.request)
             raise forms.ValidationError(refusal, code="refused")
 
     error_messages = {
@@ -47,46 +46,6 @@ class SignInForm(AuthenticationForm):
             "That email and password don't match an account. Check both and try again."
         ),
     }
-
-
-def record_sign_in_refusal(user: Any, refusal: str, request: HttpRequest | None) -> None:
-    seat = CustomerUser.seat_of(user)
-    record(
-        action="login.refused",
-        organization=seat.customer.organization if seat else None,
-        actor=user,
-        resource=user,
-        resource_type="user",
-        outcome=Outcome.DENIED,
-        message=refusal,
-        request=request,
-    )
-
-
-def sign_in_refusal(user: Any) -> str | None:
-    """Why a customer user may not sign in with a password, or None.
-
-    Only people whose sole access is through customers are refused: a SaaS admin who also
-    belongs to a customer still signs in to the console.
-    """
-    if user.memberships.exists():
-        return None
-    seats = list(CustomerUser.seats_of(user))
-    if not seats:
-        return None
-    for seat in seats:
-        if seat.customer.force_sso:
-            return (
-                f"{seat.customer.name} requires single sign-on (SSO): sign in through your "
-                "company's SSO provider instead of a password."
-            )
-    if all(s.customer.is_closed for s in seats):
-        customer = seats[0].customer
-        return (
-            f"{customer.name} is {customer.get_status_display().lower()}, so its users can't "
-            f"sign in. Contact {customer.organization.name} to have it {customer.reopened_by}."
-        )
-    return None
 
 
 class ApiTokenForm(forms.ModelForm):

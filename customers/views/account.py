@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -11,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,7 +18,6 @@ from django.urls import Resolver404, resolve, reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
 from audit.selectors import recent_entries
-from audit.services import Outcome, record
 from billing.services import recent_alerts
 from customers.access import (
     attempt,
@@ -32,7 +31,7 @@ from customers.access import (
 )
 from customers.forms import ApiTokenForm
 from customers.middleware import SESSION_KEY
-from customers.models import ApiToken, Customer, User
+from customers.models import ApiToken, Customer
 from customers.net import client_ip, local_path
 from customers.services import (
     SERVICE_ERRORS,
@@ -40,7 +39,11 @@ from customers.services import (
     api_token_revoke,
     membership_alert_emails_set,
 )
-from customers.throttle import throttle_hit
+from customers.services.passwords import (
+    ResetThrottled,
+    password_reset_request,
+    password_set_recorded,
+)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -52,71 +55,23 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form: Any) -> HttpResponse:
         # Links in emails come from SITE_URL, never from the request's Host header.
         self.extra_email_context = {"site_url": settings.SITE_URL}
-        email = form.cleaned_data["email"]
-        user = User.objects.filter(email__iexact=email).first()
-        refused = self._throttled(email, user)
-        if refused is not None:
-            return refused
-        record(
-            action="password_reset.requested",
-            organization=user.home_organization() if user else None,
-            actor=None,
-            actor_label=email,
-            resource=user,
-            resource_type="user",
-            resource_label=email,
-        )
-        return super().form_valid(form)
-
-    def _throttled(self, email: str, user: User | None) -> HttpResponse | None:
-        """The sign-in throttle's rule (LOGIN_FAILURE_LIMIT per cool-off window), per client
-        address and per email: past it, no email is sent. Only the first refusal in a window
-        is audited, so a flood cannot flood the audit log either."""
-        window = timedelta(hours=settings.AXES_COOLOFF_TIME)
-        limit = settings.AXES_FAILURE_LIMIT
-        address = client_ip(self.request) or "unknown"
-        hits = max(
-            throttle_hit("password_reset.ip", address, window=window),
-            throttle_hit("password_reset.email", email, window=window),
-        )
-        if hits <= limit:
-            return None
-        minutes = round(window.total_seconds() / 60)
-        if hits == limit + 1:
-            record(
-                action="password_reset.throttled",
-                organization=user.home_organization() if user else None,
-                actor=None,
-                actor_label=email,
-                resource=user,
-                resource_type="user",
-                resource_label=email,
-                outcome=Outcome.DENIED,
-                message=f"More than {limit} reset requests in {minutes} minutes.",
+        try:
+            password_reset_request(
+                email=form.cleaned_data["email"], client_address=client_ip(self.request)
             )
-        form = self.get_form()
-        form.add_error(None, PASSWORD_RESET_THROTTLED.format(minutes=minutes))
-        return self.render_to_response(self.get_context_data(form=form), status=429)
-
-
-PASSWORD_RESET_THROTTLED = (
-    "Too many password reset requests from your address or for this email. Wait {minutes} "
-    "minutes, then try again; a link that was already sent still works."
-)
+        except ResetThrottled as refusal:
+            form.add_error(None, str(refusal))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("password_reset_complete")
 
     def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
-        record(
-            action="password.reset",
-            organization=form.user.home_organization(),
-            actor=form.user,
-            resource=form.user,
-            resource_type="user",
-        )
+        with transaction.atomic():  # the new password and its audit entry, or neither
+            response = super().form_valid(form)
+            password_set_recorded(user=form.user, action="password.reset")
         return response
 
 
@@ -124,14 +79,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("password_change_done")
 
     def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
-        record(
-            action="password.changed",
-            organization=getattr(self.request, "organization", None),
-            actor=self.request.user,
-            resource=self.request.user,
-            resource_type="user",
-        )
+        with transaction.atomic():  # the new password and its audit entry, or neither
+            response = super().form_valid(form)
+            password_set_recorded(
+                user=self.request.user,
+                action="password.changed",
+                organization=getattr(self.request, "organization", None),
+            )
         return response
 
 

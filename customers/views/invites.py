@@ -11,12 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from customers.forms import (
-    ExistingAccountForm,
-    NewAccountForm,
-    record_sign_in_refusal,
-    sign_in_refusal,
-)
+from customers.forms import ExistingAccountForm, NewAccountForm
 from customers.models import Invitation, User
 from customers.services import (
     SERVICE_ERRORS,
@@ -25,6 +20,7 @@ from customers.services import (
     invite_accept,
     refusal_text,
 )
+from customers.services.sign_in import password_sign_in_refused
 
 SESSION_KEY = "invite_token"
 
@@ -137,9 +133,8 @@ def _accept(request: HttpRequest, invitation: Invitation, user: User) -> HttpRes
         messages.error(request, refusal_text(error))
         return _invalid(request, "refused", invitation, message=refusal_text(error))
     request.session.pop(SESSION_KEY, None)
-    refusal = sign_in_refusal(user)
+    refusal = password_sign_in_refused(user, request)
     if refusal:
-        record_sign_in_refusal(user, refusal, request)
         if request.user.is_authenticated:
             logout(request)
         return _invalid(request, "accepted_sign_in_refused", invitation, message=refusal)

@@ -16,11 +16,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.services import Outcome, record
-from customers.forms import record_sign_in_refusal, sign_in_refusal
+from customers.access import refuse_in_portal
 from customers.middleware import current_seat
 from customers.models import CustomerUser
 from customers.net import client_ip, ip_allowed
+from customers.services.sign_in import password_sign_in_refused
 from customers.signals import SESSION_SIGNED_IN_AT
 
 ADMIN_ONLY = "Only an admin of your customer can change this."
@@ -28,17 +28,6 @@ ADMIN_ONLY_TO_READ = "Only an admin of your customer can see this page."
 
 
 View = Callable[..., HttpResponse]
-
-
-def refuse_in_portal(request: HttpRequest, customer: Any, message: str, action: str) -> None:
-    record(
-        action=action,
-        organization=customer.organization,
-        actor=request.user,
-        resource=customer,
-        outcome=Outcome.DENIED,
-        message=message,
-    )
 
 
 def _blocked(request: HttpRequest, seat: CustomerUser) -> HttpResponse | None:
@@ -93,10 +82,9 @@ def _second_factor(request: HttpRequest, seat: CustomerUser) -> HttpResponse | N
 def _password_sign_in_refused(request: HttpRequest) -> HttpResponse | None:
     """The sign-in page's refusal (forced SSO), applied on every portal request too: a session
     obtained some other way (an invitation link, a session from before SSO was forced) ends."""
-    refusal = sign_in_refusal(request.user)
+    refusal = password_sign_in_refused(request.user, request)
     if not refusal:
         return None
-    record_sign_in_refusal(request.user, refusal, request)
     logout(request)
     return render(request, "portal/blocked.html", {"reason": refusal}, status=403)
 

@@ -101,3 +101,30 @@ def test_each_shared_rule_is_written_once(rule):
         if path != home and re.search(spelling, text)
     ]
     assert elsewhere == [], f"{rule} belongs in {home}"
+
+
+# A write, an audit entry or a throttle's count in a view or a form would be a rule with two
+# homes (the API and the admin call services): these spellings stay in services.
+WRITES = (
+    r"\.objects\.create\(",
+    r"\.objects\.[a-z_().]*\.update\(",
+    r"\b\w+\.save\(",
+    r"\bthrottle_hit\(",
+    r"^\s*record\(",
+)
+
+
+def test_views_and_forms_leave_writes_to_services():
+    places = [
+        p
+        for p in application_modules()
+        if p.name == "forms.py" or "views" in p.parts or p.name.endswith("views.py")
+    ]
+    found = [
+        f"{p.relative_to(ROOT)}: {spelling}"
+        for p in places
+        for spelling in WRITES
+        if re.search(spelling, p.read_text(), re.MULTILINE)
+    ]
+    assert len(places) > 10
+    assert found == []
