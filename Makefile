@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run reset-demo test lint format install migrate seed check-deploy api-fuzz bench clean
+.PHONY: run reset-demo test test-fast lint format install migrate seed check-deploy api-fuzz bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ reset-demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The loop while working: no browser, no subprocesses, no generated inputs, on every core.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser" -n auto $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

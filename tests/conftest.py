@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from customers.models import Membership, Organization, User
-from customers.services import organization_create
-from tests.factories import MembershipFactory, UserFactory
+from customers.models import Customer, Membership, Organization, User
+from customers.services import api_token_create, organization_create
+from tests.factories import MembershipFactory, UserFactory, make_customer
 
 # Set when the suite runs as a restricted app role (CI): migrations ran as the owner role.
 APP_ROLE: dict[str, str] = {}
@@ -100,6 +100,18 @@ def viewer(org) -> User:
 @pytest.fixture
 def outsider(other_org) -> User:
     return _member(other_org, Membership.Role.OWNER, "owner@globex.test")
+
+
+@pytest.fixture
+def secret(org, owner) -> str:
+    """An organization API key's secret, as a backend sends it."""
+    return api_token_create(organization=org, name="backend", actor=owner)[1]
+
+
+@pytest.fixture
+def acme(org, owner) -> Customer:
+    """A customer on the Free plan, whose small limits a test can reach."""
+    return make_customer(org, actor=owner, name="Acme Co", plan="Free")
 
 
 def _client_for(user: User) -> Client:

@@ -10,11 +10,6 @@ from customers.services import api_token_create, api_token_revoke
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def token_secret(org, owner) -> str:
-    return api_token_create(organization=org, name="backend", actor=owner)[1]
-
-
 def test_no_token_is_401_with_a_json_detail(client):
     response = client.get("/api/v1/organization")
     assert response.status_code == 401
@@ -27,8 +22,8 @@ def test_a_bad_token_is_401(client, db, header):
     assert response.status_code == 401
 
 
-def test_bearer_token_sees_its_organization(client, org, token_secret):
-    response = client.get("/api/v1/organization", HTTP_AUTHORIZATION=f"Bearer {token_secret}")
+def test_bearer_token_sees_its_organization(client, org, secret):
+    response = client.get("/api/v1/organization", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == 200
     assert response.json() == {
         "id": str(org.pk),
@@ -38,8 +33,8 @@ def test_bearer_token_sees_its_organization(client, org, token_secret):
     }
 
 
-def test_fastly_key_header_works_too(client, org, token_secret):
-    response = client.get("/api/v1/organization", HTTP_FASTLY_KEY=token_secret)
+def test_fastly_key_header_works_too(client, org, secret):
+    response = client.get("/api/v1/organization", HTTP_FASTLY_KEY=secret)
     assert response.status_code == 200
     assert response.json()["id"] == str(org.pk)
 
@@ -56,14 +51,14 @@ def test_another_organizations_token_sees_only_its_own(client, org, other_org, o
     assert body["id"] == str(other_org.pk)
 
 
-def test_use_stamps_last_used(client, org, owner, token_secret):
-    client.get("/api/v1/token", HTTP_FASTLY_KEY=token_secret)
+def test_use_stamps_last_used(client, org, owner, secret):
+    client.get("/api/v1/token", HTTP_FASTLY_KEY=secret)
     token = org.api_tokens.get()
     assert token.last_used_at is not None
 
 
-def test_unknown_api_path_is_json_404(client, token_secret):
-    response = client.get("/api/v1/nothing-here", HTTP_FASTLY_KEY=token_secret)
+def test_unknown_api_path_is_json_404(client, secret):
+    response = client.get("/api/v1/nothing-here", HTTP_FASTLY_KEY=secret)
     assert response.status_code == 404
 
 

@@ -22,15 +22,9 @@ from billing.services import (
     pooled_cap_set,
     usage_for,
 )
-from customers.services import api_token_create
 from tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def acme(org, owner):
-    return make_customer(org, actor=owner, name="Acme Co", plan="Free")
 
 
 def test_new_organizations_get_default_limits_per_plan(org):
@@ -198,10 +192,6 @@ class TestPlanDefaults:
 
 
 class TestIngestionApi:
-    @pytest.fixture
-    def secret(self, org, owner):
-        return api_token_create(organization=org, name="ingest", actor=owner)[1]
-
     def post(self, client, secret, customer, body, kind="events"):
         return client.post(
             f"/api/v1/customer/{customer.pk}/{kind}",

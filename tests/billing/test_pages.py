@@ -17,11 +17,6 @@ def cell_url(customer, dimension="events_per_day"):
     return f"{GRID}{customer.pk}/{dimension}/"
 
 
-@pytest.fixture
-def acme(org, owner):
-    return make_customer(org, actor=owner, name="Acme Co", plan="Free")
-
-
 class TestOverview:
     def test_it_shows_plans_dimensions_entitlements_and_caps(self, owner_client, org):
         content = owner_client.get("/settings/billing/").content.decode()

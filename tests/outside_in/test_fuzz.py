@@ -29,7 +29,8 @@ from customers.services import api_token_create, endpoint_create, invite_accept
 from tests.factories import UserFactory, make_connection, make_customer, make_seat
 from tests.figures import count
 
-pytestmark = pytest.mark.django_db
+# Slow: thousands of generated requests; make test runs it, make test-fast leaves it out.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "16"))
 # Requests sent in this run, and how many of them got each status.

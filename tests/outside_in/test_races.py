@@ -34,7 +34,6 @@ from customers.models import (
     WebhookEndpoint,
 )
 from customers.services import (
-    api_token_create,
     endpoint_create,
     membership_add,
     organization_create,
@@ -95,11 +94,6 @@ def api_post(secret: str, path: str, body: Any, **headers: str):
         HTTP_AUTHORIZATION=f"Bearer {secret}",
         **headers,
     )
-
-
-@pytest.fixture
-def secret(org, owner) -> str:
-    return api_token_create(organization=org, name="race", actor=owner)[1]
 
 
 def test_idempotency_key_100_bursts_of_8_give_one_customer_per_key(org, secret):
