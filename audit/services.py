@@ -7,12 +7,12 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
-from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.chain import current_key_id, entry_hash, last_link, lock_chain
 from audit.context import current_request
+from audit.hooks import run_after_record
 from audit.models import AuditEntry
 from customers.models import ApiToken
 from customers.net import client_ip
@@ -96,10 +96,6 @@ def _customer_of(resource: models.Model) -> Any:
     return getattr(resource, "customer_id", None)
 
 
-# Sent for every entry written, inside the writing transaction.
-recorded = Signal()
-
-
 def record(
     *,
     action: str,
@@ -154,9 +150,9 @@ def record(
         entry.changes = json.loads(json.dumps(entry.changes, default=str))
         entry.hash = entry_hash(entry, entry.prev_hash)
         entry.save()
-        # In the same transaction: what listens (the webhook outbox) commits or rolls back
-        # with the change and its entry.
-        recorded.send(sender=AuditEntry, entry=entry, resource=resource)
+        # In the same transaction: what follows (the webhook outbox, health scores) commits or
+        # rolls back with the change and its entry.
+        run_after_record(entry, resource)
     return entry
 
 

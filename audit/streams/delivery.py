@@ -18,12 +18,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.dispatch import receiver
 from django.utils import timezone
 from django_tasks import task
 
+from audit.hooks import after_record
 from audit.models import AuditEntry, LogStream
-from audit.services import recorded
 from audit.streams import formats
 from customers.webhooks.delivery import BETWEEN_POLLS, come_back, waiting
 from customers.webhooks.safety import UnsafeDestination
@@ -206,8 +205,8 @@ def wake() -> None:
         streams_deliver.enqueue()
 
 
-@receiver(recorded)
-def wake_after_commit(sender: Any, entry: AuditEntry, **kwargs: Any) -> None:
+@after_record("log streams wake-up")
+def wake_after_commit(entry: AuditEntry, resource: Any) -> None:
     """A new entry for an organization with a stream: the worker sends it once it commits."""
     if entry.organization_id and streamed(entry.organization_id):
         transaction.on_commit(wake)

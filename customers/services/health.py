@@ -14,14 +14,14 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import F, Q, Sum
-from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
+from audit.hooks import after_record
 from audit.selectors import execution_outcomes
-from audit.services import Outcome, record, recorded
+from audit.services import Outcome, record
 from billing.dimensions import ALERTING
 from billing.services import (
     count_atomically,
@@ -358,7 +358,7 @@ def connection_relink_alert(connection_id: str) -> int:
 SCORE_MOVERS = {"usage.threshold_crossed", "quota.exceeded", "limit.changed", "limit.reset"}
 
 
-@receiver(recorded)
-def score_follows(sender: Any, entry: Any, resource: Any, **kwargs: Any) -> None:
+@after_record("health score")
+def score_follows(entry: Any, resource: Any) -> None:
     if entry.action in SCORE_MOVERS and isinstance(resource, Customer) and resource.pk:
         customers_health_refresh([resource])

@@ -10,10 +10,9 @@ import uuid
 from typing import Any
 
 from django.db import transaction
-from django.dispatch import receiver
 from django.utils import timezone
 
-from audit.services import recorded
+from audit.hooks import after_record
 from customers.models import (
     Connection,
     Customer,
@@ -58,8 +57,8 @@ def _customer_data(customer: Customer | None) -> dict[str, Any] | None:
     return customer_out(customer)
 
 
-@receiver(recorded)
-def event_from_audit_entry(sender: Any, entry: Any, resource: Any, **kwargs: Any) -> None:
+@after_record("webhook outbox")
+def event_from_audit_entry(entry: Any, resource: Any) -> None:
     """An audited success that an event type reports becomes that event."""
     types = FROM_ACTION.get(entry.action)
     if not types or entry.outcome != "success" or entry.organization_id is None:
