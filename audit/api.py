@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import BaseModel, StrictInt
@@ -20,6 +19,7 @@ from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS as AUDIT_ERRORS
 from customers.api.types import INT_CURSOR, IsoDateTime, text
 from customers.keyset import cursor_page
+from customers.requests import AuthedRequest
 
 router = Router(tags=["Ingestion"])
 
@@ -31,20 +31,20 @@ MAX_BATCH = 1000
 class EventIn(BaseModel):
     type: Literal["webhook", "scheduled", "manual"]
     direction: Literal["incoming", "outgoing"]
-    name: text(120, min_length=1, one_line=True)
-    status: text(32) = "delivered"
+    name: Annotated[str, text(120, min_length=1, one_line=True)]
+    status: Annotated[str, text(32)] = "delivered"
     occurred_at: IsoDateTime | None = None
-    payload_summary: text(500) = ""
+    payload_summary: Annotated[str, text(500)] = ""
 
 
 class ExecutionIn(BaseModel):
-    workflow: text(120, min_length=1, one_line=True, description="Workflow name")
+    workflow: Annotated[str, text(120, min_length=1, one_line=True, description="Workflow name")]
     triggered_by: Literal["agent-service", "webhook", "scheduler", "manual"]
     status: Literal["running", "succeeded", "failed"] = "running"
     started_at: IsoDateTime
     finished_at: IsoDateTime | None = None
     duration_ms: Annotated[StrictInt, Field(ge=0, le=2**31 - 1)] | None = None
-    error: text(5000) = ""
+    error: Annotated[str, text(5000)] = ""
 
 
 class Accepted(Schema):
@@ -86,18 +86,18 @@ RESPONSES = {
 class BearerToken(auth.BearerToken):
     """The same scheme (its name is its class's), with the hot path's lookup first."""
 
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
+    def authenticate(self, request: AuthedRequest, token: str) -> Any:
         return hot_path.admission(request, token) or super().authenticate(request, token)
 
 
 class FastlyKey(auth.FastlyKey):
     """The same scheme, with the hot path's lookup first."""
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+    def authenticate(self, request: AuthedRequest, key: str | None) -> Any:
         return hot_path.admission(request, key or "") or super().authenticate(request, key)
 
 
-def _writable_customer(request: HttpRequest, customer_id: str):
+def _writable_customer(request: AuthedRequest, customer_id: str):
     customer = customer_in_scope(request, customer_id)
     if customer.is_closed:
         raise HttpError(
@@ -108,7 +108,7 @@ def _writable_customer(request: HttpRequest, customer_id: str):
     return customer
 
 
-def _refused(request: HttpRequest, customer: Any, error: QuotaExceeded, action: str) -> None:
+def _refused(request: AuthedRequest, customer: Any, error: QuotaExceeded, action: str) -> None:
     # Audited here; config/api.py turns the exception into the 429 with Retry-After.
     refused(customer, error.consumption, action, request.auth)
 
@@ -119,7 +119,7 @@ def _refused(request: HttpRequest, customer: Any, error: QuotaExceeded, action: 
     summary="Record events (one, or a batch of up to 1,000; all or nothing)",
     auth=[BearerToken(), FastlyKey()],
 )
-def events_create(request: HttpRequest, customer_id: str, payload: EventIn | EventBatch):
+def events_create(request: AuthedRequest, customer_id: str, payload: EventIn | EventBatch):
     items = payload if isinstance(payload, list) else [payload]
     if isinstance(request.auth, hot_path.Admission):
         stored = hot_path.events_store(request.auth, [item.model_dump() for item in items])
@@ -139,7 +139,7 @@ def events_create(request: HttpRequest, customer_id: str, payload: EventIn | Eve
     summary="Record executions (one, or a batch of up to 1,000; all or nothing)",
 )
 def executions_create(
-    request: HttpRequest, customer_id: str, payload: ExecutionIn | ExecutionBatch
+    request: AuthedRequest, customer_id: str, payload: ExecutionIn | ExecutionBatch
 ):
     customer = _writable_customer(request, customer_id)
     items = payload if isinstance(payload, list) else [payload]
@@ -178,10 +178,10 @@ class AuditPage(Schema):
 
 
 class AuditFilters(Schema):
-    actor: text(254, description="Actor email or token label (exact)") | None = None
-    action: text(64) | None = None
-    resource_type: text(64) | None = None
-    resource_id: text(64) | None = None
+    actor: Annotated[str, text(254, description="Actor email or token label (exact)")] | None = None
+    action: Annotated[str, text(64)] | None = None
+    resource_type: Annotated[str, text(64)] | None = None
+    resource_id: Annotated[str, text(64)] | None = None
     outcome: Literal["success", "failure", "denied"] | None = None
     since: IsoDateTime | None = None
     until: IsoDateTime | None = None
@@ -195,7 +195,7 @@ class AuditFilters(Schema):
     tags=["Audit"],
     summary="The organization's audit log (cursor pagination, newest first)",
 )
-def audit_log(request: HttpRequest, filters: Query[AuditFilters]) -> dict[str, Any]:
+def audit_log(request: AuthedRequest, filters: Query[AuditFilters]) -> dict[str, Any]:
     token = organization_token(request)
     entries = AuditEntry.objects.for_organization(token.organization_id)
     for field in ("action", "resource_type", "resource_id", "outcome"):

@@ -8,10 +8,11 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from customers.requests import AuthedRequest
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -27,7 +28,7 @@ class _Echo:
         return value
 
 
-def filters_message(request: HttpRequest) -> str:
+def filters_message(request: AuthedRequest) -> str:
     """The filters an export was made with, for its audit entry."""
     used = [f"{k}={v}" for k, v in request.GET.items() if v and k not in ("before", "after")]
     return "Filters: " + (", ".join(used) or "none")

@@ -21,7 +21,6 @@ from typing import Any, NamedTuple
 
 import psycopg
 from django.db import connection
-from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.models import Event
@@ -39,6 +38,7 @@ from customers.api.auth import spend_request
 from customers.api.lookup import uuid_or_none
 from customers.models import CLOSED_STATUSES, ApiToken, Customer
 from customers.net import client_ip, ip_allowed
+from customers.requests import AuthedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class _Lookup(NamedTuple):
     quota_pool: int | None
 
 
-def admission(request: HttpRequest, secret: str) -> Admission | None:
+def admission(request: AuthedRequest, secret: str) -> Admission | None:
     """The hot path's one lookup, or None when the general path must decide."""
     customer_id = _path_customer(request, secret)
     if customer_id is None:
@@ -98,7 +98,7 @@ def admission(request: HttpRequest, secret: str) -> Admission | None:
     )
 
 
-def _path_customer(request: HttpRequest, secret: str) -> Any:
+def _path_customer(request: AuthedRequest, secret: str) -> Any:
     """The customer id of an events POST on PostgreSQL with a token-shaped secret, else None."""
     if connection.vendor != "postgresql" or request.method != "POST":
         return None
@@ -124,7 +124,7 @@ def _lookup(customer_id: Any, secret: str, now: datetime) -> _Lookup | None:
     return _Lookup(*row) if row else None
 
 
-def _usual(request: HttpRequest, row: _Lookup) -> bool:
+def _usual(request: AuthedRequest, row: _Lookup) -> bool:
     """The customer exists and takes events, the token may reach it from here, and no pooled
     cap on events asks for two counters all or nothing: else the general path decides."""
     if row.customer_id is None or row.status in CLOSED_STATUSES:
@@ -225,7 +225,7 @@ def _rate_cte(admission: Admission, now: datetime) -> tuple[str, list[Any]]:
     )
 
 
-def body_refused(request: HttpRequest) -> None:
+def body_refused(request: AuthedRequest) -> None:
     """A request the hot path admitted whose body the API then refused (422) still spends the
     rate limit, as the general path spends it while authenticating: a client past its rate
     gets 429, and an invalid body is no way around the limit. Raises QuotaExceeded."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 
 from audit.export import csv_response, filters_message
@@ -18,6 +18,7 @@ from audit.services import record_export
 from customers.keyset import keyset_page
 from customers.models import ApiToken, Customer, CustomerUser
 from customers.rendering import render_page
+from customers.requests import AuthedRequest
 from customers.views.portal_access import portal_page
 
 PAGE_SIZE = 50
@@ -37,7 +38,7 @@ class _OwnAddresses:
         return entry.ip_address if own else None
 
 
-def _entries(request: HttpRequest) -> tuple[AuditFilter, Any]:
+def _entries(request: AuthedRequest) -> tuple[AuditFilter, Any]:
     # Who at the organization opened the customer's records is the organization's business
     # (read auditing is its own tool): views stay out of the customer's log.
     base = AuditEntry.objects.for_customer(request.customer).exclude(action__endswith=".viewed")
@@ -46,7 +47,7 @@ def _entries(request: HttpRequest) -> tuple[AuditFilter, Any]:
 
 
 @portal_page(admin_only=True, read_admin_only=True)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthedRequest) -> HttpResponse:
     filters, queryset = _entries(request)
     page = keyset_page(queryset, "created_at", request.GET, PAGE_SIZE)
     with_readable_changes(page.rows, request.customer.organization_id)
@@ -61,7 +62,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 @portal_page(admin_only=True, read_admin_only=True)
-def audit_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
+def audit_entry(request: AuthedRequest, entry_id: int) -> HttpResponse:
     """One entry in full: every change, the message, the request id (another customer's: 404)."""
     entry = get_object_or_404(_entries(request)[1], pk=entry_id)
     with_readable_changes([entry], request.customer.organization_id)
@@ -74,7 +75,7 @@ def audit_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 
 @portal_page(admin_only=True, read_admin_only=True)
-def audit_log_export(request: HttpRequest) -> StreamingHttpResponse:
+def audit_log_export(request: AuthedRequest) -> StreamingHttpResponse:
     queryset = _entries(request)[1]
     record_export(
         organization=request.customer.organization,

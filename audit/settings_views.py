@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -24,12 +24,13 @@ from customers.access import (
     secret_to_show,
     show_secret_once,
 )
+from customers.requests import AuthedRequest
 from customers.services import SERVICE_ERRORS
 
 STREAM_ACTIONS = ("enable", "disable", "delete", "test")
 
 
-def _page(request: HttpRequest, **forms: Any) -> HttpResponse:
+def _page(request: AuthedRequest, **forms: Any) -> HttpResponse:
     organization = request.organization
     streams = list(LogStream.objects.for_organization(organization))
     for stream in streams:
@@ -59,7 +60,7 @@ def _page(request: HttpRequest, **forms: Any) -> HttpResponse:
 
 
 @organization_required
-def audit_settings(request: HttpRequest) -> HttpResponse:
+def audit_settings(request: AuthedRequest) -> HttpResponse:
     if request.method != "POST":
         return _page(request)
     refuse_unless_owner(request)
@@ -82,7 +83,7 @@ def audit_settings(request: HttpRequest) -> HttpResponse:
 
 @organization_required
 @require_POST
-def stream_add(request: HttpRequest) -> HttpResponse:
+def stream_add(request: AuthedRequest) -> HttpResponse:
     refuse_unless_owner(request)
     form = LogStreamForm(request.POST)
     if form.is_valid():
@@ -104,13 +105,13 @@ def _settings_url() -> str:
     return reverse("activity:audit_settings")
 
 
-def _stream(request: HttpRequest, stream_id: UUID) -> LogStream:
+def _stream(request: AuthedRequest, stream_id: UUID) -> LogStream:
     return get_object_or_404(LogStream.objects.for_organization(request.organization), pk=stream_id)
 
 
 @organization_required
 @require_POST
-def stream_action(request: HttpRequest, stream_id: UUID, action: str) -> HttpResponse:
+def stream_action(request: AuthedRequest, stream_id: UUID, action: str) -> HttpResponse:
     """Switch a stream on or off, delete it, or send it a test event."""
     if action not in STREAM_ACTIONS:
         raise Http404("No such action.")

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
@@ -19,11 +19,12 @@ from customers.access import organization_required
 from customers.keyset import keyset_page
 from customers.models import Customer
 from customers.rendering import render_page
+from customers.requests import AuthedRequest
 
 PAGE_SIZE = 50
 
 
-def _customer_choice(request: HttpRequest) -> Customer | None:
+def _customer_choice(request: AuthedRequest) -> Customer | None:
     """The customer the filter names, to show its name beside the search box."""
     try:
         key = uuid.UUID(request.GET.get("customer", ""))
@@ -32,12 +33,12 @@ def _customer_choice(request: HttpRequest) -> Customer | None:
     return Customer.objects.for_organization(request.organization).filter(pk=key).first()
 
 
-def _results(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def _results(request: AuthedRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     return render_page(request, template, context)
 
 
 @organization_required
-def executions(request: HttpRequest) -> HttpResponse:
+def executions(request: AuthedRequest) -> HttpResponse:
     base = Execution.objects.for_organization(request.organization).select_related(
         "workflow", "customer"
     )
@@ -55,7 +56,7 @@ def executions(request: HttpRequest) -> HttpResponse:
 
 
 @organization_required
-def execution_detail(request: HttpRequest, execution_id: int) -> HttpResponse:
+def execution_detail(request: AuthedRequest, execution_id: int) -> HttpResponse:
     execution = get_object_or_404(
         Execution.objects.for_organization(request.organization).select_related(
             "workflow", "customer"
@@ -72,7 +73,7 @@ EVENT_TABS = [("", "All"), ("webhook", "Webhook"), ("scheduled", "Scheduled"), (
 
 
 @organization_required
-def events(request: HttpRequest) -> HttpResponse:
+def events(request: AuthedRequest) -> HttpResponse:
     base = Event.objects.for_organization(request.organization).select_related("customer")
     filters = EventFilter(request.GET or None, queryset=base, request=request)
     page = keyset_page(filtered(filters, base), "occurred_at", request.GET, PAGE_SIZE)
@@ -89,14 +90,14 @@ def events(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _audit_queryset(request: HttpRequest) -> tuple[AuditFilter, Any]:
+def _audit_queryset(request: AuthedRequest) -> tuple[AuditFilter, Any]:
     base = AuditEntry.objects.for_organization(request.organization)
     filters = AuditFilter(request.GET or None, queryset=base, request=request)
     return filters, filtered(filters, base)
 
 
 @organization_required
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthedRequest) -> HttpResponse:
     filters, queryset = _audit_queryset(request)
     page = keyset_page(queryset, "created_at", request.GET, PAGE_SIZE)
     with_readable_changes(page.rows, request.organization)
@@ -104,7 +105,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 @organization_required
-def audit_log_export(request: HttpRequest) -> StreamingHttpResponse:
+def audit_log_export(request: AuthedRequest) -> StreamingHttpResponse:
     queryset = _audit_queryset(request)[1]
     record_export(
         organization=request.organization, actor=request.user, message=filters_message(request)
@@ -113,7 +114,7 @@ def audit_log_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @organization_required
-def customer_lookup(request: HttpRequest) -> HttpResponse:
+def customer_lookup(request: AuthedRequest) -> HttpResponse:
     """Search-as-you-type for the customer filters: a handful of matches, never 100,000."""
     # The box on the Activity pages is named customer_q (it sits in their filter form).
     query = (request.GET.get("q") or request.GET.get("customer_q") or "").strip()

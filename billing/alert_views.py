@@ -9,7 +9,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -18,6 +18,7 @@ from billing.models import DEFAULT_ALERT_PERCENTS, Plan
 from billing.services import LimitError, Thresholds, thresholds_at, thresholds_set
 from customers.access import organization_required, refusal_onto_form, refuse_write
 from customers.models import Customer
+from customers.requests import AuthedRequest
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def _uuid(value: str) -> UUID:
         raise Http404("No such plan or customer in your organization.") from None
 
 
-def _scope(request: HttpRequest) -> Scope:
+def _scope(request: AuthedRequest) -> Scope:
     """From the URL; another organization's plan or customer is a 404, like a missing one."""
     organization = request.organization
     if customer_id := request.GET.get("customer"):
@@ -92,7 +93,7 @@ def _thresholds(organization_id: Any, scope: Scope) -> tuple[dict, dict]:
 
 
 @organization_required
-def alert_thresholds(request: HttpRequest) -> HttpResponse:
+def alert_thresholds(request: AuthedRequest) -> HttpResponse:
     organization = request.organization
     scope = _scope(request)
     current, inherited = _thresholds(organization.pk, scope)
@@ -120,7 +121,7 @@ def alert_thresholds(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _save(request: HttpRequest, form: ThresholdsForm, scope: Scope) -> bool:
+def _save(request: AuthedRequest, form: ThresholdsForm, scope: Scope) -> bool:
     try:
         with transaction.atomic():  # every dimension, or none
             for dimension, percents in form.wanted().items():

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from django.db import transaction
-from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from pydantic import StrictInt
@@ -24,6 +23,7 @@ from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import IsoDateTime, text
 from customers.models import Customer
+from customers.requests import AuthedRequest
 
 router = Router(tags=["Customer"])
 
@@ -44,7 +44,7 @@ class LimitSet(Schema):
     value: Annotated[StrictInt, Field(ge=0, le=2**62)] | None = Field(
         ..., description="null = unlimited"
     )
-    reason: text(300, min_length=1)
+    reason: Annotated[str, text(300, min_length=1)]
     expires_at: IsoDateTime | None = None
 
 
@@ -80,7 +80,7 @@ def _dimension(dimension: str) -> str:
     response={200: list[LimitOut], **ERRORS},
     summary="Effective limits and current usage",
 )
-def limits_list(request: HttpRequest, customer_id: str):
+def limits_list(request: AuthedRequest, customer_id: str):
     return _limits(customer_in_scope(request, customer_id))
 
 
@@ -89,7 +89,7 @@ def limits_list(request: HttpRequest, customer_id: str):
     response={200: list[LimitOut], **ERRORS},
     summary="Set a customer's own limit in one dimension",
 )
-def limits_set(request: HttpRequest, customer_id: str, dimension: str, payload: LimitSet):
+def limits_set(request: AuthedRequest, customer_id: str, dimension: str, payload: LimitSet):
     token = organization_token(request)
     customer = customer_in_scope(request, customer_id)
     override_set(
@@ -108,7 +108,7 @@ def limits_set(request: HttpRequest, customer_id: str, dimension: str, payload: 
     response={200: list[LimitOut], 409: Detail, **ERRORS},
     summary="Back to the plan's default",
 )
-def limits_clear(request: HttpRequest, customer_id: str, dimension: str):
+def limits_clear(request: AuthedRequest, customer_id: str, dimension: str):
     token = organization_token(request)
     customer = customer_in_scope(request, customer_id)
     override_clear(customer=customer, dimension=_dimension(dimension), actor=token)
@@ -154,7 +154,7 @@ def _thresholds(customer: Customer) -> list[dict[str, Any]]:
     response={200: list[ThresholdOut], **ERRORS},
     summary="Usage alert thresholds of each daily and monthly limit",
 )
-def alert_thresholds_get(request: HttpRequest, customer_id: str):
+def alert_thresholds_get(request: AuthedRequest, customer_id: str):
     return _thresholds(customer_in_scope(request, customer_id))
 
 
@@ -163,7 +163,7 @@ def alert_thresholds_get(request: HttpRequest, customer_id: str):
     response={200: list[ThresholdOut], **ERRORS},
     summary="Set or clear a customer's own usage alert thresholds",
 )
-def alert_thresholds_put(request: HttpRequest, customer_id: str, payload: ThresholdsIn):
+def alert_thresholds_put(request: AuthedRequest, customer_id: str, payload: ThresholdsIn):
     token = organization_token(request)
     customer = customer_in_scope(request, customer_id)
     unknown = [key for key in payload.thresholds if key not in DIMENSIONS]

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -33,6 +33,7 @@ from customers.access import organization_required, refusal_onto_form, refuse_wr
 from customers.models import Customer, CustomerStatus
 from customers.pagination import LIVE_STATUSES, CustomerPaginator, kept_count
 from customers.rendering import render_page
+from customers.requests import AuthedRequest
 
 
 @dataclass
@@ -46,7 +47,7 @@ class OverviewForms:
 
 
 @organization_required
-def billing_overview(request: HttpRequest) -> HttpResponse:
+def billing_overview(request: AuthedRequest) -> HttpResponse:
     organization = request.organization
     plans = list(Plan.objects.for_organization(organization))
     forms = OverviewForms(
@@ -65,7 +66,7 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
 
 
 def _save_entitlements(
-    request: HttpRequest, forms: OverviewForms, plans: list[Plan]
+    request: AuthedRequest, forms: OverviewForms, plans: list[Plan]
 ) -> HttpResponse | None:
     plan = next((p for p in plans if str(p.pk) == request.POST.get("plan")), None)
     if plan is None:
@@ -80,7 +81,9 @@ def _save_entitlements(
     return redirect("billing:overview")
 
 
-def _save_cap(request: HttpRequest, forms: OverviewForms, plans: list[Plan]) -> HttpResponse | None:
+def _save_cap(
+    request: AuthedRequest, forms: OverviewForms, plans: list[Plan]
+) -> HttpResponse | None:
     forms.cap_form = PooledCapForm(request.POST)
     if not forms.cap_form.is_valid():
         return None
@@ -92,7 +95,7 @@ def _save_cap(request: HttpRequest, forms: OverviewForms, plans: list[Plan]) -> 
 
 
 def _save_plan_default(
-    request: HttpRequest, forms: OverviewForms, plans: list[Plan]
+    request: AuthedRequest, forms: OverviewForms, plans: list[Plan]
 ) -> HttpResponse | None:
     forms.plan_form = PlanLimitForm(request.POST, organization=request.organization)
     if not forms.plan_form.is_valid():
@@ -112,7 +115,7 @@ def _save_plan_default(
 SAVES = {"entitlements": _save_entitlements, "cap": _save_cap, "plan": _save_plan_default}
 
 
-def _overview_page(request: HttpRequest, forms: OverviewForms, plans: list[Plan]) -> HttpResponse:
+def _overview_page(request: AuthedRequest, forms: OverviewForms, plans: list[Plan]) -> HttpResponse:
     defaults = plan_defaults(request.organization.pk)
     caps = {c.dimension: c.value for c in PooledCap.objects.for_organization(request.organization)}
     return render(
@@ -141,7 +144,7 @@ GRID_PAGE_SIZE = 25
 
 
 @organization_required
-def customer_limits(request: HttpRequest) -> HttpResponse:
+def customer_limits(request: AuthedRequest) -> HttpResponse:
     organization = request.organization
     query = request.GET.get("q", "").strip()  # NUL never gets here (config/input_guard.py)
     plan_id = request.GET.get("plan", "")
@@ -215,7 +218,7 @@ def _cell(
 
 @require_http_methods(["GET", "POST"])
 @organization_required
-def limit_cell(request: HttpRequest, customer_id: UUID, dimension: str) -> HttpResponse:
+def limit_cell(request: AuthedRequest, customer_id: UUID, dimension: str) -> HttpResponse:
     """One cell of the grid: GET shows its editor, POST saves and answers with the new cell."""
     if dimension not in DIMENSIONS:
         raise Http404("No such quota dimension.")
@@ -246,7 +249,7 @@ def limit_cell(request: HttpRequest, customer_id: UUID, dimension: str) -> HttpR
     return render(request, template, context, status=422 if request.method == "POST" else 200)
 
 
-def _saved(form: OverrideForm, customer: Customer, dimension: str, request: HttpRequest) -> bool:
+def _saved(form: OverrideForm, customer: Customer, dimension: str, request: AuthedRequest) -> bool:
     """Applies a valid editor; a refusal (a limit out of range) lands on the form."""
     if not form.is_valid():
         return False
@@ -268,21 +271,23 @@ def _editor_values(limit: Any) -> dict[str, Any]:
     }
 
 
-def _saved_cell(request: HttpRequest, customer: Customer, dimension: str) -> HttpResponse:
+def _saved_cell(request: AuthedRequest, customer: Customer, dimension: str) -> HttpResponse:
     """After a save: the new cell for HTMX, the whole grid otherwise."""
     if not request.htmx:
         return redirect("billing:customer_limits")
     return _cell_response(request, customer, dimension)
 
 
-def _cell_response(request: HttpRequest, customer: Customer, dimension: str) -> HttpResponse:
+def _cell_response(request: AuthedRequest, customer: Customer, dimension: str) -> HttpResponse:
     forecasts: dict = {}
     used = usage_for([customer], forecasts=forecasts)
     cell = _cell(customer, dimension, effective_limits_for([customer]), used, forecasts)
     return render(request, "billing/limit_cell.html#cell", {"cell": cell})
 
 
-def _apply(customer: Customer, dimension: str, data: dict[str, Any], request: HttpRequest) -> None:
+def _apply(
+    customer: Customer, dimension: str, data: dict[str, Any], request: AuthedRequest
+) -> None:
     action = data["action"]
     if action == "reset":
         override_clear(customer=customer, dimension=dimension, actor=request.user)

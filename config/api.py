@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as ModelValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -18,6 +18,7 @@ from config.api_docs import Reference
 from customers.api import router as customers_router
 from customers.api import token_auth
 from customers.api.updates import TOO_DEEP, field_messages
+from customers.requests import AuthedRequest
 from customers.services.errors import (
     Conflict,
     Denied,
@@ -71,24 +72,24 @@ def _status_of(error: Exception) -> int:
 
 
 @api.exception_handler(ServiceError)
-def refused(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+def refused(request: AuthedRequest, exc: ServiceError) -> HttpResponse:
     detail = STALE if isinstance(exc, StaleEdit) else str(exc)
     return api.create_response(request, {"detail": detail}, status=_status_of(exc))
 
 
 @api.exception_handler(ModelValidationError)
-def invalid_values(request: HttpRequest, exc: ModelValidationError) -> HttpResponse:
+def invalid_values(request: AuthedRequest, exc: ModelValidationError) -> HttpResponse:
     return api.create_response(request, {"detail": field_messages(exc)}, status=_status_of(exc))
 
 
 @api.exception_handler(QuotaExceeded)
-def over_quota(request: HttpRequest, exc: QuotaExceeded) -> HttpResponse:
+def over_quota(request: AuthedRequest, exc: QuotaExceeded) -> HttpResponse:
     response = api.create_response(request, exc.consumption.as_error(), status=429)
     response["Retry-After"] = str(exc.consumption.retry_after)
     return response
 
 
-def _past_rate(request: HttpRequest) -> HttpResponse | None:
+def _past_rate(request: AuthedRequest) -> HttpResponse | None:
     """A body refused on ingestion's hot path still spends the rate limit, as every other
     request does while authenticating; past the limit the answer is 429, not the 400/422."""
     try:
@@ -99,13 +100,13 @@ def _past_rate(request: HttpRequest) -> HttpResponse | None:
 
 
 @api.exception_handler(RecursionError)
-def too_deep(request: HttpRequest, exc: RecursionError) -> HttpResponse:
+def too_deep(request: AuthedRequest, exc: RecursionError) -> HttpResponse:
     # JSON nested thousands deep exhausts the parser's recursion: bad input, not a crash.
     return _past_rate(request) or api.create_response(request, {"detail": TOO_DEEP}, status=400)
 
 
 @api.exception_handler(AuthenticationError)
-def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+def unauthenticated(request: AuthedRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(
         request,
         {
@@ -117,16 +118,16 @@ def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRespo
 
 
 @api.exception_handler(Http404)
-def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+def not_found(request: AuthedRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc) or "Not found."}, status=404)
 
 
 @api.exception_handler(HttpError)
-def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+def http_error(request: AuthedRequest, exc: HttpError) -> HttpResponse:
     refused = _past_rate(request) if exc.status_code == 400 else None  # a body not parsed
     return refused or api.create_response(request, {"detail": exc.message}, status=exc.status_code)
 
 
 @api.exception_handler(ValidationError)
-def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+def invalid(request: AuthedRequest, exc: ValidationError) -> HttpResponse:
     return _past_rate(request) or api.create_response(request, {"detail": exc.errors}, status=422)

@@ -14,7 +14,7 @@ from csp.middleware import CSPMiddleware as _CSP
 from django.contrib.auth.middleware import AuthenticationMiddleware as _Authentication
 from django.contrib.messages.middleware import MessageMiddleware as _Messages
 from django.contrib.sessions.middleware import SessionMiddleware as _Sessions
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django_htmx.middleware import HtmxMiddleware as _Htmx
 from django_otp.middleware import OTPMiddleware as _OTP
 
@@ -22,11 +22,12 @@ from config.middleware import HtmxMessagesMiddleware as _HtmxMessages
 from config.middleware import HtmxRedirectMiddleware as _HtmxRedirect
 from config.middleware import VaryOnHtmxMiddleware as _VaryOnHtmx
 from customers.middleware import CurrentOrganizationMiddleware as _Organization
+from customers.requests import AuthedRequest
 
 API_PREFIX = "/api/"
 
 
-def answers_api(request: HttpRequest) -> bool:
+def answers_api(request: AuthedRequest) -> bool:
     """A JSON API request; the API's HTML docs page is a browser page like any other."""
     path = request.path_info
     return path.startswith(API_PREFIX) and not path.rstrip("/").endswith("/docs")
@@ -36,7 +37,7 @@ def browser_only(middleware: type) -> type:
     """``middleware``, except that API requests go straight to the next handler (and its
     per-view hooks do nothing for them)."""
 
-    def __call__(self: Any, request: HttpRequest) -> HttpResponse:
+    def __call__(self: Any, request: AuthedRequest) -> HttpResponse:
         if answers_api(request):
             return self.get_response(request)
         return middleware.__call__(self, request)
@@ -49,7 +50,7 @@ def browser_only(middleware: type) -> type:
 
 
 def _skipping(name: str, hook: Any) -> Any:
-    def skip(self: Any, request: HttpRequest, *args: Any) -> Any:
+    def skip(self: Any, request: AuthedRequest, *args: Any) -> Any:
         # process_template_response must hand back the response; the others answer None.
         if answers_api(request):
             return args[0] if name == "process_template_response" else None

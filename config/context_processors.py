@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from customers.requests import AuthedRequest
 
 
-def csp_nonce(request: HttpRequest) -> dict[str, str]:
+def csp_nonce(request: AuthedRequest) -> dict[str, str]:
     # django-htmx's {% htmx_script %} reads "csp_nonce"; django-csp 4 sets it on the request.
     return {"csp_nonce": str(getattr(request, "csp_nonce", ""))}

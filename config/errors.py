@@ -3,19 +3,20 @@ which clients parse and which needs no page's headers, and the site's own page e
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 
 from config.browser_middleware import answers_api
+from customers.requests import AuthedRequest
 
 
-def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+def not_found(request: AuthedRequest, exception: Exception) -> HttpResponse:
     if answers_api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
 
 
-def server_error(request: HttpRequest) -> HttpResponse:
+def server_error(request: AuthedRequest) -> HttpResponse:
     if answers_api(request):
         return JsonResponse({"detail": "Server error."}, status=500)
     return defaults.server_error(request)

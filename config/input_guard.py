@@ -9,6 +9,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from customers.requests import AuthedRequest
+
 # Longer than any field or search box accepts (the longest, an allow-list, is 4,000), and far
 # below SQLite's LIKE pattern limit.
 MAX_PARAMETER_LENGTH = 4000
@@ -18,7 +20,7 @@ SEARCH_PARAMETER = "q"
 MAX_SEARCH_LENGTH = 200
 
 
-def refusal(request: HttpRequest) -> str | None:
+def refusal(request: AuthedRequest) -> str | None:
     for name, values in request.GET.lists():
         shown = name[:40].replace("\x00", "\\0")
         if "\x00" in name:
@@ -43,7 +45,7 @@ class QueryStringGuardMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: AuthedRequest) -> HttpResponse:
         problem = refusal(request)
         if problem is None:
             return self.get_response(request)

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
+from customers.requests import AuthedRequest
+
 Handler = Callable[[HttpRequest], HttpResponse]
 
 
@@ -19,7 +21,7 @@ class VaryOnHtmxMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: AuthedRequest) -> HttpResponse:
         response = self.get_response(request)
         patch_vary_headers(response, ("HX-Request",))
         return response
@@ -32,7 +34,7 @@ class HtmxRedirectMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: AuthedRequest) -> HttpResponse:
         response = self.get_response(request)
         if getattr(request, "htmx", False) and response.status_code in (301, 302, 303):
             location = response["Location"]
@@ -48,7 +50,7 @@ class HtmxMessagesMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: AuthedRequest) -> HttpResponse:
         response = self.get_response(request)
         if (
             not getattr(request, "htmx", False)

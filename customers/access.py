@@ -12,13 +12,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from audit.services import Outcome, record
 from customers.forms import merge_stale_edit
 from customers.middleware import current_seat
 from customers.models import Invitation, Membership
+from customers.requests import AuthedRequest
 from customers.services import (
     INVITE_EMAIL_FAILED,
     SERVICE_ERRORS,
@@ -40,7 +41,7 @@ def organization_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.organization is None:
             if current_seat(request) is not None:
                 # A customer's user: their place is the portal.
@@ -51,13 +52,13 @@ def organization_required(view: View) -> View:
     return wrapped
 
 
-def refuse_unless_owner(request: HttpRequest) -> None:
+def refuse_unless_owner(request: AuthedRequest) -> None:
     """Owners only: anyone else's attempt is recorded as denied and answered 403."""
     if request.membership.role != Membership.Role.OWNER:
         refuse_write(request, OWNERS_ONLY)
 
 
-def refuse_write(request: HttpRequest, message: str = VIEWER_CANNOT_WRITE) -> None:
+def refuse_write(request: AuthedRequest, message: str = VIEWER_CANNOT_WRITE) -> None:
     """Record the denied attempt, then answer 403."""
     match = request.resolver_match
     record(
@@ -73,7 +74,7 @@ def refuse_write(request: HttpRequest, message: str = VIEWER_CANNOT_WRITE) -> No
     raise PermissionDenied(message)
 
 
-def refuse_in_portal(request: HttpRequest, customer: Any, message: str, action: str) -> None:
+def refuse_in_portal(request: AuthedRequest, customer: Any, message: str, action: str) -> None:
     record(
         action=action,
         organization=customer.organization,
@@ -89,7 +90,7 @@ def write_access_required(view: View) -> View:
 
     @organization_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.membership.can_write:
             refuse_write(request)
         return view(request, *args, **kwargs)
@@ -97,7 +98,9 @@ def write_access_required(view: View) -> View:
     return wrapped
 
 
-def attempt(request: HttpRequest, success: str, service: Callable[..., Any], **kwargs: Any) -> bool:
+def attempt(
+    request: AuthedRequest, success: str, service: Callable[..., Any], **kwargs: Any
+) -> bool:
     """Run a service for a button press: its refusal becomes an error message, its success the
     ``success`` message. True when it went through."""
 
@@ -111,7 +114,7 @@ def attempt(request: HttpRequest, success: str, service: Callable[..., Any], **k
     return True
 
 
-def warn_if_undelivered(request: HttpRequest, invitation: Any) -> bool:
+def warn_if_undelivered(request: AuthedRequest, invitation: Any) -> bool:
     """Say so when an invitation is saved but its email could not be sent; True if it said."""
     if not getattr(invitation, "delivery_failed", False):
         return False
@@ -145,7 +148,9 @@ class Edit:
         return 409 if self.conflict else 422 if self.form.errors else 200
 
 
-def save_edit(request: HttpRequest, form: Any, service: Callable[..., Any], **kwargs: Any) -> Edit:
+def save_edit(
+    request: AuthedRequest, form: Any, service: Callable[..., Any], **kwargs: Any
+) -> Edit:
     """Save a customer edit form (the console's or the portal's) through ``service``: only the
     changed fields, pinned to the version the form was read at. A stale edit keeps both
     people's changes in view (merge_stale_edit) instead of overwriting."""
@@ -172,7 +177,7 @@ INVITATION_ACTIONS: dict[str, tuple[Callable[..., Any], str]] = {
 
 
 def act_on_invitation(
-    request: HttpRequest, invitations: QuerySet[Invitation], invitation_id: Any, action: str
+    request: AuthedRequest, invitations: QuerySet[Invitation], invitation_id: Any, action: str
 ) -> None:
     """Resend or revoke one of ``invitations`` (already scoped to the customer): 404 for any
     other id, the service's refusal or success as a message. The console and the portal both
@@ -191,14 +196,14 @@ def act_on_invitation(
 NEW_SECRET = "new_secret"
 
 
-def show_secret_once(request: HttpRequest, secret: str, page: str) -> HttpResponse:
+def show_secret_once(request: AuthedRequest, secret: str, page: str) -> HttpResponse:
     """After creating a key: redirect (so a reload cannot create a second one) to ``page``,
     which shows the secret once, from the session."""
     request.session[NEW_SECRET] = secret
     return redirect(page)
 
 
-def secret_to_show(request: HttpRequest) -> str | None:
+def secret_to_show(request: AuthedRequest) -> str | None:
     """The secret a creation just stored, taken out of the session: it shows once."""
     return request.session.pop(NEW_SECRET, None)
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
-
 from customers.middleware import current_seat
+from customers.requests import AuthedRequest
 
 
-def tenancy(request: HttpRequest) -> dict[str, Any]:
+def tenancy(request: AuthedRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
 
     def has_portal() -> bool:

@@ -8,12 +8,13 @@ from django.db.models import Exists
 from django.http import HttpRequest, HttpResponse
 
 from customers.models import CustomerUser, Membership
+from customers.requests import AuthedRequest
 
 SESSION_KEY = "organization_id"
 SEAT_ATTRIBUTE = "_current_seat"
 
 
-def current_seat(request: HttpRequest) -> CustomerUser | None:
+def current_seat(request: AuthedRequest) -> CustomerUser | None:
     """The signed-in person's seat in a customer (CustomerUser.seat_of), looked up once per
     request however many checks ask."""
     if SEAT_ATTRIBUTE not in request.__dict__:
@@ -33,7 +34,7 @@ class CurrentOrganizationMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: AuthedRequest) -> HttpResponse:
         request.organization = None
         request.membership = None
         request.memberships = []

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
+
+from customers.requests import AuthedRequest
 
 
 def render_page(
-    request: HttpRequest,
+    request: AuthedRequest,
     template: str,
     context: dict[str, Any],
     *,

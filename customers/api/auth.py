@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader, HttpBearer
 
@@ -12,9 +11,10 @@ from audit.services import Outcome, record
 from billing.services import QuotaExceeded, announce_exceeded, consume, consume_pool
 from customers.models import ApiToken
 from customers.net import client_ip, ip_allowed
+from customers.requests import AuthedRequest
 
 
-def _admit(request: HttpRequest, token: ApiToken | None) -> ApiToken | None:
+def _admit(request: AuthedRequest, token: ApiToken | None) -> ApiToken | None:
     """A live token, and whether it may be used from here, now."""
     if token is None:
         return None
@@ -54,7 +54,7 @@ def spend_request(customer: Any, organization_id: Any) -> None:
         raise QuotaExceeded(consumption)
 
 
-def deny(request: HttpRequest, token: ApiToken, message: str) -> None:
+def deny(request: AuthedRequest, token: ApiToken, message: str) -> None:
     """Refuse with 403, audited as denied (as the portal and the console do)."""
     record(
         action="api.denied",
@@ -74,7 +74,7 @@ def deny(request: HttpRequest, token: ApiToken, message: str) -> None:
 class BearerToken(HttpBearer):
     """``Authorization: Bearer <token>``."""
 
-    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+    def authenticate(self, request: AuthedRequest, token: str) -> ApiToken | None:
         return _admit(request, ApiToken.authenticate(token))
 
 
@@ -83,14 +83,14 @@ class FastlyKey(APIKeyHeader):
 
     param_name = "Fastly-Key"
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> ApiToken | None:
+    def authenticate(self, request: AuthedRequest, key: str | None) -> ApiToken | None:
         return _admit(request, ApiToken.authenticate(key or ""))
 
 
 token_auth = [BearerToken(), FastlyKey()]
 
 
-def organization_token(request: HttpRequest) -> ApiToken:
+def organization_token(request: AuthedRequest) -> ApiToken:
     token = request.auth
     if token.customer_id:
         deny(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import model_validator
@@ -14,6 +13,7 @@ from customers.api.lookup import customer_in_scope, uuid_or_none
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import IsoDateTime, text
 from customers.models import Connection, Customer
+from customers.requests import AuthedRequest
 from customers.services import (
     connection_activity_record,
     connection_create,
@@ -43,11 +43,13 @@ class ConnectionOut(Schema):
 
 
 class ConnectionCreate(Schema):
-    app: text(60, min_length=1, one_line=True)
-    account_label: text(200, min_length=1, one_line=True)
-    scopes: text(500) = ""
-    credential_ref: text(200, description="Where the runtime keeps it, never the secret") = ""
-    connected_by: text(254) = ""
+    app: Annotated[str, text(60, min_length=1, one_line=True)]
+    account_label: Annotated[str, text(200, min_length=1, one_line=True)]
+    scopes: Annotated[str, text(500)] = ""
+    credential_ref: Annotated[
+        str, text(200, description="Where the runtime keeps it, never the secret")
+    ] = ""
+    connected_by: Annotated[str, text(254)] = ""
 
 
 def connection_out(connection: Connection) -> dict[str, Any]:
@@ -85,7 +87,7 @@ def _connection(customer: Customer, connection_id: str) -> Connection:
     response={200: list[ConnectionOut], **ERRORS},
     summary="List connected accounts",
 )
-def connections_list(request: HttpRequest, customer_id: str):
+def connections_list(request: AuthedRequest, customer_id: str):
     customer = customer_in_scope(request, customer_id)
     return [connection_out(c) for c in Connection.objects.for_customer(customer)]
 
@@ -95,7 +97,7 @@ def connections_list(request: HttpRequest, customer_id: str):
     response={201: ConnectionOut, 409: Detail, **ERRORS},
     summary="Record a connected account (from the integration runtime)",
 )
-def connections_create(request: HttpRequest, customer_id: str, payload: ConnectionCreate):
+def connections_create(request: AuthedRequest, customer_id: str, payload: ConnectionCreate):
     token = organization_token(request)
     customer = customer_in_scope(request, customer_id)
     connection = connection_create(customer=customer, actor=token, **payload.model_dump())
@@ -107,7 +109,7 @@ def connections_create(request: HttpRequest, customer_id: str, payload: Connecti
     response={200: ConnectionOut, 409: Detail, **ERRORS},
     summary="Revoke a connected account",
 )
-def connections_revoke(request: HttpRequest, customer_id: str, connection_id: str):
+def connections_revoke(request: AuthedRequest, customer_id: str, connection_id: str):
     customer = customer_in_scope(request, customer_id)
     connection = _connection(customer, connection_id)
     return connection_out(connection_revoke(connection=connection, actor=request.auth))
@@ -115,7 +117,7 @@ def connections_revoke(request: HttpRequest, customer_id: str, connection_id: st
 
 class ConnectionStatusIn(Schema):
     status: Literal["connected", "expired", "error"]
-    detail: text(500, description="What the runtime saw, e.g. 'token expired'") = ""
+    detail: Annotated[str, text(500, description="What the runtime saw, e.g. 'token expired'")] = ""
 
 
 @router.post(
@@ -124,7 +126,7 @@ class ConnectionStatusIn(Schema):
     summary="Report a connected account's health (from the integration runtime)",
 )
 def connections_status(
-    request: HttpRequest, customer_id: str, connection_id: str, payload: ConnectionStatusIn
+    request: AuthedRequest, customer_id: str, connection_id: str, payload: ConnectionStatusIn
 ):
     token = organization_token(request)
     customer = customer_in_scope(request, customer_id)
@@ -136,7 +138,9 @@ def connections_status(
 
 class ActivityIn(Schema):
     outcome: Literal["success", "error"]
-    error: text(500, description="What failed, in words; secret-looking parts are cut") = ""
+    error: Annotated[
+        str, text(500, description="What failed, in words; secret-looking parts are cut")
+    ] = ""
     occurred_at: IsoDateTime | None = Field(None, description="Within the last 30 days")
 
 
@@ -144,7 +148,9 @@ class ActivityReport(Schema):
     """One report (outcome, error, occurred_at) or a batch of them (items), not both."""
 
     outcome: Literal["success", "error"] | None = None
-    error: text(500, description="What failed, in words; secret-looking parts are cut") = ""
+    error: Annotated[
+        str, text(500, description="What failed, in words; secret-looking parts are cut")
+    ] = ""
     occurred_at: IsoDateTime | None = Field(None, description="Within the last 30 days")
     items: Annotated[list[ActivityIn], Field(min_length=1, max_length=1000)] | None = None
 
@@ -166,7 +172,7 @@ class ActivityReport(Schema):
     summary="Report what happened when the runtime used a connected account (one or a batch)",
 )
 def connections_activity(
-    request: HttpRequest,
+    request: AuthedRequest,
     customer_id: str,
     connection_id: str,
     payload: ActivityReport,

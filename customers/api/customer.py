@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Router
 from ninja.errors import HttpError
 
@@ -24,6 +24,7 @@ from customers.api.schemas import (
 from customers.api.updates import PUT_BODY, body_of, changes_from
 from customers.models import Customer
 from customers.net import client_ip
+from customers.requests import AuthedRequest
 
 router = Router(tags=["Customer"])
 
@@ -53,7 +54,7 @@ def with_etag(response: HttpResponse, customer: Customer) -> dict[str, Any]:
     description="The customer's record in the seed's shape. The `ETag` header lets a later "
     "`PUT` refuse to overwrite someone else's change (`If-Match`).",
 )
-def customer_get(request: HttpRequest, customer_id: str, response: HttpResponse):
+def customer_get(request: AuthedRequest, customer_id: str, response: HttpResponse):
     return with_etag(response, customer_in_scope(request, customer_id))
 
 
@@ -64,14 +65,14 @@ def customer_get(request: HttpRequest, customer_id: str, response: HttpResponse)
     description="The customer of a customer token (created in the customer portal). "
     "Organization tokens have no customer of their own: they get 403.",
 )
-def current_customer(request: HttpRequest, response: HttpResponse):
+def current_customer(request: AuthedRequest, response: HttpResponse):
     token = request.auth
     if not token.customer_id:
         raise HttpError(403, NOT_A_CUSTOMER_TOKEN)
     return with_etag(response, customer_in_scope(request, str(token.customer_id)))
 
 
-def _expected_version(request: HttpRequest, customer: Customer) -> int | None:
+def _expected_version(request: AuthedRequest, customer: Customer) -> int | None:
     """The version an If-Match pins the update to; None without one (last write wins, as the
     seed's clients expect)."""
     if_match = (request.headers.get("If-Match") or "").strip()
@@ -90,7 +91,7 @@ def _expected_version(request: HttpRequest, customer: Customer) -> int | None:
     description="Send the fields to change, as JSON or form-encoded. Read-only fields are "
     "refused with 422 if they differ from the current value.",
 )
-def customer_put(request: HttpRequest, customer_id: str, response: HttpResponse):
+def customer_put(request: AuthedRequest, customer_id: str, response: HttpResponse):
     customer = customer_in_scope(request, customer_id)
     changes = changes_from(request, customer, body_of(request))
     expected = _expected_version(request, customer)
@@ -117,14 +118,14 @@ def customer_put(request: HttpRequest, customer_id: str, response: HttpResponse)
     description="A soft delete: the customer is hidden (404) and can be restored with "
     "POST /customer/{customer_id}/restore within the retention window.",
 )
-def customer_delete_api(request: HttpRequest, customer_id: str) -> dict[str, str]:
+def customer_delete_api(request: AuthedRequest, customer_id: str) -> dict[str, str]:
     token = organization_token(request)
     services.customer_delete(customer=customer_in_scope(request, customer_id), actor=token)
     return {"status": "ok"}
 
 
 def _lifecycle(
-    request: HttpRequest,
+    request: AuthedRequest,
     customer_id: str,
     service: Callable[..., Customer],
     *,
@@ -141,7 +142,7 @@ LIFECYCLE_RESPONSES = {200: CustomerListItem, 409: Detail, **ERRORS}
 @router.post(
     "/customer/{customer_id}/suspend", response=LIFECYCLE_RESPONSES, summary="Suspend a customer"
 )
-def customer_suspend_api(request: HttpRequest, customer_id: str):
+def customer_suspend_api(request: AuthedRequest, customer_id: str):
     return _lifecycle(request, customer_id, services.customer_suspend)
 
 
@@ -150,7 +151,7 @@ def customer_suspend_api(request: HttpRequest, customer_id: str):
     response=LIFECYCLE_RESPONSES,
     summary="Reactivate a suspended customer",
 )
-def customer_reactivate_api(request: HttpRequest, customer_id: str):
+def customer_reactivate_api(request: AuthedRequest, customer_id: str):
     return _lifecycle(request, customer_id, services.customer_reactivate)
 
 
@@ -159,5 +160,5 @@ def customer_reactivate_api(request: HttpRequest, customer_id: str):
     response=LIFECYCLE_RESPONSES,
     summary="Restore a deleted customer",
 )
-def customer_restore_api(request: HttpRequest, customer_id: str):
+def customer_restore_api(request: AuthedRequest, customer_id: str):
     return _lifecycle(request, customer_id, services.customer_restore, deleted=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -12,6 +11,7 @@ from customers.api.lookup import customer_in_scope, uuid_or_none
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import Email
 from customers.models import Invitation
+from customers.requests import AuthedRequest
 from customers.services import invite_resend, invite_revoke, invite_send
 
 router = Router(tags=["Customer"])
@@ -51,7 +51,7 @@ class InvitationCreate(Schema):
     response={200: list[InvitationOut], **ERRORS},
     summary="List invitations",
 )
-def invitations_list(request: HttpRequest, customer_id: str):
+def invitations_list(request: AuthedRequest, customer_id: str):
     customer = customer_in_scope(request, customer_id)
     return [invitation_out(i) for i in Invitation.objects.for_customer(customer)]
 
@@ -61,7 +61,7 @@ def invitations_list(request: HttpRequest, customer_id: str):
     response={201: InvitationOut, 409: Detail, **ERRORS},
     summary="Invite a user by email",
 )
-def invitations_create(request: HttpRequest, customer_id: str, payload: InvitationCreate):
+def invitations_create(request: AuthedRequest, customer_id: str, payload: InvitationCreate):
     customer = customer_in_scope(request, customer_id)
     invitation = invite_send(
         customer=customer, email=payload.email, role=payload.role, actor=request.auth
@@ -69,7 +69,7 @@ def invitations_create(request: HttpRequest, customer_id: str, payload: Invitati
     return Status(201, invitation_out(invitation))
 
 
-def _invitation(request: HttpRequest, customer_id: str, invitation_id: str) -> Invitation:
+def _invitation(request: AuthedRequest, customer_id: str, invitation_id: str) -> Invitation:
     customer = customer_in_scope(request, customer_id)
     invitation = (
         Invitation.objects.for_customer(customer)
@@ -89,7 +89,7 @@ def _invitation(request: HttpRequest, customer_id: str, invitation_id: str) -> I
     response={200: InvitationOut, 409: Detail, **ERRORS},
     summary="Resend an invitation (new link, new expiry)",
 )
-def invitations_resend(request: HttpRequest, customer_id: str, invitation_id: str):
+def invitations_resend(request: AuthedRequest, customer_id: str, invitation_id: str):
     invitation = _invitation(request, customer_id, invitation_id)
     return invitation_out(invite_resend(invitation=invitation, actor=request.auth))
 
@@ -99,6 +99,6 @@ def invitations_resend(request: HttpRequest, customer_id: str, invitation_id: st
     response={200: InvitationOut, 409: Detail, **ERRORS},
     summary="Revoke an invitation",
 )
-def invitations_revoke(request: HttpRequest, customer_id: str, invitation_id: str):
+def invitations_revoke(request: AuthedRequest, customer_id: str, invitation_id: str):
     invitation = _invitation(request, customer_id, invitation_id)
     return invitation_out(invite_revoke(invitation=invitation, actor=request.auth))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -18,6 +17,7 @@ from customers.api.types import UUID_CURSOR, Email, IsoDateTime, text
 from customers.idempotency import replay_or_run
 from customers.keyset import cursor_page
 from customers.models import Customer, CustomerStatus
+from customers.requests import AuthedRequest
 
 router = Router(tags=["Customer"])
 
@@ -29,9 +29,9 @@ class CustomerPage(Schema):
 
 class CustomerFilters(Schema):
     status: Literal["pending_admin_activation", "active", "suspended", "deleted"] | None = None
-    plan: text(80, description="Plan id or name") | None = None
-    slug: text(80) | None = None
-    external_id: text(100) | None = None
+    plan: Annotated[str, text(80, description="Plan id or name")] | None = None
+    slug: Annotated[str, text(80)] | None = None
+    external_id: Annotated[str, text(100)] | None = None
     created_after: IsoDateTime | None = None
     created_before: IsoDateTime | None = None
     cursor: UUID_CURSOR | None = None
@@ -43,7 +43,7 @@ class CustomerFilters(Schema):
     response={200: CustomerPage, **ERRORS},
     summary="List customers (cursor pagination, newest first)",
 )
-def customers_list(request: HttpRequest, filters: Query[CustomerFilters]) -> dict[str, Any]:
+def customers_list(request: AuthedRequest, filters: Query[CustomerFilters]) -> dict[str, Any]:
     token = organization_token(request)
     customers = Customer.objects.for_organization(token.organization_id).select_related("plan")
     if filters.status:
@@ -70,12 +70,14 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
 
 
 class CustomerCreate(Schema):
-    name: text(200, min_length=1, one_line=True)
+    name: Annotated[str, text(200, min_length=1, one_line=True)]
     slug: Annotated[str, Field(max_length=80, pattern=r"^[-a-zA-Z0-9_]*$")] | None = Field(
         None, description="Default: made from the name (unique in your organization)"
     )
-    external_id: text(100, one_line=True) | None = None
-    pricing_plan_id: text(64) | None = Field(None, description="Default: the first plan (Free)")
+    external_id: Annotated[str, text(100, one_line=True)] | None = None
+    pricing_plan_id: Annotated[str, text(64)] | None = Field(
+        None, description="Default: the first plan (Free)"
+    )
     admin_email: Email | None = Field(None, description="Invites this person as the admin")
 
 
@@ -99,7 +101,7 @@ IDEMPOTENCY_HEADER = {
     summary="Create a customer (optionally inviting its admin)",
     openapi_extra=IDEMPOTENCY_HEADER,
 )
-def customers_create(request: HttpRequest, payload: CustomerCreate):
+def customers_create(request: AuthedRequest, payload: CustomerCreate):
     token = organization_token(request)
 
     def run() -> tuple[int, dict[str, Any]]:

@@ -6,14 +6,14 @@ import uuid
 from typing import Any
 
 from django.db.models import Q
-from django.http import HttpRequest
 from ninja.errors import HttpError
 
 from customers.api.types import is_clean_text
 from customers.models import Customer, CustomerStatus
+from customers.requests import AuthedRequest
 
 
-def customer_in_scope(request: HttpRequest, customer_id: str, *, include_deleted: bool = False):
+def customer_in_scope(request: AuthedRequest, customer_id: str, *, include_deleted: bool = False):
     """The customer ``customer_id`` names, if the token may see it; else a 404 that says what to
     use instead when the caller passed a slug or external ID (the seed's API answers a bare
     404 there)."""

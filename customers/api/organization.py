@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 
 from customers.api.schemas import ERRORS
+from customers.requests import AuthedRequest
 
 router = Router(tags=["Organization"])
 
@@ -27,7 +27,7 @@ class TokenOut(Schema):
 @router.get(
     "/organization", response={200: OrganizationOut, **ERRORS}, summary="The token's organization"
 )
-def organization_detail(request: HttpRequest) -> OrganizationOut:
+def organization_detail(request: AuthedRequest) -> OrganizationOut:
     organization = request.auth.organization
     return OrganizationOut(
         id=str(organization.id),
@@ -38,7 +38,7 @@ def organization_detail(request: HttpRequest) -> OrganizationOut:
 
 
 @router.get("/token", response={200: TokenOut, **ERRORS}, summary="The token making this request")
-def token_detail(request: HttpRequest) -> TokenOut:
+def token_detail(request: AuthedRequest) -> TokenOut:
     token = request.auth
     return TokenOut(
         name=token.name,

@@ -3,9 +3,12 @@ accepts (schemathesis holds us to it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, BeforeValidator, Field
 
 # PostgreSQL text cannot hold NUL; refuse it at the door instead of failing at the database.
@@ -37,24 +40,35 @@ ONE_LINE_NOT_BLANK = (
 )
 
 
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
+    """A text field's rules as one ``Annotated`` item (pydantic unpacks grouped metadata): its
+    length, pattern and description, and the check for what is not text."""
+
+    field: Any
+
+    def __iter__(self) -> Iterator[Any]:
+        yield self.field
+        yield AfterValidator(_clean)
+
+
 def text(
     max_length: int,
     *,
     min_length: int = 0,
     description: str | None = None,
     one_line: bool = False,
-) -> Any:
+) -> Text:
+    """Use as ``Annotated[str, text(200, one_line=True)]``."""
     if one_line:
         pattern = ONE_LINE_NOT_BLANK if min_length else ONE_LINE
     else:
         pattern = r"^[^\x00]*[^\x00\s][^\x00]*$" if min_length else NO_NUL
-    return Annotated[
-        str,
+    return Text(
         Field(
             min_length=min_length, max_length=max_length, pattern=pattern, description=description
-        ),
-        AfterValidator(_clean),
-    ]
+        )
+    )
 
 
 def _iso_only(value: Any) -> Any:

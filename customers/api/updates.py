@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, QueryDict
+from django.http import QueryDict
 from ninja import Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict
@@ -17,6 +17,7 @@ from customers.api.lookup import uuid_or_none
 from customers.api.schemas import CustomerOut, customer_out
 from customers.api.types import text
 from customers.models import Customer, CustomerUser
+from customers.requests import AuthedRequest
 from customers.services import PORTAL_FIELDS
 
 
@@ -26,26 +27,26 @@ class CustomerUpdate(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: text(200, min_length=1, one_line=True) | None = None
-    billing_contact_id: text(64) | None = None
-    legal_contact_id: text(64) | None = None
-    security_contact_id: text(64) | None = None
-    technical_contact_id: text(64) | None = None
+    name: Annotated[str, text(200, min_length=1, one_line=True)] | None = None
+    billing_contact_id: Annotated[str, text(64)] | None = None
+    legal_contact_id: Annotated[str, text(64)] | None = None
+    security_contact_id: Annotated[str, text(64)] | None = None
+    technical_contact_id: Annotated[str, text(64)] | None = None
     billing_network_type: Literal["public", "private"] | None = None
-    billing_ref: text(200, one_line=True) | None = None
-    phone_number: text(40, one_line=True) | None = None
-    postal_address: text(2000) | None = None
+    billing_ref: Annotated[str, text(200, one_line=True)] | None = None
+    phone_number: Annotated[str, text(40, one_line=True)] | None = None
+    postal_address: Annotated[str, text(2000)] | None = None
     force_2fa: bool | None = None
     force_sso: bool | None = None
-    ip_whitelist: text(4000) | None = None
+    ip_whitelist: Annotated[str, text(4000)] | None = None
     has_account_panel: bool | None = None
     has_improved_events: bool | None = None
     has_openstack_logging: bool | None = None
     has_pci: bool | None = None
-    pricing_plan_id: text(64) | None = None
+    pricing_plan_id: Annotated[str, text(64)] | None = None
 
 
-def body_of(request: HttpRequest) -> dict[str, Any]:
+def body_of(request: AuthedRequest) -> dict[str, Any]:
     content_type = request.content_type or ""
     if not request.body:
         return {}
@@ -119,7 +120,9 @@ def _same_value(sent: Any, current: Any, form: bool) -> bool:
     return sent == current
 
 
-def changes_from(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> dict[str, Any]:
+def changes_from(
+    request: AuthedRequest, customer: Customer, data: dict[str, Any]
+) -> dict[str, Any]:
     """Turn a PUT body into service changes: read-only fields may only be sent back unchanged,
     a customer token may send only the portal's fields, and the rest is validated by the
     CustomerUpdate schema alone (its errors translated into a message per field)."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 
 from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS
 from customers.models import CustomerUser
+from customers.requests import AuthedRequest
 
 router = Router(tags=["Customer"])
 
@@ -38,7 +38,7 @@ class CustomerUserOut(Schema):
     response={200: list[CustomerUserOut], **ERRORS},
     summary="List users",
 )
-def customer_users(request: HttpRequest, customer_id: str) -> list[dict[str, Any]]:
+def customer_users(request: AuthedRequest, customer_id: str) -> list[dict[str, Any]]:
     customer = customer_in_scope(request, customer_id)
     seats = CustomerUser.objects.for_customer(customer).select_related("user")
     return [

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
@@ -14,6 +13,7 @@ from customers.api.lookup import uuid_or_none
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import text
 from customers.models import WebhookEndpoint
+from customers.requests import AuthedRequest
 from customers.services import endpoint_create, endpoint_delete, endpoint_update
 from customers.webhooks.registry import DATA_SCHEMA, EVENT_TYPES, PAYLOAD_SCHEMA
 
@@ -36,15 +36,17 @@ class EndpointCreated(EndpointOut):
 
 
 class EndpointCreate(Schema):
-    url: text(500, min_length=1, one_line=True)
-    description: text(200, one_line=True) = ""
-    event_types: list[text(60, one_line=True)] = Field(default=[], max_length=50)
+    url: Annotated[str, text(500, min_length=1, one_line=True)]
+    description: Annotated[str, text(200, one_line=True)] = ""
+    event_types: list[Annotated[str, text(60, one_line=True)]] = Field(default=[], max_length=50)
 
 
 class EndpointPatch(Schema):
-    url: text(500, min_length=1, one_line=True) | None = None
-    description: text(200, one_line=True) | None = None
-    event_types: list[text(60, one_line=True)] | None = Field(default=None, max_length=50)
+    url: Annotated[str, text(500, min_length=1, one_line=True)] | None = None
+    description: Annotated[str, text(200, one_line=True)] | None = None
+    event_types: list[Annotated[str, text(60, one_line=True)]] | None = Field(
+        default=None, max_length=50
+    )
     enabled: bool | None = None
 
 
@@ -73,7 +75,7 @@ def endpoint_out(endpoint: WebhookEndpoint) -> dict[str, Any]:
     }
 
 
-def endpoint_in_scope(request: HttpRequest, endpoint_id: str) -> WebhookEndpoint:
+def endpoint_in_scope(request: AuthedRequest, endpoint_id: str) -> WebhookEndpoint:
     token = organization_token(request)
     key = uuid_or_none(endpoint_id)
     endpoint = (
@@ -91,7 +93,7 @@ def endpoint_in_scope(request: HttpRequest, endpoint_id: str) -> WebhookEndpoint
     response={200: EventCatalogue, **ERRORS},
     summary="The event types a webhook endpoint can subscribe to, and their schema",
 )
-def event_types(request: HttpRequest):
+def event_types(request: AuthedRequest):
     return {
         "event_types": [
             {
@@ -111,7 +113,7 @@ def event_types(request: HttpRequest):
     response={200: list[EndpointOut], **ERRORS},
     summary="List webhook endpoints",
 )
-def endpoints_list(request: HttpRequest):
+def endpoints_list(request: AuthedRequest):
     token = organization_token(request)
     return [endpoint_out(e) for e in WebhookEndpoint.objects.for_organization(token.organization)]
 
@@ -121,7 +123,7 @@ def endpoints_list(request: HttpRequest):
     response={201: EndpointCreated, 409: Detail, **ERRORS},
     summary="Create a webhook endpoint (its secret is in this response only)",
 )
-def endpoints_create(request: HttpRequest, payload: EndpointCreate):
+def endpoints_create(request: AuthedRequest, payload: EndpointCreate):
     token = organization_token(request)
     endpoint, secret = endpoint_create(
         organization=token.organization, actor=token, **payload.model_dump()
@@ -134,7 +136,7 @@ def endpoints_create(request: HttpRequest, payload: EndpointCreate):
     response={200: EndpointOut, **ERRORS},
     summary="One webhook endpoint",
 )
-def endpoints_detail(request: HttpRequest, endpoint_id: str):
+def endpoints_detail(request: AuthedRequest, endpoint_id: str):
     return endpoint_out(endpoint_in_scope(request, endpoint_id))
 
 
@@ -143,7 +145,7 @@ def endpoints_detail(request: HttpRequest, endpoint_id: str):
     response={200: EndpointOut, 409: Detail, **ERRORS},
     summary="Change a webhook endpoint (URL, description, event types, enabled)",
 )
-def endpoints_update(request: HttpRequest, endpoint_id: str, payload: EndpointPatch):
+def endpoints_update(request: AuthedRequest, endpoint_id: str, payload: EndpointPatch):
     endpoint = endpoint_in_scope(request, endpoint_id)
     changes = payload.model_dump(exclude_none=True)
     return endpoint_out(endpoint_update(endpoint=endpoint, changes=changes, actor=request.auth))
@@ -154,7 +156,7 @@ def endpoints_update(request: HttpRequest, endpoint_id: str, payload: EndpointPa
     response={204: None, **ERRORS},
     summary="Delete a webhook endpoint and its delivery log",
 )
-def endpoints_delete(request: HttpRequest, endpoint_id: str):
+def endpoints_delete(request: AuthedRequest, endpoint_id: str):
     endpoint = endpoint_in_scope(request, endpoint_id)
     endpoint_delete(endpoint=endpoint, actor=request.auth)
     return Status(204, None)

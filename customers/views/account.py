@@ -12,7 +12,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse, reverse_lazy
 from django.views.decorators.http import require_POST
@@ -33,6 +33,7 @@ from customers.forms import ApiTokenForm
 from customers.middleware import SESSION_KEY
 from customers.models import ApiToken, Customer
 from customers.net import client_ip, local_path
+from customers.requests import AuthedRequest
 from customers.services import (
     SERVICE_ERRORS,
     api_token_create,
@@ -90,7 +91,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 @organization_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
 
     counts = dict(
         Customer.objects.for_organization(request.organization)
@@ -113,7 +114,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @write_access_required
-def alert_emails(request: HttpRequest) -> HttpResponse:
+def alert_emails(request: AuthedRequest) -> HttpResponse:
     """Turn one's own usage alert emails on or off. Only owners and admins get them, so only
     they have the switch."""
     on = request.POST.get("usage_alert_emails") == "on"
@@ -126,7 +127,7 @@ def alert_emails(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def organization_switch(request: HttpRequest) -> HttpResponse:
+def organization_switch(request: AuthedRequest) -> HttpResponse:
     wanted = request.POST.get("organization", "")
     membership = next((m for m in request.memberships if str(m.organization_id) == wanted), None)
     if membership is None:
@@ -162,7 +163,7 @@ def same_section(path: str | None) -> str | None:
 
 
 @organization_required
-def api_keys(request: HttpRequest) -> HttpResponse:
+def api_keys(request: AuthedRequest) -> HttpResponse:
     form = ApiTokenForm()
     if request.method == "POST":
         if not request.membership.can_write:
@@ -197,7 +198,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @write_access_required
-def api_key_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
+def api_key_revoke(request: AuthedRequest, token_id: UUID) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects.for_organization(request.organization), pk=token_id)
     attempt(
         request,

@@ -39,11 +39,12 @@ from customers.forms import (
 from customers.models import Connection, Customer, CustomerUser, Invitation
 from customers.pagination import CustomerPaginator
 from customers.rendering import render_page
+from customers.requests import AuthedRequest
 
 PAGE_SIZES = (10, 25, 50, 100)
 
 
-def customer_for(request: HttpRequest, customer_id: UUID) -> Customer:
+def customer_for(request: AuthedRequest, customer_id: UUID) -> Customer:
     """The customer if it is in the current organization, else 404 (as if it did not exist)."""
     return get_object_or_404(
         Customer.objects.for_organization(request.organization).select_related(
@@ -60,7 +61,7 @@ def customer_for(request: HttpRequest, customer_id: UUID) -> Customer:
     )
 
 
-def _page_size(request: HttpRequest) -> int:
+def _page_size(request: AuthedRequest) -> int:
     try:
         size = int(request.GET.get("per_page", 25))
     except ValueError:
@@ -69,7 +70,7 @@ def _page_size(request: HttpRequest) -> int:
 
 
 @organization_required
-def customer_list(request: HttpRequest) -> HttpResponse:
+def customer_list(request: AuthedRequest) -> HttpResponse:
     customers = Customer.objects.for_organization(request.organization).select_related(
         "plan", "admin_invitation"
     )
@@ -99,7 +100,7 @@ def _sort_label(sort: str) -> str:
 
 
 @write_access_required
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: AuthedRequest) -> HttpResponse:
     form = CustomerCreateForm(request.POST or None, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
@@ -126,7 +127,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 
 @organization_required
-def detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+def detail(request: AuthedRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
     # Read auditing (opt-in): a person opening the page, not each fragment it reloads.
     if not request.htmx:
@@ -137,7 +138,7 @@ def detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     )
 
 
-def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> dict[str, Any]:
+def _detail_context(request: AuthedRequest, customer: Customer, **extra: Any) -> dict[str, Any]:
     # The page's queries, asserted in tests/customers/test_pages.py (DETAIL_QUERIES). Before
     # this function: the session, the user, their memberships (with "has a portal" as a
     # subquery), and the customer with its plan, organization, owner, invitation and contacts.
@@ -191,7 +192,7 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
 
 
 @write_access_required
-def edit(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+def edit(request: AuthedRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
     if customer.is_deleted:
         messages.error(request, f"{customer.name} is deleted; restore it before editing it.")
@@ -218,7 +219,7 @@ def _lifecycle_action(
 ) -> Callable[[HttpRequest, UUID], HttpResponse]:
     @require_POST
     @write_access_required
-    def view(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+    def view(request: AuthedRequest, customer_id: UUID) -> HttpResponse:
         customer = customer_for(request, customer_id)
         attempt(
             request,
@@ -244,7 +245,7 @@ restore = _lifecycle_action(services.customer_restore, "{name} is restored.")
 
 @require_POST
 @write_access_required
-def delete(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+def delete(request: AuthedRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
     form = DeleteCustomerForm(request.POST, customer=customer)
     if not form.is_valid():
@@ -269,7 +270,7 @@ def delete(request: HttpRequest, customer_id: UUID) -> HttpResponse:
 
 @require_POST
 @write_access_required
-def revoke_connections(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+def revoke_connections(request: AuthedRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
     try:
         count = services.connections_revoke_all(customer=customer, actor=request.user)
@@ -282,7 +283,7 @@ def revoke_connections(request: HttpRequest, customer_id: UUID) -> HttpResponse:
 
 @require_POST
 @write_access_required
-def replace_admin(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+def replace_admin(request: AuthedRequest, customer_id: UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
     form = ReplaceAdminForm(request.POST)
     if form.is_valid():
@@ -308,7 +309,9 @@ def replace_admin(request: HttpRequest, customer_id: UUID) -> HttpResponse:
 
 @require_POST
 @write_access_required
-def connection_revoke(request: HttpRequest, customer_id: UUID, connection_id: UUID) -> HttpResponse:
+def connection_revoke(
+    request: AuthedRequest, customer_id: UUID, connection_id: UUID
+) -> HttpResponse:
     customer = customer_for(request, customer_id)
     connection = get_object_or_404(Connection.objects.for_customer(customer), pk=connection_id)
     attempt(
@@ -324,7 +327,7 @@ def connection_revoke(request: HttpRequest, customer_id: UUID, connection_id: UU
 def _invitation_action(action: str) -> Callable[[HttpRequest, UUID, UUID], HttpResponse]:
     @require_POST
     @write_access_required
-    def view(request: HttpRequest, customer_id: UUID, invitation_id: UUID) -> HttpResponse:
+    def view(request: AuthedRequest, customer_id: UUID, invitation_id: UUID) -> HttpResponse:
         customer = customer_for(request, customer_id)
         act_on_invitation(request, Invitation.objects.for_customer(customer), invitation_id, action)
         return redirect(customer)

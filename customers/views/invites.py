@@ -7,12 +7,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from customers.forms import ExistingAccountForm, NewAccountForm
 from customers.models import Invitation, User
+from customers.requests import AuthedRequest
 from customers.services import (
     SERVICE_ERRORS,
     InvitationUnusable,
@@ -31,7 +32,7 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def invite_landing(request: HttpRequest, token: str) -> HttpResponse:
+def invite_landing(request: AuthedRequest, token: str) -> HttpResponse:
     """Keep the token in the session and drop it from the URL (as password reset does)."""
     request.session[SESSION_KEY] = token
     response = _private(redirect("invite_accept"))
@@ -43,7 +44,7 @@ def invite_landing(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @never_cache
-def invite_accept_view(request: HttpRequest) -> HttpResponse:
+def invite_accept_view(request: AuthedRequest) -> HttpResponse:
     token = request.session.get(SESSION_KEY, "")
     invitation = invitation_for_token(token)
     if invitation is None or invitation.status == Invitation.Status.ACCEPTED:
@@ -62,7 +63,7 @@ def invite_accept_view(request: HttpRequest) -> HttpResponse:
     return step(request, invitation, context)
 
 
-def _signed_in(request: HttpRequest, invitation: Invitation, context: dict[str, Any]):
+def _signed_in(request: AuthedRequest, invitation: Invitation, context: dict[str, Any]):
     user = request.user
     if user.email.lower() != invitation.email.lower():
         # Audited as denied by the service, and the invitation stays pending.
@@ -77,7 +78,7 @@ def _signed_in(request: HttpRequest, invitation: Invitation, context: dict[str, 
     return _private(render(request, "customers/invite/accept.html", context))
 
 
-def _sign_in_and_accept(request: HttpRequest, invitation: Invitation, context: dict[str, Any]):
+def _sign_in_and_accept(request: AuthedRequest, invitation: Invitation, context: dict[str, Any]):
     form = ExistingAccountForm(request.POST or None)
     context.update(mode="sign_in", form=form)
     if request.method == "POST" and form.is_valid():
@@ -91,7 +92,7 @@ def _sign_in_and_accept(request: HttpRequest, invitation: Invitation, context: d
 
 
 def _create_account_and_accept(
-    request: HttpRequest, invitation: Invitation, context: dict[str, Any]
+    request: AuthedRequest, invitation: Invitation, context: dict[str, Any]
 ):
     form = NewAccountForm(request.POST or None, email=invitation.email)
     context.update(mode="new", form=form)
@@ -111,7 +112,7 @@ def _create_account_and_accept(
     return _form_page(request, context)
 
 
-def _form_page(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
+def _form_page(request: AuthedRequest, context: dict[str, Any]) -> HttpResponse:
     status = 422 if request.method == "POST" else 200
     return _private(render(request, "customers/invite/accept.html", context, status=status))
 
@@ -121,7 +122,7 @@ def _accepted_meanwhile(invitation: Invitation) -> bool:
     return invitation.status == Invitation.Status.ACCEPTED
 
 
-def _accept(request: HttpRequest, invitation: Invitation, user: User) -> HttpResponse:
+def _accept(request: AuthedRequest, invitation: Invitation, user: User) -> HttpResponse:
     """Accept, then sign in: unless the customer's rules refuse a password sign-in (forced
     SSO, or a suspended customer), with the same refusal as the sign-in page. A user with an
     enrolled second factor still has to give their code (the portal asks for it)."""
@@ -145,7 +146,7 @@ def _accept(request: HttpRequest, invitation: Invitation, user: User) -> HttpRes
 
 
 def _invalid(
-    request: HttpRequest, reason: str, invitation: Invitation | None = None, message: str = ""
+    request: AuthedRequest, reason: str, invitation: Invitation | None = None, message: str = ""
 ) -> HttpResponse:
     request.session.pop(SESSION_KEY, None)
     return _private(

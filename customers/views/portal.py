@@ -29,6 +29,7 @@ from customers.access import (
 from customers.forms import PortalCustomerForm, TeammateInviteForm, TokenForm
 from customers.models import ApiToken, Connection, CustomerUser, Invitation
 from customers.net import client_ip
+from customers.requests import AuthedRequest
 from customers.services import (
     SERVICE_ERRORS,
     ServiceError,
@@ -46,7 +47,7 @@ from customers.views.portal_access import View, portal_page, render_portal
 
 
 @portal_page()
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     return render_portal(
         request,
         "portal/home.html",
@@ -57,7 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @portal_page(admin_only=True)
-def settings_view(request: HttpRequest) -> HttpResponse:
+def settings_view(request: AuthedRequest) -> HttpResponse:
     customer = request.customer
     form = PortalCustomerForm(request.POST or None, instance=customer)
     if not request.seat.is_admin:
@@ -86,7 +87,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
 
 
 @portal_page(admin_only=True)
-def users(request: HttpRequest) -> HttpResponse:
+def users(request: AuthedRequest) -> HttpResponse:
     customer = request.customer
     form = TeammateInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -118,7 +119,7 @@ def users(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _seat(request: HttpRequest, seat_id: UUID) -> CustomerUser:
+def _seat(request: AuthedRequest, seat_id: UUID) -> CustomerUser:
     return get_object_or_404(
         CustomerUser.objects.for_customer(request.customer).select_related("user", "customer"),
         pk=seat_id,
@@ -129,7 +130,7 @@ def _seat_action(run: Callable[[HttpRequest, CustomerUser], str]) -> View:
     @require_POST
     @portal_page(admin_only=True)
     @wraps(run)
-    def view(request: HttpRequest, seat_id: UUID) -> HttpResponse:
+    def view(request: AuthedRequest, seat_id: UUID) -> HttpResponse:
         seat = _seat(request, seat_id)
         try:
             messages.success(request, run(request, seat))
@@ -141,7 +142,7 @@ def _seat_action(run: Callable[[HttpRequest, CustomerUser], str]) -> View:
 
 
 @_seat_action
-def user_role(request: HttpRequest, seat: CustomerUser) -> str:
+def user_role(request: AuthedRequest, seat: CustomerUser) -> str:
     seat = customer_user_change_role(
         seat=seat, role=request.POST.get("role", ""), actor=request.user
     )
@@ -149,19 +150,19 @@ def user_role(request: HttpRequest, seat: CustomerUser) -> str:
 
 
 @_seat_action
-def user_lock(request: HttpRequest, seat: CustomerUser) -> str:
+def user_lock(request: AuthedRequest, seat: CustomerUser) -> str:
     customer_user_set_locked(seat=seat, locked=True, actor=request.user)
     return f"{seat.user.email} is locked out of the portal."
 
 
 @_seat_action
-def user_unlock(request: HttpRequest, seat: CustomerUser) -> str:
+def user_unlock(request: AuthedRequest, seat: CustomerUser) -> str:
     customer_user_set_locked(seat=seat, locked=False, actor=request.user)
     return f"{seat.user.email} can sign in again."
 
 
 @_seat_action
-def user_remove(request: HttpRequest, seat: CustomerUser) -> str:
+def user_remove(request: AuthedRequest, seat: CustomerUser) -> str:
     customer_user_remove(seat=seat, actor=request.user)
     return f"{seat.user.email} was removed from {seat.customer.name}."
 
@@ -169,7 +170,7 @@ def user_remove(request: HttpRequest, seat: CustomerUser) -> str:
 def _invitation_action(action: str) -> View:
     @require_POST
     @portal_page(admin_only=True)
-    def view(request: HttpRequest, invitation_id: UUID) -> HttpResponse:
+    def view(request: AuthedRequest, invitation_id: UUID) -> HttpResponse:
         invitations = Invitation.objects.for_customer(request.customer)
         act_on_invitation(request, invitations, invitation_id, action)
         return redirect("portal:users")
@@ -182,7 +183,7 @@ invitation_revoke = _invitation_action("revoke")
 
 
 @portal_page()
-def connections(request: HttpRequest) -> HttpResponse:
+def connections(request: AuthedRequest) -> HttpResponse:
     return render_portal(
         request,
         "portal/connections.html",
@@ -194,7 +195,7 @@ def connections(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @portal_page(admin_only=True)
-def connection_revoke_view(request: HttpRequest, connection_id: UUID) -> HttpResponse:
+def connection_revoke_view(request: AuthedRequest, connection_id: UUID) -> HttpResponse:
     connection = get_object_or_404(
         Connection.objects.for_customer(request.customer).select_related("customer"),
         pk=connection_id,
@@ -210,7 +211,7 @@ def connection_revoke_view(request: HttpRequest, connection_id: UUID) -> HttpRes
 
 
 @portal_page()
-def usage(request: HttpRequest) -> HttpResponse:
+def usage(request: AuthedRequest) -> HttpResponse:
     customer = request.customer
     return render_portal(
         request,
@@ -224,7 +225,7 @@ def usage(request: HttpRequest) -> HttpResponse:
 
 
 @portal_page(admin_only=True)
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: AuthedRequest) -> HttpResponse:
     customer = request.customer
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -256,7 +257,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @portal_page(admin_only=True)
-def token_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
+def token_revoke(request: AuthedRequest, token_id: UUID) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects.for_customer(request.customer), pk=token_id)
     attempt(
         request, f"Token “{token.name}” revoked.", api_token_revoke, token=token, actor=request.user

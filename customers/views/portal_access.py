@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -20,6 +20,7 @@ from customers.access import refuse_in_portal
 from customers.middleware import current_seat
 from customers.models import CustomerUser
 from customers.net import client_ip, ip_allowed
+from customers.requests import AuthedRequest
 from customers.services.sign_in import password_sign_in_refused
 from customers.signals import SESSION_SIGNED_IN_AT
 
@@ -30,7 +31,7 @@ ADMIN_ONLY_TO_READ = "Only an admin of your customer can see this page."
 View = Callable[..., HttpResponse]
 
 
-def _blocked(request: HttpRequest, seat: CustomerUser) -> HttpResponse | None:
+def _blocked(request: AuthedRequest, seat: CustomerUser) -> HttpResponse | None:
     """Why this person may not use the portal right now, as a page; None when they may."""
     customer = seat.customer
     if customer.is_closed:
@@ -54,7 +55,7 @@ def _blocked(request: HttpRequest, seat: CustomerUser) -> HttpResponse | None:
     )
 
 
-def _second_factor(request: HttpRequest, seat: CustomerUser) -> HttpResponse | None:
+def _second_factor(request: AuthedRequest, seat: CustomerUser) -> HttpResponse | None:
     """Pass the second factor before anything else: always once the person has enrolled a
     device, and with forced 2FA, set one up first."""
     if request.user.is_verified():
@@ -79,7 +80,7 @@ def _second_factor(request: HttpRequest, seat: CustomerUser) -> HttpResponse | N
     return redirect("portal:two_factor_verify" if has_device else "portal:two_factor_setup")
 
 
-def _password_sign_in_refused(request: HttpRequest) -> HttpResponse | None:
+def _password_sign_in_refused(request: AuthedRequest) -> HttpResponse | None:
     """The sign-in page's refusal (forced SSO), applied on every portal request too: a session
     obtained some other way (an invitation link, a session from before SSO was forced) ends."""
     refusal = password_sign_in_refused(request.user, request)
@@ -89,7 +90,7 @@ def _password_sign_in_refused(request: HttpRequest) -> HttpResponse | None:
     return render(request, "portal/blocked.html", {"reason": refusal}, status=403)
 
 
-def _admins_only(request: HttpRequest, admin_only: bool, read_admin_only: bool) -> str | None:
+def _admins_only(request: AuthedRequest, admin_only: bool, read_admin_only: bool) -> str | None:
     """Why someone who is not an admin of the customer may not do this; None if they may."""
     if read_admin_only:
         return ADMIN_ONLY_TO_READ
@@ -108,7 +109,7 @@ def portal_page(
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             seat = current_seat(request)
             if seat is None:
                 return render(request, "portal/no_customer.html", status=403)
@@ -131,7 +132,9 @@ def portal_page(
     return decorator
 
 
-def render_portal(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200):
+def render_portal(
+    request: AuthedRequest, template: str, context: dict[str, Any], status: int = 200
+):
     context.setdefault("customer", request.customer)
     context.setdefault("seat", request.seat)
     return render(request, template, context, status=status)

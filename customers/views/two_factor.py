@@ -7,11 +7,12 @@ from base64 import b32encode
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django_otp import login as otp_login
 
 from customers.forms import TokenCodeForm
+from customers.requests import AuthedRequest
 from customers.services.errors import ServiceError
 from customers.services.two_factor import (
     CodeThrottled,
@@ -24,7 +25,7 @@ from customers.views.portal_access import portal_page, render_portal
 
 
 @portal_page(second_factor=False)
-def two_factor_setup(request: HttpRequest) -> HttpResponse:
+def two_factor_setup(request: AuthedRequest) -> HttpResponse:
     if confirmed_devices(request.user):
         return redirect("portal:two_factor_verify")
     device = device_for_setup(request.user)
@@ -59,7 +60,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 
 
 @portal_page(second_factor=False)
-def two_factor_verify(request: HttpRequest) -> HttpResponse:
+def two_factor_verify(request: AuthedRequest) -> HttpResponse:
     if not confirmed_devices(request.user):
         return redirect("portal:two_factor_setup")
     form = TokenCodeForm(request.POST or None)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -28,6 +28,7 @@ from customers.forms import ReplaySinceForm, WebhookEndpointForm
 from customers.keyset import keyset_page
 from customers.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from customers.rendering import render_page
+from customers.requests import AuthedRequest
 from customers.services import SERVICE_ERRORS
 from customers.webhooks.delivery import body_of
 from customers.webhooks.registry import EVENT_TYPES
@@ -35,7 +36,7 @@ from customers.webhooks.registry import EVENT_TYPES
 LOG_PAGE_SIZE = 25
 
 
-def _endpoint(request: HttpRequest, endpoint_id: UUID) -> WebhookEndpoint:
+def _endpoint(request: AuthedRequest, endpoint_id: UUID) -> WebhookEndpoint:
     return get_object_or_404(
         WebhookEndpoint.objects.for_organization(request.organization), pk=endpoint_id
     )
@@ -46,7 +47,7 @@ def _detail_url(endpoint: WebhookEndpoint) -> str:
 
 
 @organization_required
-def webhooks(request: HttpRequest) -> HttpResponse:
+def webhooks(request: AuthedRequest) -> HttpResponse:
     form = WebhookEndpointForm()
     if request.method == "POST":
         if not request.membership.can_write:
@@ -75,7 +76,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _deliveries(request: HttpRequest, endpoint: WebhookEndpoint) -> Any:
+def _deliveries(request: AuthedRequest, endpoint: WebhookEndpoint) -> Any:
     deliveries = (
         WebhookDelivery.objects.for_organization(request.organization)
         .filter(endpoint=endpoint)
@@ -102,7 +103,7 @@ def _deliveries(request: HttpRequest, endpoint: WebhookEndpoint) -> Any:
 
 
 @organization_required
-def webhook_detail(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+def webhook_detail(request: AuthedRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     new_secret = secret_to_show(request)
     page = _detail_page(request, endpoint, _edit_form(endpoint), new_secret=new_secret)
@@ -121,7 +122,7 @@ def _edit_form(endpoint: WebhookEndpoint) -> WebhookEndpointForm:
 
 
 def _detail_page(
-    request: HttpRequest,
+    request: AuthedRequest,
     endpoint: WebhookEndpoint,
     form: WebhookEndpointForm,
     *,
@@ -150,7 +151,7 @@ def _detail_page(
 
 @require_POST
 @write_access_required
-def webhook_edit(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+def webhook_edit(request: AuthedRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     form = WebhookEndpointForm(request.POST)
     if form.is_valid():
@@ -168,7 +169,7 @@ def webhook_edit(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 
 @require_POST
 @write_access_required
-def webhook_rotate(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+def webhook_rotate(request: AuthedRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     secret = services.endpoint_rotate_secret(endpoint=endpoint, actor=request.user)
     messages.success(
@@ -179,7 +180,7 @@ def webhook_rotate(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 
 @require_POST
 @write_access_required
-def webhook_test(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+def webhook_test(request: AuthedRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     attempt(
         request,
@@ -193,7 +194,7 @@ def webhook_test(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 
 @require_POST
 @write_access_required
-def webhook_delete(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+def webhook_delete(request: AuthedRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     services.endpoint_delete(endpoint=endpoint, actor=request.user)
     messages.success(request, f"Endpoint {endpoint.url} deleted.")
@@ -202,7 +203,7 @@ def webhook_delete(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 
 @require_POST
 @write_access_required
-def webhook_replay(request: HttpRequest, endpoint_id: UUID, delivery_id: int) -> HttpResponse:
+def webhook_replay(request: AuthedRequest, endpoint_id: UUID, delivery_id: int) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     delivery = get_object_or_404(
         WebhookDelivery.objects.for_organization(request.organization).filter(endpoint=endpoint),
@@ -215,7 +216,7 @@ def webhook_replay(request: HttpRequest, endpoint_id: UUID, delivery_id: int) ->
 
 @require_POST
 @write_access_required
-def webhook_replay_since(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
+def webhook_replay_since(request: AuthedRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     form = ReplaySinceForm(request.POST)
     if form.is_valid():
