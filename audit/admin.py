@@ -8,10 +8,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from audit.models import AuditEntry, Event, Execution
-from customers.admin.mixins import EstimatedCountPaginator, TenantAdminMixin
+from customers.admin.mixins import AdminBase, EstimatedCountPaginator, TenantAdminMixin
 
 
-class ReadOnlyAdminMixin:
+class ReadOnlyAdminMixin(AdminBase):
     """Records that support reads but never writes from the admin."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import BaseModel, StrictInt
@@ -86,14 +87,14 @@ RESPONSES = {
 class BearerToken(auth.BearerToken):
     """The same scheme (its name is its class's), with the hot path's lookup first."""
 
-    def authenticate(self, request: AuthedRequest, token: str) -> Any:
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
         return hot_path.admission(request, token) or super().authenticate(request, token)
 
 
 class FastlyKey(auth.FastlyKey):
     """The same scheme, with the hot path's lookup first."""
 
-    def authenticate(self, request: AuthedRequest, key: str | None) -> Any:
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         return hot_path.admission(request, key or "") or super().authenticate(request, key)
 
 

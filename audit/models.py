@@ -20,7 +20,7 @@ class AuditEntryQuerySet(TenantQuerySet):
         raise PermissionError("Audit entries are append-only.")
 
 
-class AuditEntryManager(TenantManager.from_queryset(AuditEntryQuerySet)):  # type: ignore[misc]
+class AuditEntryManager(TenantManager.from_queryset(AuditEntryQuerySet)):  # type: ignore[misc]  # a dynamic base
     pass
 
 

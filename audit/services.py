@@ -14,11 +14,16 @@ from audit.chain import current_key_id, entry_hash, last_link, lock_chain
 from audit.context import current_request
 from audit.hooks import run_after_record
 from audit.models import AuditEntry
-from customers.models import ApiToken
+from customers.models import ApiToken, User
 from customers.net import client_ip
 
 if TYPE_CHECKING:
-    from customers.models import ApiToken, Organization, User
+    from django.contrib.auth.models import AnonymousUser
+
+    from customers.models import Organization
+
+    # Who acted: a person, an API key, or the system (None, or a request's anonymous user).
+    Actor = User | ApiToken | AnonymousUser | None
 
 Outcome = AuditEntry.Outcome
 
@@ -72,13 +77,13 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
-def _set_actor(entry: AuditEntry, actor: User | ApiToken | None, label: str) -> None:
+def _set_actor(entry: AuditEntry, actor: Actor, label: str) -> None:
     """Who did it: a token, a person, or the system; as they were called then."""
     if isinstance(actor, ApiToken):
         entry.actor_type = AuditEntry.ActorType.TOKEN
         entry.actor_token = actor
         entry.actor_label = f"API key {actor.name} ({actor.prefix}…)"[:254]
-    elif actor is not None and getattr(actor, "is_authenticated", False):
+    elif isinstance(actor, User):
         entry.actor_type = AuditEntry.ActorType.USER
         entry.actor_user = actor
         entry.actor_label = actor.email
@@ -100,7 +105,7 @@ def record(
     *,
     action: str,
     organization: Organization | None,
-    actor: User | ApiToken | None = None,
+    actor: Actor = None,
     resource: models.Model | None = None,
     resource_type: str = "",
     resource_id: str = "",
@@ -159,7 +164,7 @@ def record(
 def record_read(
     *,
     organization: Organization | None,
-    actor: User | ApiToken | None,
+    actor: Actor,
     resource: models.Model,
     message: str = "",
 ) -> AuditEntry | None:
@@ -179,7 +184,7 @@ def record_read(
 def record_export(
     *,
     organization: Organization,
-    actor: User,
+    actor: Actor,
     message: str,
     resource: models.Model | None = None,
 ) -> AuditEntry:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from customers.middleware import current_seat
-from customers.requests import AuthedRequest
+from customers.requests import TenantRequest
 
 
-def tenancy(request: AuthedRequest) -> dict[str, Any]:
+def tenancy(request: TenantRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
 
     def has_portal() -> bool:

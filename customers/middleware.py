@@ -7,19 +7,19 @@ from collections.abc import Callable
 from django.db.models import Exists
 from django.http import HttpRequest, HttpResponse
 
-from customers.models import CustomerUser, Membership
-from customers.requests import AuthedRequest
+from customers.models import CustomerUser, Membership, User
+from customers.requests import TenantRequest
 
 SESSION_KEY = "organization_id"
 SEAT_ATTRIBUTE = "_current_seat"
 
 
-def current_seat(request: AuthedRequest) -> CustomerUser | None:
+def current_seat(request: TenantRequest) -> CustomerUser | None:
     """The signed-in person's seat in a customer (CustomerUser.seat_of), looked up once per
     request however many checks ask."""
     if SEAT_ATTRIBUTE not in request.__dict__:
         user = getattr(request, "user", None)
-        signed_in = user is not None and user.is_authenticated
+        signed_in = isinstance(user, User)
         request.__dict__[SEAT_ATTRIBUTE] = CustomerUser.seat_of(user) if signed_in else None
     return request.__dict__[SEAT_ATTRIBUTE]
 
@@ -34,7 +34,7 @@ class CurrentOrganizationMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: AuthedRequest) -> HttpResponse:
+    def __call__(self, request: TenantRequest) -> HttpResponse:
         request.organization = None
         request.membership = None
         request.memberships = []

@@ -40,6 +40,7 @@ class CustomerPaginator(Paginator):
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        ids = self.object_list.values("pk")[bottom : bottom + self.per_page]
-        rows = self.object_list.filter(pk__in=ids)  # the same filters and order, 25 rows
-        return self._get_page(list(rows), number, self)
+        queryset: Any = self.object_list
+        ids = queryset.values("pk")[bottom : bottom + self.per_page]
+        rows = queryset.filter(pk__in=ids)  # the same filters and order, 25 rows
+        return Page(list(rows), number, self)

@@ -8,11 +8,11 @@ from typing import Any
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from customers.requests import AuthedRequest
+from customers.requests import TenantRequest
 
 
 def render_page(
-    request: AuthedRequest,
+    request: TenantRequest,
     template: str,
     context: dict[str, Any],
     *,

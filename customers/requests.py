@@ -1,5 +1,5 @@
 """The request as our middleware and gates leave it, for the type checker: what
-``request.organization``, ``request.customer`` and the rest are, in one declaration."""
+``request.organization``, ``request.customer`` and the rest are, declared once."""
 
 from __future__ import annotations
 
@@ -14,17 +14,26 @@ if TYPE_CHECKING:
     from customers.models import Customer, CustomerUser, Membership, Organization, User
 
 
-class AuthedRequest(HttpRequest):
-    """Set by CurrentOrganizationMiddleware (organization, membership, memberships), by the
-    portal's gate (customer, seat), by django-htmx (htmx), by the request-id middleware
-    (request_id) and by django-ninja's auth (auth: the API key)."""
+class TenantRequest(HttpRequest):
+    """Any request, past the middleware: CurrentOrganizationMiddleware sets the organization
+    (None for a visitor or a customer's user), django-htmx ``htmx``, ours ``request_id``."""
 
     user: User | AnonymousUser
     organization: Organization | None
     membership: Membership | None
     memberships: list[Membership]
-    customer: Customer
-    seat: CustomerUser
     htmx: HtmxDetails
     request_id: str
+
+
+class AuthedRequest(TenantRequest):
+    """Past a gate: a console page (organization_required: a member, in an organization), a
+    portal page (portal_page: a customer's user, with ``customer`` and ``seat``) or an API
+    operation (django-ninja's auth puts the API key on ``auth``)."""
+
+    user: User
+    organization: Organization
+    membership: Membership
+    customer: Customer
+    seat: CustomerUser
     auth: Any

@@ -61,12 +61,12 @@ class TenantQuerySet(models.QuerySet):
     _tenant_scope: str | None = None
 
     def _clone(self) -> Self:
-        clone = super()._clone()
+        clone = super()._clone()  # type: ignore[misc]  # private QuerySet API, not in django-stubs
         clone._tenant_scope = self._tenant_scope
         return clone
 
     def _scoped(self, scope: str) -> Self:
-        clone = self._chain()
+        clone = self._chain()  # type: ignore[attr-defined]  # private QuerySet API, not in django-stubs
         clone._tenant_scope = scope
         return clone
 
@@ -102,7 +102,7 @@ class TenantQuerySet(models.QuerySet):
             self._require_scope()
         super()._fetch_all()
 
-    def iterator(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+    def iterator(self, *args: Any, **kwargs: Any) -> Any:
         self._require_scope()
         return super().iterator(*args, **kwargs)
 
@@ -133,7 +133,7 @@ class TenantQuerySet(models.QuerySet):
         return super().explain(*args, **kwargs)
 
 
-class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]  # django-stubs cannot type a dynamic base
     use_in_migrations = False
 
     def get_queryset(self) -> TenantQuerySet:

@@ -1,12 +1,12 @@
 """The customers app's pages: sign-in and account, the console, invitations, the portal."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from customers.forms import SignInForm
 from customers.views import account, console, invites, portal, two_factor, webhooks
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", account.home, name="home"),
     path(
         "accounts/login/",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -107,8 +107,7 @@ def bulk_action(step: str) -> Callable[..., HttpResponse | None]:
         return None
 
     action.__name__ = f"lifecycle_{step}"
-    action.short_description = STEPS[step][1]  # type: ignore[attr-defined]
-    return action
+    return admin.action(description=STEPS[step][1])(action)
 
 
 def change_page_step(

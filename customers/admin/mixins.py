@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -16,8 +16,17 @@ from audit.services import as_json, record, record_read
 from customers.models import Organization
 from customers.tenancy import TenantManager
 
+# The mixins call ModelAdmin's methods through super(): the type checker is told what they mix
+# into, at run time they stay plain mixins.
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
 
-class ValidSelectionMixin:
+    AdminBase = ModelAdmin[Any]
+else:
+    AdminBase = object
+
+
+class ValidSelectionMixin(AdminBase):
     """An admin action posted with ids that are not ids (a crafted "_selected_action") is
     refused with a message, not a 500 from the database lookup."""
 
@@ -35,8 +44,9 @@ class TenantAdminMixin(ValidSelectionMixin):
     """Support staff work across tenants: the admin is one of the few places that opts out of
     tenant scoping, explicitly (see customers/tenancy.py)."""
 
-    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        queryset = self.model.objects.unscoped()
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        model: Any = self.model  # a tenant model: its manager is a TenantManager
+        queryset = model.objects.unscoped()
         ordering = self.get_ordering(request)
         if ordering:
             queryset = queryset.order_by(*ordering)
@@ -71,7 +81,7 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        queryset = self.object_list
+        queryset: Any = self.object_list
         query = getattr(queryset, "query", None)
         if (
             query is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader, HttpBearer
 
@@ -74,7 +75,7 @@ def deny(request: AuthedRequest, token: ApiToken, message: str) -> None:
 class BearerToken(HttpBearer):
     """``Authorization: Bearer <token>``."""
 
-    def authenticate(self, request: AuthedRequest, token: str) -> ApiToken | None:
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         return _admit(request, ApiToken.authenticate(token))
 
 
@@ -83,7 +84,7 @@ class FastlyKey(APIKeyHeader):
 
     param_name = "Fastly-Key"
 
-    def authenticate(self, request: AuthedRequest, key: str | None) -> ApiToken | None:
+    def authenticate(self, request: HttpRequest, key: str | None) -> ApiToken | None:
         return _admit(request, ApiToken.authenticate(key or ""))
 
 

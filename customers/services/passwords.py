@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 
@@ -21,7 +22,7 @@ class ResetThrottled(ServiceError):
     """Past the sign-in throttle's limit for resets (429): no email is sent."""
 
 
-def _record(action: str, email: str, user: User | None, **details: str) -> None:
+def _record(action: str, email: str, user: User | None, **details: Any) -> None:
     record(
         action=action,
         organization=user.home_organization() if user else None,

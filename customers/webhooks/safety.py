@@ -89,9 +89,9 @@ def resolve_allowed(url: str, *, allow_private: bool | None = None) -> str:
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError, ValueError):
         raise UnsafeDestination(f"“{parts.hostname}” does not resolve.") from None
-    if not _private_allowed(allow_private) and any(blocked(info[4][0]) for info in infos):
+    if not _private_allowed(allow_private) and any(blocked(str(info[4][0])) for info in infos):
         raise UnsafeDestination(
             f"“{parts.hostname}” is a private, loopback or link-local address: only public "
             "addresses are allowed."
         )
-    return infos[0][4][0]
+    return str(infos[0][4][0])

@@ -128,3 +128,27 @@ def test_views_and_forms_leave_writes_to_services():
     ]
     assert len(places) > 10
     assert found == []
+
+
+def test_the_list_of_modules_mypy_skips_only_shrinks():
+    """pyproject.toml lists the modules not typed yet; a module may leave it, never join."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    skipped = [
+        module
+        for override in config["tool"]["mypy"]["overrides"]
+        if override.get("ignore_errors")
+        for module in override["module"]
+    ]
+    assert len(skipped) <= 32
+
+
+def test_every_type_ignore_names_its_code_and_says_why():
+    bare = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in application_modules()
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "# type: ignore" in line and not re.search(r"# type: ignore\[[a-z-, ]+\]\s+#\s*\S", line)
+    ]
+    assert bare == []
