@@ -3,9 +3,10 @@ transaction, as the audit table's owner, with its refusal triggers off for that 
 
 Nothing a session can SET opens this path. On PostgreSQL it takes the table's owner
 (``ALTER TABLE … DISABLE TRIGGER`` is the owner's right), and the app's role is not the owner
-when deployed as the README says: ``DATABASE_OWNER_URL`` names the owner role, and its user and
-password are used on the app's own database. On SQLite the triggers are dropped and made again
-inside the transaction (SQLite has no roles: whoever can write the file can do this too).
+when deployed as docs/audit-trail.md says: ``DATABASE_OWNER_URL`` names the owner role, and
+its user and password are used on the app's own database. On SQLite the triggers are dropped
+and made again inside the transaction (SQLite has no roles: whoever can write the file can do
+this too).
 """
 
 from __future__ import annotations

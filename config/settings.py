@@ -135,7 +135,7 @@ TEMPLATES = [
 ]
 
 # Form widgets through Jinja2 (Django's own templates for it), the rest of each page through
-# Django's template language: config/forms.py says why, README "Performance" gives the figures.
+# Django's template language: config/forms.py says why, docs/performance.md gives the figures.
 FORM_RENDERER = "config.forms.WidgetRenderer"
 
 DATABASES = {
@@ -156,7 +156,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 
 # The role that owns the tables (runs migrations) when the app connects as a restricted role:
-# only the audit maintenance path uses it (audit.maintenance). README, "Audit trail".
+# only the audit maintenance path uses it (audit.maintenance; docs/audit-trail.md).
 DATABASE_OWNER = (
     env.db_url_config(env.str("DATABASE_OWNER_URL")) if env.str("DATABASE_OWNER_URL", "") else None
 )
