@@ -19,8 +19,8 @@ from customers.api.auth import organization_token
 from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS as AUDIT_ERRORS
 from customers.api.types import INT_CURSOR, IsoDateTime, text
-from customers.keyset import cursor_page
-from customers.requests import AuthedRequest
+from customers.platform.keyset import cursor_page
+from customers.platform.requests import AuthedRequest
 
 router = Router(tags=["Ingestion"])
 

@@ -12,7 +12,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -37,8 +37,8 @@ from billing.services import (
 from customers.api.auth import spend_request
 from customers.api.lookup import uuid_or_none
 from customers.models import CLOSED_STATUSES, ApiToken, Customer
-from customers.net import client_ip, ip_allowed
-from customers.requests import AuthedRequest
+from customers.platform.net import client_ip, ip_allowed
+from customers.platform.requests import AuthedRequest
 
 logger = logging.getLogger(__name__)
 

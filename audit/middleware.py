@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from audit.context import current_request
-from customers.requests import TenantRequest
+from customers.platform.requests import TenantRequest
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 

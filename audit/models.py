@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from customers.tenancy import TenantManager, TenantModel, TenantQuerySet
+from customers.platform.tenancy import TenantManager, TenantModel, TenantQuerySet
 
 
 class AuditEntryQuerySet(TenantQuerySet):

@@ -15,10 +15,10 @@ from audit.filters import AuditFilter, filtered
 from audit.models import AuditEntry
 from audit.readable import with_readable_changes
 from audit.services import record_export
-from customers.keyset import keyset_page
 from customers.models import ApiToken, Customer, CustomerUser
-from customers.rendering import render_page
-from customers.requests import AuthedRequest
+from customers.platform.keyset import keyset_page
+from customers.platform.rendering import render_page
+from customers.platform.requests import AuthedRequest
 from customers.views.portal_access import portal_page
 
 PAGE_SIZE = 50

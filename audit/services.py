@@ -15,7 +15,7 @@ from audit.context import current_request
 from audit.hooks import run_after_record
 from audit.models import AuditEntry
 from customers.models import ApiToken, User
-from customers.net import client_ip
+from customers.platform.net import client_ip
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser

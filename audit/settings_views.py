@@ -24,7 +24,7 @@ from customers.access import (
     secret_to_show,
     show_secret_once,
 )
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 from customers.services import SERVICE_ERRORS
 
 STREAM_ACTIONS = ("enable", "disable", "delete", "test")

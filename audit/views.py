@@ -16,10 +16,10 @@ from audit.models import AuditEntry, Event, Execution
 from audit.readable import with_readable_changes
 from audit.services import record_export
 from customers.access import organization_required
-from customers.keyset import keyset_page
 from customers.models import Customer
-from customers.rendering import render_page
-from customers.requests import AuthedRequest
+from customers.platform.keyset import keyset_page
+from customers.platform.rendering import render_page
+from customers.platform.requests import AuthedRequest
 
 PAGE_SIZE = 50
 

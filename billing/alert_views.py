@@ -18,7 +18,7 @@ from billing.models import DEFAULT_ALERT_PERCENTS, Plan
 from billing.services import LimitError, Thresholds, thresholds_at, thresholds_set
 from customers.access import organization_required, refusal_onto_form, refuse_write
 from customers.models import Customer
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import IsoDateTime, text
 from customers.models import Customer
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 
 router = Router(tags=["Customer"])
 

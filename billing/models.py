@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billing.dimensions import DIMENSION_CHOICES
 from customers.models import ENTITLEMENT_FIELDS, validate_single_line
-from customers.tenancy import TenantModel
+from customers.platform.tenancy import TenantModel
 
 DEFAULT_PLAN_NAMES = ("Free", "Starter", "Pro", "Enterprise")
 # The largest limit any form, the API or a service accepts: counters are bigints, and a counter

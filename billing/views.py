@@ -32,8 +32,8 @@ from billing.services import (
 from customers.access import organization_required, refusal_onto_form, refuse_write
 from customers.models import Customer, CustomerStatus
 from customers.pagination import LIVE_STATUSES, CustomerPaginator, kept_count
-from customers.rendering import render_page
-from customers.requests import AuthedRequest
+from customers.platform.rendering import render_page
+from customers.platform.requests import AuthedRequest
 
 
 @dataclass

@@ -18,8 +18,7 @@ from config.api_docs import Reference
 from customers.api import router as customers_router
 from customers.api import token_auth
 from customers.api.updates import TOO_DEEP, field_messages
-from customers.requests import AuthedRequest
-from customers.services.errors import (
+from customers.platform.errors import (
     Conflict,
     Denied,
     Invalid,
@@ -27,6 +26,7 @@ from customers.services.errors import (
     StaleEdit,
     UniqueTaken,
 )
+from customers.platform.requests import AuthedRequest
 
 
 class TenantryAPI(NinjaAPI):

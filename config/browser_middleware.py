@@ -22,7 +22,7 @@ from config.middleware import HtmxMessagesMiddleware as _HtmxMessages
 from config.middleware import HtmxRedirectMiddleware as _HtmxRedirect
 from config.middleware import VaryOnHtmxMiddleware as _VaryOnHtmx
 from customers.middleware import CurrentOrganizationMiddleware as _Organization
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 
 API_PREFIX = "/api/"
 

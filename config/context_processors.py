@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 
 
 def csp_nonce(request: AuthedRequest) -> dict[str, str]:

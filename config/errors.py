@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 
 from config.browser_middleware import answers_api
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 
 
 def not_found(request: AuthedRequest, exception: Exception) -> HttpResponse:

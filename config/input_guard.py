@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 
 # Longer than any field or search box accepts (the longest, an allow-list, is 4,000), and far
 # below SQLite's LIKE pattern limit.

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 
 Handler = Callable[[HttpRequest], HttpResponse]
 

@@ -19,7 +19,7 @@ from audit.services import Outcome, record
 from customers.forms import merge_stale_edit
 from customers.middleware import current_seat
 from customers.models import Invitation, Membership
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 from customers.services import (
     INVITE_EMAIL_FAILED,
     SERVICE_ERRORS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from customers.middleware import current_seat
-from customers.requests import TenantRequest
+from customers.platform.requests import TenantRequest
 
 
 def tenancy(request: TenantRequest) -> dict[str, Any]:

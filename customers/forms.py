@@ -22,7 +22,7 @@ from customers.models import (
     WebhookEndpoint,
     validate_slug_not_uuid,
 )
-from customers.net import normalise_ip_allow_list
+from customers.platform.net import normalise_ip_allow_list
 from customers.services import EDITABLE_FIELDS, PORTAL_FIELDS
 from customers.services.sign_in import password_sign_in_refused
 from customers.webhooks.registry import EVENT_TYPES

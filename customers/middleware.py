@@ -8,7 +8,7 @@ from django.db.models import Exists
 from django.http import HttpRequest, HttpResponse
 
 from customers.models import CustomerUser, Membership, User
-from customers.requests import TenantRequest
+from customers.platform.requests import TenantRequest
 
 SESSION_KEY = "organization_id"
 SEAT_ATTRIBUTE = "_current_seat"

@@ -19,9 +19,9 @@ from audit.services import Outcome, record
 from audit.streams import formats
 from audit.streams.delivery import DeliveryFailed, send, wake
 from customers.models import Organization, User
+from customers.platform.errors import Conflict, Invalid
+from customers.platform.outbound.safety import UnsafeDestination, check_destination
 from customers.services.common import audited, locked_organization
-from customers.services.errors import Conflict, Invalid
-from customers.webhooks.safety import UnsafeDestination, check_destination
 from customers.webhooks.secrets import encrypt, new_secret
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from customers.services.errors import Conflict, Invalid
+from customers.platform.errors import Conflict, Invalid
 
 if TYPE_CHECKING:
     pass

@@ -14,7 +14,7 @@ from django.utils.functional import cached_property
 
 from audit.services import as_json, record, record_read
 from customers.models import Organization
-from customers.tenancy import TenantManager
+from customers.platform.tenancy import TenantManager
 
 # The mixins call ModelAdmin's methods through super(): the type checker is told what they mix
 # into, at run time they stay plain mixins.
@@ -42,7 +42,7 @@ class ValidSelectionMixin(AdminBase):
 
 class TenantAdminMixin(ValidSelectionMixin):
     """Support staff work across tenants: the admin is one of the few places that opts out of
-    tenant scoping, explicitly (see customers/tenancy.py)."""
+    tenant scoping, explicitly (see customers/platform/tenancy.py)."""
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         model: Any = self.model  # a tenant model: its manager is a TenantManager

@@ -11,8 +11,8 @@ from ninja.security import APIKeyHeader, HttpBearer
 from audit.services import Outcome, record
 from billing.services import QuotaExceeded, announce_exceeded, consume, consume_pool
 from customers.models import ApiToken
-from customers.net import client_ip, ip_allowed
-from customers.requests import AuthedRequest
+from customers.platform.net import client_ip, ip_allowed
+from customers.platform.requests import AuthedRequest
 
 
 def _admit(request: AuthedRequest, token: ApiToken | None) -> ApiToken | None:

@@ -13,7 +13,7 @@ from customers.api.lookup import customer_in_scope, uuid_or_none
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import IsoDateTime, text
 from customers.models import Connection, Customer
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 from customers.services import (
     connection_activity_record,
     connection_create,

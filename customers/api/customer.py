@@ -23,8 +23,8 @@ from customers.api.schemas import (
 )
 from customers.api.updates import PUT_BODY, body_of, changes_from
 from customers.models import Customer
-from customers.net import client_ip
-from customers.requests import AuthedRequest
+from customers.platform.net import client_ip
+from customers.platform.requests import AuthedRequest
 
 router = Router(tags=["Customer"])
 

@@ -11,7 +11,7 @@ from customers.api.lookup import customer_in_scope, uuid_or_none
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import Email
 from customers.models import Invitation
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 from customers.services import invite_resend, invite_revoke, invite_send
 
 router = Router(tags=["Customer"])

@@ -11,13 +11,13 @@ from ninja.errors import HttpError
 from billing.selectors import plans_of
 from customers import services
 from customers.api.auth import organization_token
+from customers.api.idempotency import replay_or_run
 from customers.api.lookup import uuid_or_none
 from customers.api.schemas import ERRORS, CustomerListItem, Detail, customer_list_item
 from customers.api.types import UUID_CURSOR, Email, IsoDateTime, text
-from customers.idempotency import replay_or_run
-from customers.keyset import cursor_page
 from customers.models import Customer, CustomerStatus
-from customers.requests import AuthedRequest
+from customers.platform.keyset import cursor_page
+from customers.platform.requests import AuthedRequest
 
 router = Router(tags=["Customer"])
 

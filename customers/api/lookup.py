@@ -10,7 +10,7 @@ from ninja.errors import HttpError
 
 from customers.api.types import is_clean_text
 from customers.models import Customer, CustomerStatus
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 
 
 def customer_in_scope(request: AuthedRequest, customer_id: str, *, include_deleted: bool = False):

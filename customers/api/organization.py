@@ -5,7 +5,7 @@ from __future__ import annotations
 from ninja import Router, Schema
 
 from customers.api.schemas import ERRORS
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 
 router = Router(tags=["Organization"])
 

@@ -17,7 +17,7 @@ from customers.api.lookup import uuid_or_none
 from customers.api.schemas import CustomerOut, customer_out
 from customers.api.types import text
 from customers.models import Customer, CustomerUser
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 from customers.services import PORTAL_FIELDS
 
 

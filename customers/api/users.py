@@ -10,7 +10,7 @@ from ninja import Router, Schema
 from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS
 from customers.models import CustomerUser
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 
 router = Router(tags=["Customer"])
 

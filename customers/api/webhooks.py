@@ -13,7 +13,7 @@ from customers.api.lookup import uuid_or_none
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import text
 from customers.models import WebhookEndpoint
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 from customers.services import endpoint_create, endpoint_delete, endpoint_update
 from customers.webhooks.registry import DATA_SCHEMA, EVENT_TYPES, PAYLOAD_SCHEMA
 

@@ -17,7 +17,6 @@ from customers.models.identity import (
     IdempotencyKey,
     Membership,
     Organization,
-    ThrottleWindow,
     User,
     UserManager,
 )
@@ -35,6 +34,7 @@ from customers.models.webhooks import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from customers.platform.models import ThrottleWindow
 
 __all__ = [
     "CLOSED_STATUSES",

@@ -10,7 +10,7 @@ from django.utils import timezone
 from customers.models.customer import Customer
 from customers.models.identity import Organization
 from customers.models.text import validate_single_line
-from customers.tenancy import TenantModel
+from customers.platform.tenancy import TenantModel
 
 
 class Health(models.TextChoices):

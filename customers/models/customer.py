@@ -14,8 +14,8 @@ from django.utils import timezone
 from customers.models.identity import Organization
 from customers.models.slugs import SLUG_LENGTH, UUID_SHAPED
 from customers.models.text import validate_single_line
-from customers.net import parse_ip_allow_list
-from customers.tenancy import TenantModel
+from customers.platform.net import parse_ip_allow_list
+from customers.platform.tenancy import TenantModel
 
 SLUG_LOOKS_LIKE_UUID = (
     "A slug may not look like a UUID: the UUID is the customer's identifier, and the two must "

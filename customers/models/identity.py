@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from customers.models.slugs import SLUG_LENGTH
 from customers.models.text import validate_single_line
-from customers.tenancy import TenantModel
+from customers.platform.tenancy import TenantModel
 
 
 class UserManager(BaseUserManager["User"]):
@@ -241,20 +241,3 @@ class IdempotencyKey(TenantModel):
 
     def __str__(self) -> str:
         return self.key
-
-
-class ThrottleWindow(models.Model):
-    """How many requests one key (a hashed client address or email) made in one window."""
-
-    key_hash = models.CharField(max_length=64)
-    window_start = models.DateTimeField()
-    hits = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["key_hash", "window_start"], name="throttle_unique")
-        ]
-        indexes = [models.Index(fields=["window_start"], name="throttle_window")]
-
-    def __str__(self) -> str:
-        return f"{self.key_hash[:8]}… {self.window_start:%H:%M}: {self.hits}"

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from customers.models.customer import Customer
 from customers.models.identity import Organization, User
-from customers.tenancy import TenantModel
+from customers.platform.tenancy import TenantModel
 
 
 class CustomerUser(TenantModel):

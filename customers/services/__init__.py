@@ -2,6 +2,15 @@
 transaction. One module per domain; this package re-exports them so callers import from
 ``customers.services``."""
 
+from customers.platform.errors import (
+    SERVICE_ERRORS,
+    Denied,
+    InvitationUnusable,
+    ServiceError,
+    StaleEdit,
+    TransitionRefused,
+    refusal_text,
+)
 from customers.scrub import scrub
 from customers.services.common import (
     CUSTOMER_DELETED_NO_CHANGES,
@@ -17,15 +26,6 @@ from customers.services.connections import (
     connection_revoke,
     connection_set_status,
     connections_revoke_all,
-)
-from customers.services.errors import (
-    SERVICE_ERRORS,
-    Denied,
-    InvitationUnusable,
-    ServiceError,
-    StaleEdit,
-    TransitionRefused,
-    refusal_text,
 )
 from customers.services.health import (
     connection_activity_record,

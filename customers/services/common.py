@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from audit.services import Outcome, record
 from customers.models import Customer, Organization
-from customers.services.errors import Denied, ServiceError
+from customers.platform.errors import Denied, ServiceError
 
 T = TypeVar("T")
 CUSTOMER_DELETED_NO_CHANGES = "{name} is deleted; restore it before changing it."

@@ -8,8 +8,8 @@ from django.utils import timezone
 from audit.services import record
 from billing.services import check_gauge
 from customers.models import ApiToken, Connection, Customer, User
+from customers.platform.errors import Conflict, Invalid, ServiceError
 from customers.services.common import audited, locked_customer
-from customers.services.errors import Conflict, Invalid, ServiceError
 from customers.services.health import (
     CONNECTION_REVOKED_FOR_GOOD,
     StatusReport,

@@ -48,9 +48,9 @@ from customers.models import (
     CustomerUser,
     User,
 )
+from customers.platform.errors import Conflict, Invalid
 from customers.scrub import scrub
 from customers.services.common import audited
-from customers.services.errors import Conflict, Invalid
 
 logger = logging.getLogger(__name__)
 CONNECTION_REVOKED_FOR_GOOD = (

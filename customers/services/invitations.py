@@ -21,8 +21,8 @@ from django.utils import timezone
 from audit.services import Outcome, as_json, record
 from billing.services import check_gauge
 from customers.models import CONTROL_CHARACTERS, ApiToken, Customer, CustomerUser, Invitation, User
+from customers.platform.errors import Denied, Invalid, InvitationUnusable, ServiceError
 from customers.services.common import CUSTOMER_DELETED_NO_CHANGES, audited, locked_customer
-from customers.services.errors import Denied, Invalid, InvitationUnusable, ServiceError
 from customers.services.lifecycle import Status, transition
 
 logger = logging.getLogger(__name__)

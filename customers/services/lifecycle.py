@@ -12,8 +12,8 @@ from django.utils import timezone
 from audit.selectors import executions_since
 from audit.services import diff, record
 from customers.models import ApiToken, Connection, Customer, CustomerStatus, CustomerUser, User
+from customers.platform.errors import TransitionRefused
 from customers.services.common import audited, locked_customer
-from customers.services.errors import TransitionRefused
 
 Status = CustomerStatus
 

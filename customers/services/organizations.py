@@ -8,7 +8,7 @@ from django.utils import timezone
 from audit.services import record
 from billing.services import plans_create_defaults
 from customers.models import ApiToken, Customer, Membership, Organization, User, slug_from_name
-from customers.services.errors import Invalid, ServiceError
+from customers.platform.errors import Invalid, ServiceError
 
 TOKEN_NAME_REQUIRED = "Give the key a name, so you know later what it is used for."
 TOKEN_ALREADY_REVOKED = "This key was already revoked."

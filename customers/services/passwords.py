@@ -9,8 +9,8 @@ from django.conf import settings
 
 from audit.services import Outcome, record
 from customers.models import Organization, User
-from customers.services.errors import ServiceError
-from customers.throttle import throttle_hit
+from customers.platform.errors import ServiceError
+from customers.platform.throttle import throttle_hit
 
 PASSWORD_RESET_THROTTLED = (
     "Too many password reset requests from your address or for this email. Wait {minutes} "

@@ -17,13 +17,13 @@ from customers.models import (
     User,
     slug_from_name,
 )
+from customers.platform.errors import Invalid, ServiceError, StaleEdit, UniqueTaken
 from customers.services.common import (
     CUSTOMER_DELETED_NO_CHANGES,
     apply_entitlements,
     audited,
     locked_customer,
 )
-from customers.services.errors import Invalid, ServiceError, StaleEdit, UniqueTaken
 from customers.services.invitations import invite_send
 
 if TYPE_CHECKING:

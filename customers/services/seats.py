@@ -9,9 +9,9 @@ from django.db import transaction
 
 from audit.services import Outcome, record
 from customers.models import Customer, CustomerUser, User
-from customers.net import ip_allowed
+from customers.platform.errors import Invalid, ServiceError
+from customers.platform.net import ip_allowed
 from customers.services.common import audited, locked_customer
-from customers.services.errors import Invalid, ServiceError
 from customers.services.records import customer_update
 
 LAST_ADMIN = (

@@ -8,7 +8,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Outcome, record
 from customers.models import CustomerUser, User
-from customers.services.errors import Invalid, ServiceError
+from customers.platform.errors import Invalid, ServiceError
 
 THROTTLED = "Too many wrong codes in a row: wait a few seconds, then enter the current code."
 WRONG_SETUP_CODE = "That code is not right. Check your device's clock and try the current code."

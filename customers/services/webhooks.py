@@ -18,11 +18,11 @@ from customers.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from customers.platform.errors import Conflict, Invalid
+from customers.platform.outbound.safety import UnsafeDestination, check_destination
 from customers.services.common import audited, locked_organization
-from customers.services.errors import Conflict, Invalid
 from customers.webhooks.outbox import emit, queue_delivery, wake_worker
 from customers.webhooks.registry import EVENT_TYPES
-from customers.webhooks.safety import UnsafeDestination, check_destination
 from customers.webhooks.secrets import encrypt, new_secret
 
 Actor = User | ApiToken | None

@@ -32,8 +32,8 @@ from customers.access import (
 from customers.forms import ApiTokenForm
 from customers.middleware import SESSION_KEY
 from customers.models import ApiToken, Customer
-from customers.net import client_ip, local_path
-from customers.requests import AuthedRequest
+from customers.platform.net import client_ip, local_path
+from customers.platform.requests import AuthedRequest
 from customers.services import (
     SERVICE_ERRORS,
     api_token_create,

@@ -38,8 +38,8 @@ from customers.forms import (
 )
 from customers.models import Connection, Customer, CustomerUser, Invitation
 from customers.pagination import CustomerPaginator
-from customers.rendering import render_page
-from customers.requests import AuthedRequest
+from customers.platform.rendering import render_page
+from customers.platform.requests import AuthedRequest
 
 PAGE_SIZES = (10, 25, 50, 100)
 

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 
 from customers.forms import ExistingAccountForm, NewAccountForm
 from customers.models import Invitation, User
-from customers.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest
 from customers.services import (
     SERVICE_ERRORS,
     InvitationUnusable,

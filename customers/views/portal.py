@@ -28,8 +28,8 @@ from customers.access import (
 )
 from customers.forms import PortalCustomerForm, TeammateInviteForm, TokenForm
 from customers.models import ApiToken, Connection, CustomerUser, Invitation
-from customers.net import client_ip
-from customers.requests import AuthedRequest
+from customers.platform.net import client_ip
+from customers.platform.requests import AuthedRequest
 from customers.services import (
     SERVICE_ERRORS,
     ServiceError,

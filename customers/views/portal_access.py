@@ -19,8 +19,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from customers.access import refuse_in_portal
 from customers.middleware import current_seat
 from customers.models import CustomerUser
-from customers.net import client_ip, ip_allowed
-from customers.requests import AuthedRequest
+from customers.platform.net import client_ip, ip_allowed
+from customers.platform.requests import AuthedRequest
 from customers.services.sign_in import password_sign_in_refused
 from customers.signals import SESSION_SIGNED_IN_AT
 

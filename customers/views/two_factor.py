@@ -12,8 +12,8 @@ from django.shortcuts import redirect
 from django_otp import login as otp_login
 
 from customers.forms import TokenCodeForm
-from customers.requests import AuthedRequest
-from customers.services.errors import ServiceError
+from customers.platform.errors import ServiceError
+from customers.platform.requests import AuthedRequest
 from customers.services.two_factor import (
     CodeThrottled,
     confirmed_devices,

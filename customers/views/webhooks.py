@@ -25,10 +25,10 @@ from customers.access import (
     write_access_required,
 )
 from customers.forms import ReplaySinceForm, WebhookEndpointForm
-from customers.keyset import keyset_page
 from customers.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from customers.rendering import render_page
-from customers.requests import AuthedRequest
+from customers.platform.keyset import keyset_page
+from customers.platform.rendering import render_page
+from customers.platform.requests import AuthedRequest
 from customers.services import SERVICE_ERRORS
 from customers.webhooks.delivery import body_of
 from customers.webhooks.registry import EVENT_TYPES

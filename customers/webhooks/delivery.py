@@ -30,8 +30,8 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from customers.models import Membership, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from customers.platform.outbound.transport import TIMEOUT_SECONDS
 from customers.webhooks.sending import Outcome, body_of, send, signature
-from customers.webhooks.transport import TIMEOUT_SECONDS
 
 log = logging.getLogger(__name__)
 

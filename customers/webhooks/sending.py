@@ -15,9 +15,9 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from customers.models import WebhookDelivery, WebhookEndpoint
-from customers.webhooks.safety import UnsafeDestination
+from customers.platform.outbound.safety import UnsafeDestination
+from customers.platform.outbound.transport import post
 from customers.webhooks.secrets import decrypt
-from customers.webhooks.transport import post
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from audit.models import AuditEntry, LogStream
 from audit.services import record
 from audit.streams.delivery import backoff, deliver_now, stream_file
 from audit.streams.services import stream_create
-from customers.services.errors import Invalid
+from customers.platform.errors import Invalid
 from tests.figures import count
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from audit.models import AuditEntry
 from audit.services import record
 from audit.streams.delivery import deliver_now, stream_file
 from audit.streams.services import NOTHING_TO_RESUME, stream_create, stream_delete
-from customers.services.errors import Invalid
+from customers.platform.errors import Invalid
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from customers.net import client_ip
+from customers.platform.net import client_ip
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from django.test import RequestFactory
 
 from billing.models import Plan
 from customers.models import ApiToken
+from customers.platform.tenancy import UnscopedQueryError
 from customers.services import api_token_create
-from customers.tenancy import UnscopedQueryError
 
 pytestmark = pytest.mark.django_db
 

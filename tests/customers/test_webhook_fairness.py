@@ -27,7 +27,7 @@ HANG_SECONDS = 2  # the senders' timeout here (10 s in production): the test wai
 
 @pytest.fixture
 def short_timeout(monkeypatch, settings, tmp_path):
-    monkeypatch.setattr("customers.webhooks.transport.TIMEOUT_SECONDS", HANG_SECONDS)
+    monkeypatch.setattr("customers.platform.outbound.transport.TIMEOUT_SECONDS", HANG_SECONDS)
     settings.WEBHOOKS_ALLOW_PRIVATE = True
     settings.AUDIT_STREAM_FILE_DIR = tmp_path / "streams"
 

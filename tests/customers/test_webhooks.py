@@ -15,6 +15,7 @@ from standardwebhooks import Webhook
 
 from audit.models import AuditEntry
 from customers.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from customers.platform.errors import Invalid
 from customers.services import (
     customer_reactivate,
     customer_suspend,
@@ -23,7 +24,6 @@ from customers.services import (
     endpoint_rotate_secret,
     endpoint_update,
 )
-from customers.services.errors import Invalid
 from customers.webhooks.delivery import claim, deliver_now, send
 from customers.webhooks.registry import EVENT_TYPES, PAYLOAD_SCHEMA
 from tests.factories import make_customer
@@ -387,8 +387,8 @@ def test_an_expired_invitation_is_announced_once_and_a_resend_rearms_it(
 def test_a_connection_reported_expired_sends_status_changed(
     org, owner, receiver, hooked, django_capture_on_commit_callbacks
 ):
+    from customers.platform.errors import Conflict
     from customers.services import connection_set_status
-    from customers.services.errors import Conflict
     from tests.factories import make_connection
 
     _, secret = hooked
@@ -422,7 +422,7 @@ def test_delivery_connects_to_the_address_it_checked(org, owner, settings, monke
     """DNS rebinding: the name is resolved once, checked, and that address is the one used."""
     import socket
 
-    from customers.webhooks import transport
+    from customers.platform.outbound import transport
 
     settings.WEBHOOKS_ALLOW_PRIVATE = True  # to save the endpoint without DNS
     endpoint, _ = endpoint_create(organization=org, url="http://hooks.rebind.test/x", actor=owner)

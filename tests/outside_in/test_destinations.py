@@ -13,11 +13,11 @@ from audit.services import record
 from audit.streams.delivery import deliver_stream
 from audit.streams.services import stream_create
 from customers.models import WebhookAttempt, WebhookEndpoint
+from customers.platform.errors import Invalid
+from customers.platform.outbound.safety import blocked
 from customers.services import api_token_create
-from customers.services.errors import Invalid
 from customers.services.webhooks import endpoint_create
 from customers.webhooks.delivery import deliver_now
-from customers.webhooks.safety import blocked
 from tests.api.conftest import ApiClient
 from tests.factories import make_customer
 from tests.figures import count

@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEntry
 from customers.models import Customer
-from customers.net import normalise_ip_allow_list
+from customers.platform.net import normalise_ip_allow_list
 from customers.services import customer_suspend, customer_update
 from tests.factories import PASSWORD
 

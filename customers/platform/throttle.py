@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from customers.models import ThrottleWindow
+from customers.platform.models import ThrottleWindow
 
 
 def _window_start(now: datetime, window: timedelta) -> datetime:

@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from customers.requests import TenantRequest
+from customers.platform.requests import TenantRequest
 
 
 def render_page(

@@ -8,7 +8,7 @@ import socket
 import ssl
 from urllib.parse import urlsplit
 
-from customers.webhooks.safety import resolve_allowed
+from customers.platform.outbound.safety import resolve_allowed
 
 TIMEOUT_SECONDS = 10
 EXCERPT_BYTES = 4096
