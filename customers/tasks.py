@@ -14,8 +14,9 @@ from audit.archive import archives_due
 from audit.checkpoints import checkpoints_due
 from audit.streams.delivery import deliver_now as streams_deliver_now
 from billing.services import usage_digests_due
+from customers.platform.jobs import waiting
 from customers.services import customers_health_refresh_due, invitations_announce_expired
-from customers.webhooks.delivery import deliver_now, waiting
+from customers.webhooks.delivery import deliver_now
 
 EVERY = timedelta(minutes=1)
 

@@ -24,10 +24,10 @@ from django_tasks import task
 from audit.hooks import after_record
 from audit.models import AuditEntry, LogStream
 from audit.streams import formats
+from customers.platform.jobs import BETWEEN_POLLS, come_back, waiting
 from customers.platform.outbound.safety import UnsafeDestination
+from customers.platform.outbound.secrets import decrypt
 from customers.platform.outbound.transport import TIMEOUT_SECONDS, post
-from customers.webhooks.delivery import BETWEEN_POLLS, come_back, waiting
-from customers.webhooks.secrets import decrypt
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from audit.streams.delivery import DeliveryFailed, send, wake
 from customers.models import Organization, User
 from customers.platform.errors import Conflict, Invalid
 from customers.platform.outbound.safety import UnsafeDestination, check_destination
+from customers.platform.outbound.secrets import encrypt, new_secret
 from customers.services.common import audited, locked_organization
-from customers.webhooks.secrets import encrypt, new_secret
 
 log = logging.getLogger(__name__)
 

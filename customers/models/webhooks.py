@@ -24,7 +24,7 @@ class WebhookEndpoint(TenantModel):
     event_types = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
-    # The signing secret, encrypted (customers.webhooks.secrets); during a rotation the old
+    # The signing secret, encrypted (customers.platform.outbound.secrets); during a rotation the old
     # one also signs until previous_secret_expires_at.
     secret_encrypted = models.TextField()
     previous_secret_encrypted = models.TextField(blank=True)

@@ -20,10 +20,10 @@ from customers.models import (
 )
 from customers.platform.errors import Conflict, Invalid
 from customers.platform.outbound.safety import UnsafeDestination, check_destination
+from customers.platform.outbound.secrets import encrypt, new_secret
 from customers.services.common import audited, locked_organization
 from customers.webhooks.outbox import emit, queue_delivery, wake_worker
 from customers.webhooks.registry import EVENT_TYPES
-from customers.webhooks.secrets import encrypt, new_secret
 
 Actor = User | ApiToken | None
 ROTATION_OVERLAP = timedelta(hours=24)

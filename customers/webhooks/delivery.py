@@ -14,22 +14,20 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
-from django_tasks import TaskResultStatus, default_task_backend, task
-from django_tasks_db.backend import DatabaseBackend
-from django_tasks_db.models import DBTaskResult, get_date_max
+from django_tasks import task
 
 from customers.models import Membership, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from customers.platform.jobs import BETWEEN_POLLS, come_back, waiting
 from customers.platform.outbound.transport import TIMEOUT_SECONDS
 from customers.webhooks.sending import Outcome, body_of, send, signature
 
@@ -237,11 +235,6 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
     )
 
 
-# Work the worker does between polls while attempts are under way (audit log streams, which
-# must not wait behind a slow webhook receiver); registered by the apps that have it.
-BETWEEN_POLLS: list[Callable[[], Any]] = []
-
-
 def deliver_now(now: datetime | None = None, *, budget: timedelta = BUDGET) -> int:
     """Sends what is due, fairly: SENDERS attempts at once, one per endpoint, the least
     served organizations first, claiming new ones for ``budget``; returns how many attempts it
@@ -324,31 +317,10 @@ def next_due() -> datetime | None:
     return pending.order_by("at").values_list("at", flat=True).first()
 
 
-def waiting(job: Any, by: datetime) -> bool:
-    """That job is already queued to run by then (one is enough; database backend)."""
-    if not isinstance(default_task_backend, DatabaseBackend):
-        return False
-    return (
-        DBTaskResult.objects.filter(task_path=job.module_path, status=TaskResultStatus.READY)
-        .filter(models.Q(run_after__lte=by) | models.Q(run_after=get_date_max()))
-        .exists()
-    )
-
-
 def wake_worker() -> None:
     """After a commit that queued deliveries: the worker sends them now."""
     if not waiting(deliver_due, timezone.now()):
         deliver_due.enqueue()
-
-
-def come_back(job: Any, at: datetime | None) -> None:
-    """Queue ``job`` to run again at ``at`` (a second from now at the soonest), unless one is
-    queued by then already; nothing when there is no next time or the backend cannot defer."""
-    if at is None or not default_task_backend.supports_defer:
-        return
-    at = max(at, timezone.now() + timedelta(seconds=1))
-    if not waiting(job, at):
-        job.using(run_after=at).enqueue()
 
 
 @task()

@@ -16,8 +16,8 @@ from standardwebhooks import Webhook
 
 from customers.models import WebhookDelivery, WebhookEndpoint
 from customers.platform.outbound.safety import UnsafeDestination
+from customers.platform.outbound.secrets import decrypt
 from customers.platform.outbound.transport import post
-from customers.webhooks.secrets import decrypt
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
-"""Webhook signing secrets: made here, shown once, kept encrypted (Fernet, from the
-cryptography package) because signing needs the secret itself, not a hash of it."""
+"""Outbound secrets (webhook signing secrets, log streams' tokens and keys): made here, shown
+once, kept encrypted (Fernet, from the cryptography package) because signing and sending need
+the secret itself, not a hash of it."""
 
 from __future__ import annotations
 
