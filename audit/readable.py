@@ -12,19 +12,21 @@ from audit.actions import action_label
 from billing.selectors import plans_of
 from customers.models import Connection, CustomerStatus, CustomerUser, Invitation, Membership
 
-# Words for the stored values of the fields whose values are codes.
-CODES: dict[str, dict[str, str]] = {
-    "role": {
-        **dict(Membership.Role.choices),
-        **dict(CustomerUser.Role.choices),
+# Words for the stored values of the fields whose values are codes, by the kind of record the
+# entry is about: a connection's "revoked" is Revoked, an invitation's Invite Revoked.
+_CUSTOMER_STATUS = dict(CustomerStatus.choices)
+CODES_BY_RESOURCE: dict[str, dict[str, dict[str, str]]] = {
+    "customer": {"status": _CUSTOMER_STATUS, "status_before_delete": _CUSTOMER_STATUS},
+    "connection": {"status": dict(Connection.Status.choices)},
+    "invitation": {
+        "status": dict(Invitation.Status.choices),
+        "role": dict(CustomerUser.Role.choices),
     },
-    "status": {
-        **dict(Connection.Status.choices),
-        **dict(Invitation.Status.choices),
-        **dict(CustomerStatus.choices),
-    },
+    "customeruser": {"role": dict(CustomerUser.Role.choices)},
+    "membership": {"role": dict(Membership.Role.choices)},
 }
-CODES["status_before_delete"] = CODES["status"]
+# An entry about anything else (a diff recorded under another resource): customers' words.
+CODES_OTHERWISE = CODES_BY_RESOURCE["customer"]
 FIELD_LABELS = {
     "plan_id": "Plan",
     "owner_id": "Admin",
@@ -80,7 +82,7 @@ def _names(entries: list[Any], organization: Any) -> dict[str, dict[str, str]]:
     if ids["seat"]:
         seats = CustomerUser.objects.for_organization(organization).filter(pk__in=ids["seat"])
         found["seat"] = {str(s.pk): s.user.email for s in seats.select_related("user")}
-    return {field: found[kind] for field, kind in REFERENCES.items()} | CODES
+    return {field: found[kind] for field, kind in REFERENCES.items()}
 
 
 def _uuids(values: set[str]) -> list[uuid.UUID]:
@@ -103,7 +105,8 @@ def with_readable_changes(entries: list[Any], organization: Any) -> list[Any]:
             before, after = (
                 values if isinstance(values, list) and len(values) == 2 else (None, values)
             )
-            known = names.get(field, {})
+            codes = CODES_BY_RESOURCE.get(entry.resource_type, CODES_OTHERWISE)
+            known = names.get(field) or codes.get(field, {})
             change = Change(
                 field_label(field),
                 known.get(str(before), _word(before)) if before is not None else "—",

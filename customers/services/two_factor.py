@@ -45,18 +45,20 @@ def _passed(seat: CustomerUser | None, user: User, action: str) -> None:
     )
 
 
-@transaction.atomic
 def two_factor_enable(
     *, user: User, seat: CustomerUser | None, device: TOTPDevice, code: str
 ) -> TOTPDevice:
-    """Confirm the device with a code from it: two-factor is on for this person."""
+    """Confirm the device with a code from it: two-factor is on for this person. The code is
+    checked outside the transaction: django-otp saves a wrong code's failure count (which makes
+    the next try wait), and the refusal below must not roll that back."""
     if not device.verify_is_allowed()[0]:
         raise CodeThrottled(THROTTLED)
     if not device.verify_token(code.strip()):
         raise Invalid(WRONG_SETUP_CODE)
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    _passed(seat, user, "two_factor.enabled")
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        _passed(seat, user, "two_factor.enabled")
     return device
 
 

@@ -30,6 +30,7 @@ def two_factor_setup(request: AuthedRequest) -> HttpResponse:
         return redirect("portal:two_factor_verify")
     device = device_for_setup(request.user)
     form = TokenCodeForm(request.POST or None)
+    throttled = False
     if request.method == "POST" and form.is_valid():
         try:
             two_factor_enable(
@@ -40,6 +41,7 @@ def two_factor_setup(request: AuthedRequest) -> HttpResponse:
             )
         except ServiceError as refusal:
             form.add_error("code", str(refusal))
+            throttled = isinstance(refusal, CodeThrottled)
         else:
             otp_login(request, device)
             messages.success(request, "Two-factor authentication is on.")
@@ -53,7 +55,7 @@ def two_factor_setup(request: AuthedRequest) -> HttpResponse:
             "qr_svg": image.to_string(encoding="unicode"),
             "secret": _base32(device.bin_key),
         },
-        status=422 if form.errors else 200,
+        status=(429 if throttled else 422) if form.errors else 200,
     )
     response["Cache-Control"] = "no-store"
     return response

@@ -90,3 +90,21 @@ def test_diffs_read_as_labels_not_codes(org, owner, owner_client):
     assert str(plans_of(org).get(name="Pro").pk) not in page
     assert "superuser" not in page
     assert re.search(r'data-label="Action">(<a [^>]*>)?Customer created', page)  # a label
+
+
+@pytest.mark.django_db
+def test_a_status_reads_in_the_words_of_the_record_it_belongs_to(org, owner, owner_client):
+    """A connection and an invitation both store "revoked": each reads as its own state."""
+    from customers.services import connection_revoke, customer_suspend, invite_revoke
+    from tests.factories import make_connection, make_customer
+
+    customer = make_customer(org, actor=owner, name="Words Co", admin_email="a@words.test")
+    connection_revoke(connection=make_connection(customer), actor=owner)
+    invite_revoke(invitation=customer.admin_invitation, actor=owner)
+    customer_suspend(customer=customer, actor=owner)
+
+    page = owner_client.get("/settings/audit-log/").content.decode()
+    assert "Status: Connected → Revoked" in page
+    assert "Status: Invite Pending → Invite Revoked" in page
+    assert "Status: Pending Admin Activation → Suspended" in page
+    assert "Connected → Invite Revoked" not in page

@@ -131,6 +131,9 @@ class TestForced2FA:
         device = TOTPDevice.objects.get(user=seat.user)
         bad = client.post("/portal/two-factor/setup/", {"code": "000000"})
         assert b"not right" in bad.content
+        again = client.post("/portal/two-factor/setup/", {"code": "000000"})  # no waiting yet
+        assert again.status_code == 429
+        assert b"Too many wrong codes" in again.content
         # A wrong code makes the next try wait a moment (django-otp's throttling).
         with time_machine.travel(timezone.now() + timedelta(seconds=5)):
             good = client.post("/portal/two-factor/setup/", {"code": f"{totp(device.bin_key):06d}"})
