@@ -179,7 +179,9 @@ class AuditPage(Schema):
 
 
 class AuditFilters(Schema):
-    actor: Annotated[str, text(254, description="Actor email or token label (exact)")] | None = None
+    actor: Annotated[str, text(254, description="Actor email or API key label (exact)")] | None = (
+        None
+    )
     action: Annotated[str, text(64)] | None = None
     resource_type: Annotated[str, text(64)] | None = None
     resource_id: Annotated[str, text(64)] | None = None

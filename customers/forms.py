@@ -235,7 +235,7 @@ class TeammateInviteForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(
-        max_length=100, label="Token name", help_text="Where it will be used, e.g. “ci-pipeline”."
+        max_length=100, label="Key name", help_text="Where it will be used, e.g. “ci-pipeline”."
     )
 
 

@@ -97,7 +97,7 @@ def organization_token(request: AuthedRequest) -> ApiToken:
         deny(
             request,
             token,
-            "This needs an organization token (Settings → API keys); a "
-            "customer token only sees its own customer.",
+            "This needs an organization API key (Settings → API keys); a "
+            "customer's API key only sees its own customer.",
         )
     return token

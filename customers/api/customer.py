@@ -29,8 +29,8 @@ from customers.platform.requests import AuthedRequest
 router = Router(tags=["Customer"])
 
 NOT_A_CUSTOMER_TOKEN = (
-    "/current_customer answers for a customer token: this is an organization token, which sees "
-    "many customers. Use /customer/{customer_id} or /customers instead."
+    "/current_customer answers for a customer's API key: this is an organization API key, which "
+    "sees many customers. Use /customer/{customer_id} or /customers instead."
 )
 ETAG_MISMATCH = (
     "The customer changed since you read it (ETag mismatch): GET it again, then retry your update."
@@ -62,8 +62,8 @@ def customer_get(request: AuthedRequest, customer_id: str, response: HttpRespons
     "/current_customer",
     response={200: CustomerOut, **ERRORS},
     summary="Get the logged in customer",
-    description="The customer of a customer token (created in the customer portal). "
-    "Organization tokens have no customer of their own: they get 403.",
+    description="The customer of a customer's API key (created in the customer portal). "
+    "Organization API keys have no customer of their own: they get 403.",
 )
 def current_customer(request: AuthedRequest, response: HttpResponse):
     token = request.auth

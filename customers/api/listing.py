@@ -15,7 +15,7 @@ from customers.api.idempotency import replay_or_run
 from customers.api.lookup import uuid_or_none
 from customers.api.schemas import ERRORS, CustomerListItem, Detail, customer_list_item
 from customers.api.types import UUID_CURSOR, Email, IsoDateTime, text
-from customers.models import Customer, CustomerStatus
+from customers.models import SLUG_LENGTH, Customer, CustomerStatus
 from customers.platform.keyset import cursor_page
 from customers.platform.requests import AuthedRequest
 
@@ -30,7 +30,7 @@ class CustomerPage(Schema):
 class CustomerFilters(Schema):
     status: Literal["pending_admin_activation", "active", "suspended", "deleted"] | None = None
     plan: Annotated[str, text(80, description="Plan id or name")] | None = None
-    slug: Annotated[str, text(80)] | None = None
+    slug: Annotated[str, text(SLUG_LENGTH)] | None = None
     external_id: Annotated[str, text(100)] | None = None
     created_after: IsoDateTime | None = None
     created_before: IsoDateTime | None = None
@@ -71,7 +71,7 @@ def customers_list(request: AuthedRequest, filters: Query[CustomerFilters]) -> d
 
 class CustomerCreate(Schema):
     name: Annotated[str, text(200, min_length=1, one_line=True)]
-    slug: Annotated[str, Field(max_length=80, pattern=r"^[-a-zA-Z0-9_]*$")] | None = Field(
+    slug: Annotated[str, Field(max_length=SLUG_LENGTH, pattern=r"^[-a-zA-Z0-9_]*$")] | None = Field(
         None, description="Default: made from the name (unique in your organization)"
     )
     external_id: Annotated[str, text(100, one_line=True)] | None = None

@@ -25,7 +25,7 @@ class TokenOut(Schema):
 
 
 @router.get(
-    "/organization", response={200: OrganizationOut, **ERRORS}, summary="The token's organization"
+    "/organization", response={200: OrganizationOut, **ERRORS}, summary="The API key's organization"
 )
 def organization_detail(request: AuthedRequest) -> OrganizationOut:
     organization = request.auth.organization
@@ -37,7 +37,7 @@ def organization_detail(request: AuthedRequest) -> OrganizationOut:
     )
 
 
-@router.get("/token", response={200: TokenOut, **ERRORS}, summary="The token making this request")
+@router.get("/token", response={200: TokenOut, **ERRORS}, summary="The API key making this request")
 def token_detail(request: AuthedRequest) -> TokenOut:
     token = request.auth
     return TokenOut(

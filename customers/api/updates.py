@@ -151,7 +151,7 @@ def _not_writable(
     if key in READ_ONLY:
         return "" if _same_value(value, current.get(key), form) else READ_ONLY_SENT
     if allowed is not None and key not in allowed and key in PROPERTIES:
-        return "cannot be changed with a customer token"
+        return "cannot be changed with a customer's API key"
     return ""
 
 

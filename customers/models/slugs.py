@@ -20,5 +20,5 @@ SLUG_FROM_NAME_LENGTH = 70
 def slug_from_name(name: str, fallback: str = "customer") -> str:
     """The slug a name suggests: never UUID-shaped, never longer than the room left for a
     suffix, ``fallback`` when the name has no letters or digits."""
-    base = slugify(name)[:SLUG_FROM_NAME_LENGTH] or fallback
+    base = slugify(name)[:SLUG_FROM_NAME_LENGTH].rstrip("-_") or fallback
     return f"c-{base}"[:SLUG_FROM_NAME_LENGTH] if UUID_SHAPED.match(base) else base

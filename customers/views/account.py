@@ -202,7 +202,7 @@ def api_key_revoke(request: AuthedRequest, token_id: UUID) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects.for_organization(request.organization), pk=token_id)
     attempt(
         request,
-        f"Key “{token.name}” revoked. Clients using it now get 401.",
+        f"API key “{token.name}” revoked. Clients using it now get 401.",
         api_token_revoke,
         token=token,
         actor=request.user,

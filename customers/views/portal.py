@@ -260,6 +260,10 @@ def tokens(request: AuthedRequest) -> HttpResponse:
 def token_revoke(request: AuthedRequest, token_id: UUID) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects.for_customer(request.customer), pk=token_id)
     attempt(
-        request, f"Token “{token.name}” revoked.", api_token_revoke, token=token, actor=request.user
+        request,
+        f"API key “{token.name}” revoked.",
+        api_token_revoke,
+        token=token,
+        actor=request.user,
     )
     return redirect("portal:tokens")

@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from customers.access import refuse_in_portal
 from customers.middleware import current_seat
@@ -22,6 +21,7 @@ from customers.models import CustomerUser
 from customers.platform.net import client_ip, ip_allowed
 from customers.platform.requests import AuthedRequest
 from customers.services.sign_in import password_sign_in_refused
+from customers.services.two_factor import confirmed_devices
 from customers.signals import SESSION_SIGNED_IN_AT
 
 ADMIN_ONLY = "Only an admin of your customer can change this."
@@ -60,7 +60,7 @@ def _second_factor(request: AuthedRequest, seat: CustomerUser) -> HttpResponse |
     device, and with forced 2FA, set one up first."""
     if request.user.is_verified():
         return None
-    has_device = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
+    has_device = bool(confirmed_devices(request.user))
     customer = seat.customer
     if not customer.force_2fa and not has_device:
         return None

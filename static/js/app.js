@@ -219,9 +219,12 @@
   document.addEventListener("DOMContentLoaded", foldFilters);
   phone.addEventListener("change", foldFilters);
 
-  // Django's slugify, cut at the length the server gives (data-slug-length).
+  // Django's slugify step by step (ASCII only, drop what is not a word character, space or
+  // hyphen, join with hyphens), then cut at the server's length (data-slug-length), as
+  // customers/models/slugs.py does: the preview is the slug the server would make.
   function slugify(value, length) {
-    return value.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
-      .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, length);
+    return value.normalize("NFKD").replace(/[^\x00-\x7f]/g, "").toLowerCase()
+      .replace(/[^\w\s-]/g, "").replace(/[-\s]+/g, "-").replace(/^[-_]+|[-_]+$/g, "")
+      .slice(0, length).replace(/[-_]+$/, "");
   }
 })();

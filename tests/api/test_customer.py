@@ -284,7 +284,7 @@ class TestCurrentCustomer:
     def test_an_organization_token_is_told_why_not(self, api, customer):
         response = api.get("/current_customer")
         assert response.status_code == 403
-        assert "customer token" in response.json()["detail"]
+        assert "customer's API key" in response.json()["detail"]
 
     def test_a_customer_token_sees_no_other_customer(self, customer_api, org, owner):
         sibling = make_customer(org, actor=owner)
@@ -298,7 +298,7 @@ class TestCurrentCustomer:
         )
         refused = customer_api.put(f"/customer/{customer.pk}", {"name": "Renamed"})
         assert refused.status_code == 422
-        assert "cannot be changed with a customer token" in refused.json()["detail"]
+        assert "cannot be changed with a customer's API key" in refused.json()["detail"]
         assert customer_api.delete(f"/customer/{customer.pk}").status_code == 403
 
     def test_a_suspended_customers_tokens_are_refused(self, customer_api, customer, owner):

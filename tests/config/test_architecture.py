@@ -82,7 +82,12 @@ RULE_HOMES = {
     ),
     "the slug's length": (
         "customers/models/slugs.py",
-        (r"slugify\([^)]*\)\[:\d+\]", r"\.slice\(0, \d+\)", r"SlugField\(\s*max_length=\d"),
+        (
+            r"slugify\([^)]*\)\[:\d+\]",
+            r"\.slice\(0, \d+\)",
+            r"SlugField\(\s*max_length=\d",
+            r"\bslug\b[^\n]*\b(50|70|80)\b",
+        ),
     ),
     "the current seat": (
         "customers/models/people.py",
