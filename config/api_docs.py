@@ -17,11 +17,13 @@ REF_PREFIX = "#/components/schemas/"
 
 @dataclass(frozen=True)
 class Shape:
-    """A value's type as read aloud: "list of " + a linked schema + " or null"."""
+    """A value's type as read aloud: "list of " + a linked schema + " or null", or one of
+    several ``alternatives`` ("EventIn, or list of EventIn")."""
 
     before: str = ""
     ref: str = ""
     after: str = ""
+    alternatives: tuple[Shape, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,17 @@ class Field:
     required: bool
     description: str = ""
     where: str = ""
+    rules: str = ""
+
+
+@dataclass(frozen=True)
+class Body:
+    """A request body: a linked schema, or an inline object's fields listed in place."""
+
+    shape: Shape
+    description: list[tuple[str, bool]]
+    fields: list[Field]
+    rules: str = ""
 
 
 @dataclass
@@ -39,9 +52,9 @@ class Operation:
     path: str
     anchor: str
     summary: str
-    description: str
+    description: list[tuple[str, bool]]
     parameters: list[Field]
-    body: Shape | None
+    body: Body | None
     responses: list[tuple[str, str, Shape | None]]
 
 
@@ -69,23 +82,73 @@ def shape_of(schema: dict[str, Any]) -> Shape:
 def _choice(choices: list[dict[str, Any]]) -> Shape:
     """pydantic's Optional[X] is anyOf [X, null]: read as "X or null"."""
     kept = [c for c in choices if c.get("type") != "null"]
-    inner = shape_of(kept[0]) if len(kept) == 1 else Shape(before="any of several shapes")
-    nullable = len(kept) < len(choices)
-    return Shape(inner.before, inner.ref, inner.after + (" or null" if nullable else ""))
+    nullable = " or null" if len(kept) < len(choices) else ""
+    if len(kept) == 1:
+        inner = shape_of(kept[0])
+        return Shape(inner.before, inner.ref, inner.after + nullable)
+    return Shape(after=nullable, alternatives=tuple(shape_of(c) for c in kept))
+
+
+def _layers(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The schema and, for a choice, each of its shapes: where pydantic puts a nullable
+    field's description and limits."""
+    return [schema, *(schema.get("anyOf") or schema.get("oneOf") or [])]
+
+
+def description_of(*holders: dict[str, Any]) -> str:
+    for holder in holders:
+        for layer in _layers(holder):
+            if layer.get("description"):
+                return str(layer["description"])
+    return ""
+
+
+def _span(low: Any, high: Any, unit: str) -> str:
+    if low and high is not None:
+        return f"{low:,} to {high:,}{unit}"
+    if high is not None:
+        return f"at most {high:,}{unit}"
+    return f"at least {low:,}{unit}" if low else ""
+
+
+def rules_of(schema: dict[str, Any]) -> str:
+    """The limits a value must keep, in words: "at most 200 characters · default 50"."""
+    rules = []
+    for layer in _layers(schema):
+        rules += [
+            _span(layer.get("minLength"), layer.get("maxLength"), " characters"),
+            _span(layer.get("minimum"), layer.get("maximum"), ""),
+            _span(layer.get("minItems"), layer.get("maxItems"), " items"),
+        ]
+    if schema.get("default") not in (None, "", [], {}):
+        rules.append(f"default {schema['default']}")
+    return " · ".join(dict.fromkeys(r for r in rules if r))
 
 
 def _fields(schema: dict[str, Any]) -> list[Field]:
     required = set(schema.get("required", []))
     return [
-        Field(name, shape_of(prop), name in required, prop.get("description", ""))
+        Field(
+            name,
+            shape_of(prop),
+            name in required,
+            description_of(prop),
+            rules=rules_of(prop),
+        )
         for name, prop in schema.get("properties", {}).items()
     ]
 
 
-def _body_shape(operation: dict[str, Any]) -> Shape | None:
+def _body(operation: dict[str, Any]) -> Body | None:
     content = operation.get("requestBody", {}).get("content", {})
     media = content.get("application/json") or next(iter(content.values()), None)
-    return shape_of(media["schema"]) if media else None
+    if not media:
+        return None
+    schema = media["schema"]
+    described = code_spans(schema.get("description", ""))
+    if "properties" in schema:  # an inline object: its fields here, not a link
+        return Body(Shape(before="an object with these fields"), described, _fields(schema))
+    return Body(shape_of(schema), described, [], rules_of(schema))
 
 
 def _responses(operation: dict[str, Any]) -> list[tuple[str, str, Shape | None]]:
@@ -104,8 +167,9 @@ def _operation(method: str, path: str, operation: dict[str, Any]) -> Operation:
             p["name"],
             shape_of(p.get("schema", {})),
             p.get("required", False),
-            p.get("description", ""),
+            description_of(p, p.get("schema", {})),
             p["in"],
+            rules_of(p.get("schema", {})),
         )
         for p in operation.get("parameters", [])
     ]
@@ -114,9 +178,9 @@ def _operation(method: str, path: str, operation: dict[str, Any]) -> Operation:
         path=path,
         anchor=operation["operationId"],
         summary=operation.get("summary", ""),
-        description=operation.get("description", ""),
+        description=code_spans(operation.get("description", "")),
         parameters=parameters,
-        body=_body_shape(operation),
+        body=_body(operation),
         responses=_responses(operation),
     )
 
@@ -134,6 +198,7 @@ def _common_responses(operations: list[Operation]) -> list[tuple[str, str, Shape
 
 def code_spans(text: str) -> list[tuple[str, bool]]:
     """Markdown's `code` spans, the only markup our descriptions use: (text, is_code) parts."""
+    text = " ".join(text.split())  # docstrings wrap at 100 columns; the page wraps itself
     return [(part, i % 2 == 1) for i, part in enumerate(text.split("`")) if part]
 
 
@@ -148,7 +213,7 @@ def reference(document: dict[str, Any]) -> dict[str, Any]:
             )
     common = _common_responses([op for section in sections.values() for op in section.operations])
     schemas = [
-        (name, schema.get("description", ""), _fields(schema))
+        (name, code_spans(schema.get("description", "")), _fields(schema))
         for name, schema in document.get("components", {}).get("schemas", {}).items()
     ]
     return {

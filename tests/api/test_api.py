@@ -92,3 +92,31 @@ def test_docs_page_reads_the_whole_document_without_javascript(client, db):
     assert linked <= set(schema["components"]["schemas"])
     assert 'href="/api/v1/openapi.json"' in page
     assert "/accounts/login/?next=/api/v1/docs" in page
+    # What a reader needs besides names: limits, defaults, descriptions of nullable values, the
+    # fields of an inline body, every shape of a "one or a batch" body, no raw Markdown.
+    assert "(1 to 200 · default 50)" in page  # /customers?limit
+    assert "Plan id or name" in page
+    put = page[page.index('id="customers_api_customer_put"') :]
+    put = put[: put.index("<h4>Responses</h4>")]
+    assert "<code>billing_ref</code>" in put
+    assert "(at most 200 characters)" in put
+    events = page[page.index('id="audit_api_events_create"') :]
+    assert "</a>, or list of <a" in events[: events.index("<h4>Responses</h4>")]
+    assert "(1 to 1,000 items)" in events
+    assert "`" not in re.sub(r"<code>[^<]*</code>", "", page)
+
+
+def test_docs_page_leads_each_reader_back_to_their_keys(owner_client, org, owner):
+    from customers.services import invite_accept
+    from tests.factories import UserFactory, make_customer
+
+    console = owner_client.get("/api/v1/docs").content.decode()
+    assert 'href="/settings/api-keys/">API keys</a>' in console
+    customer = make_customer(org, actor=owner, admin_email="admin@docs.test")
+    admin = UserFactory(email="admin@docs.test")
+    invite_accept(invitation=customer.admin_invitation, actor=admin)
+    client = Client()
+    client.force_login(admin)
+    portal = client.get("/api/v1/docs").content.decode()
+    assert 'href="/portal/api-tokens/">Your API keys</a>' in portal
+    assert "Sign in to the console" not in portal
