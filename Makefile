@@ -39,7 +39,8 @@ reset-demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The loop while working: no browser tests and none marked slow (real workers, servers, generated inputs), on every core.
+# The loop while working: no browser tests and none marked slow (real workers and servers,
+# generated inputs), on every core.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser" -n auto $(PYTEST_ARGS)
 
