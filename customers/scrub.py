@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from customers.models import CONTROL_CHARACTERS
+from customers.platform.text import one_line
 
 # Anything in an error message that looks like a credential is cut before it is stored:
 # values of secret-sounding keys (key=value, key: value, "key": "value", key value), auth
@@ -31,7 +31,7 @@ SECRET_PATTERNS = [
 
 def scrub(message: str) -> str:
     """One line, at most 200 characters, with anything secret-looking replaced."""
-    text = " ".join(CONTROL_CHARACTERS.sub(" ", message).split())
+    text = one_line(message)
     for pattern in SECRET_PATTERNS:
         text = pattern.sub(_redacted, text)
     return text[:200]

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,13 +21,13 @@ from billing.dimensions import ALERTING, DIMENSIONS
 from billing.models import QuotaNotice, UsageCounter, UsageDigest
 from billing.services.limits import effective_limits_for
 from customers.models import (
-    CONTROL_CHARACTERS,
     Customer,
     CustomerStatus,
     CustomerUser,
     Membership,
     Organization,
 )
+from customers.platform import mail
 
 logger = logging.getLogger(__name__)
 DIGEST_SIZE = 10
@@ -46,15 +45,6 @@ def organization_alert_emails(organization_id: Any) -> list[str]:
         .order_by("user__email")
         .values_list("user__email", flat=True)
     )
-
-
-def _subject(text: str) -> str:
-    return CONTROL_CHARACTERS.sub(" ", " ".join(text.split()))
-
-
-def _send(messages: list[EmailMessage]) -> None:
-    with get_connection() as connection:
-        connection.send_messages(messages)
 
 
 @task()
@@ -107,17 +97,12 @@ def _email_alert(notice: QuotaNotice) -> int:
     # A refusal by the shared (pooled) cap is the organization's to solve, not the customer's.
     to_customer = [] if notice.kind == "exceeded_pool" else CustomerUser.admin_emails(customer)
     to_organization = organization_alert_emails(organization.pk)
-    messages = [
-        EmailMessage(
-            _subject(render_to_string("billing/email/alert_subject.txt", {**context, "for": who})),
-            render_to_string("billing/email/alert.txt", {**context, "for": who}),
-            to=[address],
-        )
+    letters = [
+        (mail.letter("billing/email/alert", {**context, "for": who}), addresses)
         for who, addresses in (("customer", to_customer), ("organization", to_organization))
-        for address in addresses
     ]
     try:
-        _send(messages)
+        sent = sum(mail.send(letter, addresses) for letter, addresses in letters)
     except Exception as error:  # SMTP down, a refused address: audited, never a crash loop
         logger.exception("Usage alert %s could not be emailed", notice.pk)
         record(
@@ -140,7 +125,7 @@ def _email_alert(notice: QuotaNotice) -> int:
         },
         message=f"Emailed to {', '.join(to_customer + to_organization) or 'nobody'}."[:500],
     )
-    return len(messages)
+    return sent
 
 
 @dataclass(frozen=True)
@@ -215,20 +200,13 @@ def usage_digest_send(organization: Organization, *, now: datetime | None = None
         "week_start": week_start,
         "limits_url": f"{settings.SITE_URL}{reverse('billing:customer_limits')}?sort=forecast",
     }
-    body = render_to_string("billing/email/digest.txt", context)
-    subject = _subject(f"{organization.name}: weekly usage — {len(over)} at their limit")
-    transaction.on_commit(
-        lambda: _send_logged([EmailMessage(subject, body, to=[a]) for a in recipients])
+    digest = mail.Letter(
+        f"{organization.name}: weekly usage — {len(over)} at their limit",
+        render_to_string("billing/email/digest.txt", context),
     )
-    return len(recipients)
-
-
-def _send_logged(messages: list[EmailMessage]) -> None:
     # After the commit: a mail failure is logged, never raised into a saved transaction.
-    try:
-        _send(messages)
-    except Exception:
-        logger.exception("The usage digest could not be emailed")
+    transaction.on_commit(lambda: mail.send_quietly(digest, recipients, "The usage digest"))
+    return len(recipients)
 
 
 def usage_digests_due(*, now: datetime | None = None) -> int:

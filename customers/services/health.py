@@ -11,7 +11,6 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.template.loader import render_to_string
@@ -48,6 +47,7 @@ from customers.models import (
     CustomerUser,
     User,
 )
+from customers.platform import mail
 from customers.platform.errors import Conflict, Invalid
 from customers.scrub import scrub
 from customers.services.common import audited
@@ -335,8 +335,7 @@ def connection_relink_alert(connection_id: str) -> int:
     subject = f"Reconnect {connection.app} for {customer.name}"
     body = render_to_string("customers/email/relink.txt", context)
     try:
-        with get_connection() as mail:
-            mail.send_messages([EmailMessage(subject, body, to=[a]) for a in admins])
+        mail.send(mail.Letter(subject, body), admins)
     except Exception:
         logger.exception("The relink alert for connection %s could not be emailed", connection_id)
         outcome = Outcome.FAILURE

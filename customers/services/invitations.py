@@ -10,17 +10,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import Outcome, as_json, record
 from billing.services import check_gauge
-from customers.models import CONTROL_CHARACTERS, ApiToken, Customer, CustomerUser, Invitation, User
+from customers.models import ApiToken, Customer, CustomerUser, Invitation, User
+from customers.platform import mail
 from customers.platform.errors import Denied, Invalid, InvitationUnusable, ServiceError
 from customers.services.common import CUSTOMER_DELETED_NO_CHANGES, audited, locked_customer
 from customers.services.lifecycle import Status, transition
@@ -57,19 +56,8 @@ def _send_invite_email(invitation: Invitation, token: str, inviter: str) -> None
         "accept_url": f"{settings.SITE_URL}{reverse('invite_landing', args=[token])}",
         "expires_at": invitation.expires_at,
     }
-    # A header is one line of plain text, whatever a name contains.
-    subject = " ".join(render_to_string("customers/email/invite_subject.txt", context).split())
-    subject = CONTROL_CHARACTERS.sub(" ", subject)
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("customers/email/invite.txt", context),
-        to=[invitation.email],
-    )
-    message.attach_alternative(
-        render_to_string("customers/email/invite.html", context), "text/html"
-    )
     try:
-        message.send()
+        mail.send(mail.letter("customers/email/invite", context), [invitation.email])
     except Exception as error:  # any backend failure: SMTP down, a refused header…
         logger.exception("The invitation email to %s could not be sent", invitation.email)
         invitation.delivery_failed = True

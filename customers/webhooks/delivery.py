@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
@@ -27,6 +26,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from customers.models import Membership, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from customers.platform import mail
 from customers.platform.jobs import BETWEEN_POLLS, come_back, waiting
 from customers.platform.outbound.transport import TIMEOUT_SECONDS
 from customers.webhooks.sending import Outcome, body_of, send, signature
@@ -222,16 +222,14 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
         organization_id=endpoint.organization_id, role=Membership.Role.OWNER
     ).values_list("user__email", flat=True)
     url = f"{settings.SITE_URL}/settings/webhooks/{endpoint.pk}/"
+    notice = mail.Letter(
+        "A webhook endpoint was disabled",
+        f"Tenantry disabled the webhook endpoint {endpoint.url}: {reason}\n\n"
+        f"Its undelivered events are kept. Fix the receiver, enable it again and use "
+        f"Replay: {url}",
+    )
     transaction.on_commit(
-        lambda: send_mail(
-            "A webhook endpoint was disabled",
-            f"Tenantry disabled the webhook endpoint {endpoint.url}: {reason}\n\n"
-            f"Its undelivered events are kept. Fix the receiver, enable it again and use "
-            f"Replay: {url}",
-            None,
-            list(owners),
-            fail_silently=True,
-        )
+        lambda: mail.send_quietly(notice, list(owners), "The disabled-endpoint notice")
     )
 
 

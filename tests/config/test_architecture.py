@@ -89,6 +89,10 @@ RULE_HOMES = {
             r"\bslug\b[^\n]*\b(50|70|80)\b",
         ),
     ),
+    "sending email (one line subjects, one message per address)": (
+        "customers/platform/mail.py",
+        (r"\bEmailMessage\(", r"\bEmailMultiAlternatives\(", r"\bsend_mail\(", r"send_messages\("),
+    ),
     "the current seat": (
         "customers/models/people.py",
         (r"seats_of\([^)]*\)\.first\(\)", r"seats_of\([^)]*\)\[0\]"),
