@@ -3,7 +3,7 @@ one table (config/api.py); views show its message (customers.access.attempt)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 
@@ -47,7 +47,7 @@ class InvitationUnusable(Conflict):
 class StaleEdit(Conflict):
     """The record changed since the form (or ETag) was read."""
 
-    def __init__(self, message: str, *, current: Customer, changes: dict[str, list]) -> None:
+    def __init__(self, message: str, *, current: Customer, changes: dict[str, list[Any]]) -> None:
         super().__init__(message)
         self.current = current
         self.changes = changes

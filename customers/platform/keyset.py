@@ -44,13 +44,13 @@ def decode(cursor: str) -> tuple[datetime, str]:
     return cursor_time(micros), key
 
 
-def older_than(queryset: QuerySet, field: str, moment: datetime, key: Any) -> QuerySet:
+def older_than(queryset: QuerySet[Any], field: str, moment: datetime, key: Any) -> QuerySet[Any]:
     return queryset.filter(**{f"{field}__lte": moment}).filter(
         Q(**{f"{field}__lt": moment}) | Q(**{field: moment, "pk__lt": key})
     )
 
 
-def newer_than(queryset: QuerySet, field: str, moment: datetime, key: Any) -> QuerySet:
+def newer_than(queryset: QuerySet[Any], field: str, moment: datetime, key: Any) -> QuerySet[Any]:
     return queryset.filter(**{f"{field}__gte": moment}).filter(
         Q(**{f"{field}__gt": moment}) | Q(**{field: moment, "pk__gt": key})
     )
@@ -60,7 +60,7 @@ def newer_than(queryset: QuerySet, field: str, moment: datetime, key: Any) -> Qu
 
 
 def cursor_page(
-    queryset: QuerySet, cursor: str | None, limit: int, key: Callable[[str], Any]
+    queryset: QuerySet[Any], cursor: str | None, limit: int, key: Callable[[str], Any]
 ) -> tuple[list[Any], str | None]:
     """One page, newest first by (created_at, pk), and the cursor of the next one."""
     if cursor:
@@ -93,7 +93,7 @@ def _parse(value: str) -> tuple[datetime, int] | None:
     return moment, int(key)
 
 
-def keyset_page(queryset: QuerySet, field: str, params: QueryDict, size: int = 50) -> Page:
+def keyset_page(queryset: QuerySet[Any], field: str, params: QueryDict, size: int = 50) -> Page:
     before, after = _parse(params.get("before", "")), _parse(params.get("after", ""))
     if after is not None:
         rows = list(newer_than(queryset, field, *after).order_by(field, "pk")[: size + 1])

@@ -55,18 +55,18 @@ def scope_bypass() -> Iterator[None]:
         _bypass.reset(token)
 
 
-class TenantQuerySet(models.QuerySet):
+class TenantQuerySet(models.QuerySet[Any]):
     # What the queryset was scoped to: None (not scoped), "organization", "customer",
     # "related" (reached through a scoped parent row) or "unscoped" (explicit opt-out).
     _tenant_scope: str | None = None
 
     def _clone(self) -> Self:
-        clone = super()._clone()  # type: ignore[misc]  # private QuerySet API, not in django-stubs
+        clone: Self = super()._clone()  # type: ignore[misc]  # private QuerySet API, not in django-stubs
         clone._tenant_scope = self._tenant_scope
         return clone
 
     def _scoped(self, scope: str) -> Self:
-        clone = self._chain()  # type: ignore[attr-defined]  # private QuerySet API, not in django-stubs
+        clone: Self = self._chain()  # type: ignore[attr-defined]  # private QuerySet API, not in django-stubs
         clone._tenant_scope = scope
         return clone
 
@@ -137,7 +137,7 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: igno
     use_in_migrations = False
 
     def get_queryset(self) -> TenantQuerySet:
-        queryset = super().get_queryset()
+        queryset: TenantQuerySet = super().get_queryset()
         # A reverse related manager (customer.connections) filters by its parent row, which was
         # itself fetched through a scoped queryset.
         if hasattr(self, "instance") and hasattr(self, "core_filters"):
