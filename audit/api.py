@@ -18,6 +18,7 @@ from customers.api import auth
 from customers.api.auth import organization_token
 from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS as AUDIT_ERRORS
+from customers.api.schemas import QuotaError
 from customers.api.types import INT_CURSOR, IsoDateTime, text
 from customers.platform.keyset import cursor_page
 from customers.platform.requests import AuthedRequest
@@ -50,16 +51,6 @@ class ExecutionIn(BaseModel):
 
 class Accepted(Schema):
     accepted: int
-
-
-class QuotaError(Schema):
-    detail: str
-    dimension: str
-    scope: str
-    limit: int | None
-    used: int
-    window: str | None
-    reset_at: str | None
 
 
 class Detail(Schema):

@@ -20,13 +20,25 @@ class ValidationDetail(Schema):
     detail: Any
 
 
+class QuotaError(Schema):
+    """Every 429 of the API: a rate limit or quota reached (with a Retry-After header)."""
+
+    detail: str
+    dimension: str
+    scope: str
+    limit: int | None
+    used: int
+    window: str | None
+    reset_at: str | None
+
+
 ERRORS = {
     400: Detail,
     401: Detail,
     403: Detail,
     404: Detail,
     422: ValidationDetail,
-    429: Detail,
+    429: QuotaError,
 }
 
 

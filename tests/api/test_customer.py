@@ -350,6 +350,14 @@ def test_organization_tokens_are_limited_by_the_pooled_cap(api, customer, org, o
     assert limited.status_code == 429
     assert limited.json()["scope"] == "pool"
     assert int(limited["Retry-After"]) >= 1
+    # The body is the one the OpenAPI document promises for this operation's 429.
+    from jsonschema import validate
+
+    document = api.get("/openapi.json").json()
+    promised = document["paths"]["/api/v1/customers"]["get"]["responses"]["429"]
+    schema = promised["content"]["application/json"]["schema"]
+    validate(limited.json(), {**schema, "components": document["components"]})
+    assert schema["$ref"].endswith("/QuotaError")
 
 
 def test_a_form_encoded_read_only_boolean_equal_to_its_value_is_accepted(api, customer):
