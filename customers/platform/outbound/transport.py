@@ -29,12 +29,13 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
     """TLS to the checked address, with the certificate checked against the URL's name."""
 
     def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
         self.address = address
 
     def connect(self) -> None:
         sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def post(
@@ -46,9 +47,8 @@ def post(
     address = resolve_allowed(url, allow_private=allow_private)
     https = parts.scheme == "https"
     port = parts.port or (443 if https else 80)  # never read from an IPv6 literal's digits
-    connection = (_PinnedHTTPS if https else _PinnedHTTP)(
-        parts.hostname, port, address, TIMEOUT_SECONDS
-    )
+    host = parts.hostname or ""  # resolve_allowed refused a URL without one
+    connection = (_PinnedHTTPS if https else _PinnedHTTP)(host, port, address, TIMEOUT_SECONDS)
     try:
         target = parts.path or "/"
         if parts.query:
