@@ -19,7 +19,7 @@ from audit.services import Outcome, record
 from customers.forms import merge_stale_edit
 from customers.middleware import current_seat
 from customers.models import Invitation, Membership
-from customers.platform.requests import AuthedRequest
+from customers.platform.requests import AuthedRequest, TenantRequest
 from customers.services import (
     INVITE_EMAIL_FAILED,
     SERVICE_ERRORS,
@@ -41,7 +41,7 @@ def organization_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapped(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: TenantRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.organization is None:
             if current_seat(request) is not None:
                 # A customer's user: their place is the portal.
@@ -75,6 +75,8 @@ def refuse_write(request: AuthedRequest, message: str = VIEWER_CANNOT_WRITE) -> 
 
 
 def refuse_in_portal(request: AuthedRequest, customer: Any, message: str, action: str) -> None:
+    """Record a portal refusal (an address off the allow-list, a user who is not an admin) as
+    denied, in the customer's trail; the caller answers."""
     record(
         action=action,
         organization=customer.organization,
