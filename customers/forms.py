@@ -20,6 +20,7 @@ from customers.models import (
     Organization,
     User,
     WebhookEndpoint,
+    slug_from_name,
     validate_slug_not_uuid,
 )
 from customers.platform.net import normalise_ip_allow_list
@@ -77,6 +78,8 @@ class CustomerCreateForm(forms.Form):
         help_text="We email this person an invitation to activate the customer.",
         error_messages={"invalid": "Enter a full email address, like jane@example.com."},
     )
+    # Set by the browser while the slug is its preview of the name, cleared once someone edits it.
+    slug_suggested = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -95,6 +98,15 @@ class CustomerCreateForm(forms.Form):
         slug = self.cleaned_data["slug"]
         validate_slug_not_uuid(slug)
         return slug
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # A slug nobody chose (the preview of the name) is left to the service, which makes a
+        # free one ("acme-2"), as it does for an empty slug without JavaScript.
+        suggested = data.pop("slug_suggested", False)
+        if suggested and data.get("slug") == slug_from_name(data.get("name", "")):
+            data["slug"] = ""
+        return data
 
 
 class CustomerEditForm(forms.ModelForm):

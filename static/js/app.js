@@ -59,9 +59,16 @@
     if (input.matches("[data-slug-source]")) {
       var target = document.getElementById(input.getAttribute("data-slug-source"));
       var length = Number(input.getAttribute("data-slug-length"));
-      if (target && !target.dataset.touched) target.value = slugify(input.value, length);
+      if (target && !target.dataset.touched) {
+        target.value = slugify(input.value, length);
+        // The server may pick a free variant of a slug nobody chose (CustomerCreateForm).
+        if (input.form.elements.slug_suggested) input.form.elements.slug_suggested.value = "1";
+      }
     }
-    if (input.matches("[data-slug-target]")) input.dataset.touched = "1";
+    if (input.matches("[data-slug-target]")) {
+      input.dataset.touched = "1";
+      if (input.form.elements.slug_suggested) input.form.elements.slug_suggested.value = "";
+    }
   });
 
   function armConfirm(scope) {

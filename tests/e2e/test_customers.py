@@ -145,3 +145,28 @@ def test_the_slug_preview_is_the_slug_the_server_would_make(page, owner, org):
     page.get_by_role("button", name="Create customer").click()
     page.wait_for_url("**/settings/customers/*/")
     assert Customer.objects.for_organization(org).get().slug == preview
+
+
+def test_a_second_customer_of_the_same_name_gets_a_free_slug_unless_one_was_chosen(
+    page, owner, org
+):
+    """The slug the preview filled in is nobody's choice: a taken one becomes "-2", as without
+    JavaScript. One typed by hand is kept, and a taken one is refused with a clear message."""
+    from tests.factories import make_customer
+
+    make_customer(org, actor=owner, name="Katana Robotics", slug="katana-robotics")
+    sign_in(page, owner.email, PASSWORD)
+    page.goto("/settings/customers/new")
+    page.get_by_label("Name").fill("Katana Robotics")
+    page.get_by_label("Plan").select_option(label="Pro")
+    page.get_by_role("button", name="Create customer").click()
+    page.wait_for_url("**/settings/customers/*/")
+    assert Customer.objects.for_organization(org).filter(slug="katana-robotics-2").exists()
+
+    page.goto("/settings/customers/new")
+    page.get_by_label("Name").fill("Katana Robotics")
+    page.get_by_label("Slug").fill("katana-robotics")  # chosen by hand: not replaced
+    page.get_by_label("Plan").select_option(label="Pro")
+    page.get_by_role("button", name="Create customer").click()
+    expect(page.get_by_text("uses the slug “katana-robotics”")).to_be_visible()
+    assert Customer.objects.for_organization(org).count() == 2
