@@ -23,6 +23,11 @@ def confirmed_devices(user: User) -> list[TOTPDevice]:
     return list(TOTPDevice.objects.filter(user=user, confirmed=True))
 
 
+def has_two_factor(user: User) -> bool:
+    """Whether the person enrolled a device (one EXISTS: the portal's gate asks on each page)."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
 @transaction.atomic
 def device_for_setup(user: User) -> TOTPDevice:
     """The device being set up: the unconfirmed one, or a new one. Its key is what the QR code
@@ -62,10 +67,11 @@ def two_factor_enable(
     return device
 
 
-def two_factor_check(*, user: User, seat: CustomerUser, code: str) -> TOTPDevice:
-    """The confirmed device the code belongs to, audited as verified; a wrong code is audited
-    as a failure (committed, so the refusal below does not roll it back)."""
-    devices = confirmed_devices(user)
+def two_factor_check(
+    *, user: User, seat: CustomerUser, code: str, devices: list[TOTPDevice]
+) -> TOTPDevice:
+    """Which of the person's confirmed ``devices`` the code belongs to, audited as verified; a
+    wrong code is audited as a failure (committed, so the refusal below does not roll it back)."""
     if not any(d.verify_is_allowed()[0] for d in devices):
         raise CodeThrottled(THROTTLED)
     device = next((d for d in devices if d.verify_token(code.strip())), None)

@@ -21,7 +21,7 @@ from customers.models import CustomerUser
 from customers.platform.net import client_ip, ip_allowed
 from customers.platform.requests import AuthedRequest
 from customers.services.sign_in import password_sign_in_refused
-from customers.services.two_factor import confirmed_devices
+from customers.services.two_factor import has_two_factor
 from customers.signals import SESSION_SIGNED_IN_AT
 
 ADMIN_ONLY = "Only an admin of your customer can change this."
@@ -60,7 +60,7 @@ def _second_factor(request: AuthedRequest, seat: CustomerUser) -> HttpResponse |
     device, and with forced 2FA, set one up first."""
     if request.user.is_verified():
         return None
-    has_device = bool(confirmed_devices(request.user))
+    has_device = has_two_factor(request.user)
     customer = seat.customer
     if not customer.force_2fa and not has_device:
         return None

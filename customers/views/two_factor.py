@@ -18,6 +18,7 @@ from customers.services.two_factor import (
     CodeThrottled,
     confirmed_devices,
     device_for_setup,
+    has_two_factor,
     two_factor_check,
     two_factor_enable,
 )
@@ -26,7 +27,7 @@ from customers.views.portal_access import portal_page, render_portal
 
 @portal_page(second_factor=False)
 def two_factor_setup(request: AuthedRequest) -> HttpResponse:
-    if confirmed_devices(request.user):
+    if has_two_factor(request.user):
         return redirect("portal:two_factor_verify")
     device = device_for_setup(request.user)
     form = TokenCodeForm(request.POST or None)
@@ -63,14 +64,18 @@ def two_factor_setup(request: AuthedRequest) -> HttpResponse:
 
 @portal_page(second_factor=False)
 def two_factor_verify(request: AuthedRequest) -> HttpResponse:
-    if not confirmed_devices(request.user):
+    devices = confirmed_devices(request.user)
+    if not devices:
         return redirect("portal:two_factor_setup")
     form = TokenCodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
             device = two_factor_check(
-                user=request.user, seat=request.seat, code=form.cleaned_data["code"]
+                user=request.user,
+                seat=request.seat,
+                code=form.cleaned_data["code"],
+                devices=devices,
             )
         except ServiceError as refusal:
             form.add_error("code", str(refusal))
