@@ -102,7 +102,7 @@ def _email_alert(notice: QuotaNotice) -> int:
         for who, addresses in (("customer", to_customer), ("organization", to_organization))
     ]
     try:
-        sent = sum(mail.send(letter, addresses) for letter, addresses in letters)
+        sent = mail.send_each(letters)
     except Exception as error:  # SMTP down, a refused address: audited, never a crash loop
         logger.exception("Usage alert %s could not be emailed", notice.pk)
         record(

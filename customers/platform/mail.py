@@ -44,12 +44,19 @@ def letter(template: str, context: dict[str, Any]) -> Letter:
 def send(letter: Letter, to: Iterable[str]) -> int:
     """One message per address, over one connection; raises what the backend raises (the
     caller logs and audits it). Returns how many went out."""
+    return send_each([(letter, to)])
+
+
+def send_each(batches: Iterable[tuple[Letter, Iterable[str]]]) -> int:
+    """Several letters, each to its addresses (a usage alert's customer and organization
+    versions), over one connection."""
     messages = []
-    for address in to:
-        message = EmailMultiAlternatives(one_line(letter.subject), letter.text, to=[address])
-        if letter.html:
-            message.attach_alternative(letter.html, "text/html")
-        messages.append(message)
+    for letter, to in batches:
+        for address in to:
+            message = EmailMultiAlternatives(one_line(letter.subject), letter.text, to=[address])
+            if letter.html:
+                message.attach_alternative(letter.html, "text/html")
+            messages.append(message)
     if not messages:
         return 0
     with get_connection() as connection:
