@@ -112,11 +112,7 @@ def lock_chain(organization_id: Any) -> None:
 
 
 def _chain_of(organization_id: Any) -> Any:
-    return (
-        AuditEntry.objects.for_organization(organization_id)
-        if organization_id
-        else AuditEntry.objects.unscoped().filter(organization__isnull=True)
-    )
+    return AuditEntry.objects.for_chain(organization_id)
 
 
 def last_link(organization_id: Any) -> tuple[str, int]:

@@ -123,7 +123,7 @@ def archived_count(line: dict[str, Any] | None) -> int:
 def checkpoint(organization_id: Any) -> bool:
     """Append a checkpoint of one chain if its head moved since the last one."""
     name = chain_name(organization_id)
-    entries = AuditEntry.objects.unscoped().filter(organization_id=organization_id)
+    entries = AuditEntry.objects.for_chain(organization_id)
     head = entries.order_by("-id").values("id", "hash").first()
     last = last_line(name)
     if head is None or (last and last.get("kind") == "head" and last["last_id"] == head["id"]):

@@ -99,7 +99,7 @@ def counted(rows: list[Any], when: str) -> list[Any]:
     dimension = "events_per_day" if isinstance(rows[0], Event) else "executions_per_month"
     start = get_dimension(dimension).window_start(timezone.now())
     grouped = _within_window(rows, when, start)
-    customers = Customer.objects.unscoped().in_bulk(list(grouped))
+    customers = Customer.objects.for_worker().in_bulk(list(grouped))
     dropped: set[int] = set()
     for customer_id, in_window in grouped.items():
         room = consume(customers[customer_id], dimension, 0)  # used and allowed so far

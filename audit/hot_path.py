@@ -278,7 +278,7 @@ def _refuse_quota(admission: Admission, now: datetime) -> None:
         now=now,
     )
     token = (
-        ApiToken.objects.unscoped()
+        ApiToken.objects.for_organization(admission.organization_id)
         .select_related("organization", "customer")
         .get(pk=admission.token_id)
     )

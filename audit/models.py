@@ -4,7 +4,7 @@ workflows, executions, events."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Self
 
 from django.conf import settings
 from django.db import models
@@ -13,6 +13,13 @@ from customers.platform.tenancy import TenantManager, TenantModel, TenantQuerySe
 
 
 class AuditEntryQuerySet(TenantQuerySet):
+    def for_chain(self, organization_id: Any) -> Self:
+        """One hash chain: an organization's entries, or (None) the system chain of entries
+        that belong to no organization."""
+        if organization_id is None:
+            return self.filter(organization__isnull=True)._scoped("chain")
+        return self.for_organization(organization_id)
+
     def update(self, **kwargs: Any) -> int:
         raise PermissionError("Audit entries are append-only.")
 

@@ -32,10 +32,8 @@ class Report:
 
 
 def _entries(name: str) -> Any:
-    entries = AuditEntry.objects.unscoped().order_by("id")
-    if name == checkpoints.NO_ORGANIZATION:
-        return entries.filter(organization__isnull=True)
-    return entries.filter(organization_id=name)
+    organization_id = None if name == checkpoints.NO_ORGANIZATION else name
+    return AuditEntry.objects.for_chain(organization_id).order_by("id")
 
 
 class _Walk:
@@ -135,7 +133,7 @@ def verify(organization_id: Any = None) -> Report:
     else:
         in_database = {
             checkpoints.chain_name(org)
-            for org in AuditEntry.objects.unscoped()
+            for org in AuditEntry.objects.for_worker()
             .order_by()
             .values_list("organization_id", flat=True)
             .distinct()

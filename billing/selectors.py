@@ -16,4 +16,6 @@ def plans_of(organization: Any) -> QuerySet[Plan]:
 
 def plan_names_everywhere() -> list[str]:
     """Every plan name any organization uses: the support admin filters across tenants."""
-    return list(Plan.objects.unscoped().order_by("name").values_list("name", flat=True).distinct())
+    return list(
+        Plan.objects.for_support().order_by("name").values_list("name", flat=True).distinct()
+    )

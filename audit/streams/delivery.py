@@ -82,17 +82,17 @@ def send(stream: LogStream, events: list[dict[str, Any]]) -> None:
 def _claim(pk: Any, now: datetime) -> LogStream | None:
     token = secrets.token_hex(8)
     won = (
-        LogStream.objects.unscoped()
+        LogStream.objects.for_worker()
         .filter(pk=pk, enabled=True)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .update(next_attempt_at=now + LEASE, claim=token)
     )
-    return LogStream.objects.unscoped().get(pk=pk) if won else None
+    return LogStream.objects.for_worker().get(pk=pk) if won else None
 
 
 def _pending(stream: LogStream) -> list[AuditEntry]:
-    entries = AuditEntry.objects.unscoped().filter(
-        organization_id=stream.organization_id, id__gt=stream.cursor
+    entries = AuditEntry.objects.for_organization(stream.organization_id).filter(
+        id__gt=stream.cursor
     )
     return list(entries.order_by("id")[:BATCH])
 
@@ -101,7 +101,7 @@ def _advance(stream: LogStream, batch: list[AuditEntry]) -> bool:
     """The batch arrived: move the cursor, if this worker's claim still holds."""
     now = timezone.now()
     return bool(
-        LogStream.objects.unscoped()
+        LogStream.objects.for_organization(stream.organization_id)
         .filter(pk=stream.pk, claim=stream.claim, cursor=stream.cursor)
         .update(
             cursor=batch[-1].pk,
@@ -116,7 +116,9 @@ def _advance(stream: LogStream, batch: list[AuditEntry]) -> bool:
 def _fail(stream: LogStream, error: str) -> None:
     now = timezone.now()
     failures = stream.failures + 1
-    LogStream.objects.unscoped().filter(pk=stream.pk, claim=stream.claim).update(
+    LogStream.objects.for_organization(stream.organization_id).filter(
+        pk=stream.pk, claim=stream.claim
+    ).update(
         failures=failures,
         last_error=error[:300],
         last_error_at=now,
@@ -126,9 +128,9 @@ def _fail(stream: LogStream, error: str) -> None:
 
 
 def _release(stream: LogStream) -> None:
-    LogStream.objects.unscoped().filter(pk=stream.pk, claim=stream.claim).update(
-        claim="", next_attempt_at=None
-    )
+    LogStream.objects.for_organization(stream.organization_id).filter(
+        pk=stream.pk, claim=stream.claim
+    ).update(claim="", next_attempt_at=None)
 
 
 def deliver_stream(pk: Any, max_batches: int = 50) -> int:
@@ -160,7 +162,7 @@ def deliver_stream(pk: Any, max_batches: int = 50) -> int:
 
 def _has_pending() -> Exists:
     return Exists(
-        AuditEntry.objects.unscoped().filter(
+        AuditEntry.objects.for_worker().filter(
             organization_id=OuterRef("organization_id"), id__gt=OuterRef("cursor")
         )
     )
@@ -168,7 +170,7 @@ def _has_pending() -> Exists:
 
 def due(now: datetime) -> list[Any]:
     return list(
-        LogStream.objects.unscoped()
+        LogStream.objects.for_worker()
         .filter(enabled=True)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .filter(_has_pending())
@@ -183,7 +185,7 @@ def deliver_now() -> int:
 
 def next_retry() -> datetime | None:
     return (
-        LogStream.objects.unscoped()
+        LogStream.objects.for_worker()
         .filter(enabled=True, next_attempt_at__isnull=False)
         .filter(_has_pending())
         .order_by("next_attempt_at")
@@ -213,9 +215,7 @@ def wake_after_commit(entry: AuditEntry, resource: Any) -> None:
 
 
 def streamed(organization_id: Any) -> bool:
-    return (
-        LogStream.objects.unscoped().filter(organization_id=organization_id, enabled=True).exists()
-    )
+    return LogStream.objects.for_organization(organization_id).filter(enabled=True).exists()
 
 
 # While webhook attempts are under way, the webhook worker sends the streams too: a receiver

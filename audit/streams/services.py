@@ -136,7 +136,11 @@ def _start_cursor(organization: Organization, start: str, since: datetime | None
 @audited("log_stream.updated")
 @transaction.atomic
 def stream_set_enabled(*, stream: LogStream, enabled: bool, actor: User) -> LogStream:
-    current = LogStream.objects.unscoped().select_for_update().get(pk=stream.pk)
+    current = (
+        LogStream.objects.for_organization(stream.organization_id)
+        .select_for_update()
+        .get(pk=stream.pk)
+    )
     if current.enabled == enabled:
         return current
     current.enabled = enabled
@@ -157,7 +161,11 @@ def stream_set_enabled(*, stream: LogStream, enabled: bool, actor: User) -> LogS
 @audited("log_stream.deleted")
 @transaction.atomic
 def stream_delete(*, stream: LogStream, actor: User) -> None:
-    stream = LogStream.objects.unscoped().select_for_update().get(pk=stream.pk)  # its cursor now
+    stream = (
+        LogStream.objects.for_organization(stream.organization_id)
+        .select_for_update()
+        .get(pk=stream.pk)
+    )  # its cursor now
     record(
         action="log_stream.deleted",
         organization=stream.organization,
@@ -209,8 +217,8 @@ class Lag:
 
 
 def stream_lag(stream: LogStream) -> Lag:
-    waiting = AuditEntry.objects.unscoped().filter(
-        organization_id=stream.organization_id, id__gt=stream.cursor
+    waiting = AuditEntry.objects.for_organization(stream.organization_id).filter(
+        id__gt=stream.cursor
     )
     count = waiting.order_by()[:LAG_COUNT_LIMIT].count()
     oldest = waiting.order_by("id").values_list("created_at", flat=True).first()

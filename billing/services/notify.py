@@ -54,14 +54,14 @@ def usage_alert_send(notice_id: int) -> int:
     now = timezone.now()
     with transaction.atomic():
         claimed = (
-            QuotaNotice.objects.unscoped()
+            QuotaNotice.objects.for_worker()
             .filter(pk=notice_id, emailed_at__isnull=True)
             .update(emailed_at=now)
         )
     if not claimed:
         return 0
     notice = (
-        QuotaNotice.objects.unscoped().select_related("customer__organization").get(pk=notice_id)
+        QuotaNotice.objects.for_worker().select_related("customer__organization").get(pk=notice_id)
     )
     if notice.kind == QuotaNotice.Kind.EXCEEDED and _told_at_100(notice):
         return 0  # the 100% alert of this window and limit said it first
@@ -214,7 +214,7 @@ def usage_digests_due(*, now: datetime | None = None) -> int:
     weekly job: it runs every minute and sends each week's digest once)."""
     now = now or timezone.now()
     week_start = (now - timedelta(days=now.weekday())).date()
-    sent_already = UsageDigest.objects.unscoped().filter(week_start=week_start)
+    sent_already = UsageDigest.objects.for_worker().filter(week_start=week_start)
     pending = Organization.objects.exclude(pk__in=sent_already.values("organization_id")).order_by(
         "pk"
     )

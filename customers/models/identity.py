@@ -208,7 +208,7 @@ class ApiToken(TenantModel):
         if not secret or not secret.startswith(cls.PREFIX) or len(secret) > 200:
             return None
         token = (
-            cls.objects.unscoped()
+            cls.objects.by_secret()
             .select_related("organization", "customer")
             .filter(token_hash=_hash_token(secret), revoked_at__isnull=True)
             .first()
@@ -218,7 +218,9 @@ class ApiToken(TenantModel):
         now = timezone.now()
         # One write a minute at most, not one per request.
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-            cls.objects.unscoped().filter(pk=token.pk).update(last_used_at=now)
+            cls.objects.for_organization(token.organization_id).filter(pk=token.pk).update(
+                last_used_at=now
+            )
             token.last_used_at = now
         return token
 

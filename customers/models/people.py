@@ -69,8 +69,7 @@ class CustomerUser(TenantModel):
         keyed on the person, not scoped to a tenant beforehand.
         """
         return (
-            cls.objects.unscoped()
-            .filter(user=user)
+            cls.objects.for_person(user)
             .select_related("customer__plan", "customer__organization")
             .order_by("created_at")
         )

@@ -2,9 +2,19 @@
 
 Every tenant-owned model gets ``objects = TenantManager()``. Its querysets **fail closed**: a
 queryset that was not scoped with ``.for_organization(org)`` (or ``.for_customer(customer)``)
-raises ``UnscopedQueryError`` the moment it would touch the database. Unscoped access is one
-explicit call, ``.unscoped()``, reserved for the Django admin, migrations and management
-commands — ``git grep "\\.unscoped()"`` lists every use.
+raises ``UnscopedQueryError`` the moment it would touch the database.
+
+Reading across tenants is always one named call that says why (tests/config/test_architecture.py
+keeps ``.unscoped()`` to the places allowed it):
+
+* ``.unscoped()``: the Django admin, migrations and management commands;
+* ``.for_worker()``: a background job picking due work from every organization (deliveries,
+  expiries, health passes); it then acts on each row under that row's own organization;
+* ``.by_secret()``: finding the one row a presented secret names (an API key, an invitation
+  link) before anyone knows the tenant; the caller filters on the secret's hash at once;
+* ``.for_person(user)``: a person's own rows in every organization (their memberships and
+  seats), which is how a request finds its tenant in the first place;
+* ``.for_support()``: what support staff's admin offers across tenants (a filter's choices).
 
 How Django's own paths are handled (each one is tested in tests/customers/test_tenancy.py):
 
@@ -57,7 +67,8 @@ def scope_bypass() -> Iterator[None]:
 
 class TenantQuerySet(models.QuerySet[Any]):
     # What the queryset was scoped to: None (not scoped), "organization", "customer",
-    # "related" (reached through a scoped parent row) or "unscoped" (explicit opt-out).
+    # "related" (reached through a scoped parent row), or one of the named cross-tenant reads
+    # ("unscoped", "worker", "secret", "person", "support").
     _tenant_scope: str | None = None
 
     def _clone(self) -> Self:
@@ -95,6 +106,24 @@ class TenantQuerySet(models.QuerySet[Any]):
     def unscoped(self) -> Self:
         """Every tenant's rows. Only for the Django admin, migrations and management commands."""
         return self._scoped("unscoped")
+
+    def for_worker(self) -> Self:
+        """Every tenant's rows, for a background job that picks due work across organizations
+        and then handles each row under the row's own organization."""
+        return self._scoped("worker")
+
+    def by_secret(self) -> Self:
+        """Every tenant's rows, to find the one a presented secret names before the tenant is
+        known. Filter on the secret's hash straight away; never on anything guessable."""
+        return self._scoped("secret")
+
+    def for_person(self, user: Any) -> Self:
+        """One person's rows in every organization: how a request finds its tenant."""
+        return self.filter(user=user)._scoped("person")
+
+    def for_support(self) -> Self:
+        """Every tenant's rows, for what support staff's admin offers across tenants."""
+        return self._scoped("support")
 
     # --- every way a queryset reaches the database -------------------------------------------
     def _fetch_all(self) -> None:

@@ -286,7 +286,7 @@ def customers_health_refresh_due(*, now: datetime | None = None, batch: int = 20
     connections, 7-day error counts and execution failure rates change with time alone."""
     now = now or timezone.now()
     due = list(
-        Customer.objects.unscoped()
+        Customer.objects.for_worker()
         .exclude(status=CustomerStatus.DELETED)
         .filter(Q(health_checked_at__isnull=True) | Q(health_checked_at__lt=now - REFRESH_EVERY))
         .select_related("organization")
@@ -309,7 +309,7 @@ def connection_relink_alert(connection_id: str) -> int:
     """Tell the customer's admins that a connected account needs relinking (audited)."""
     # Claimed first: a task that runs twice tells the admins once per time it needs relinking.
     claimed = (
-        Connection.objects.unscoped()
+        Connection.objects.for_worker()
         # A suspended or deleted customer's admins cannot sign in to act on it.
         .filter(pk=connection_id, health=RELINK_NEEDED)
         .exclude(customer__status__in=CLOSED_STATUSES)
@@ -322,7 +322,9 @@ def connection_relink_alert(connection_id: str) -> int:
     if not claimed:
         return 0  # told already, or relinked (or revoked) before the worker got to it
     connection = (
-        Connection.objects.unscoped().select_related("customer__organization").get(pk=connection_id)
+        Connection.objects.for_worker()
+        .select_related("customer__organization")
+        .get(pk=connection_id)
     )
     customer = connection.customer
     admins = CustomerUser.admin_emails(customer)

@@ -267,7 +267,7 @@ def invitation_for_token(token: str) -> Invitation | None:
     if not token or len(token) > 200:
         return None
     return (
-        Invitation.objects.unscoped()
+        Invitation.objects.by_secret()
         .select_related("customer__organization", "invited_by")
         .filter(token_hash=hash_invite_token(token))
         .first()
@@ -337,7 +337,7 @@ def invitations_announce_expired(*, now: datetime | None = None, batch: int = 50
     organization. Returns how many it announced."""
     now = now or timezone.now()
     due = (
-        Invitation.objects.unscoped()
+        Invitation.objects.for_worker()
         .filter(status=Invitation.Status.PENDING, expires_at__lte=now)
         .filter(Q(expiry_announced_at__isnull=True) | Q(expiry_announced_at__lt=F("expires_at")))
         .select_related("customer__organization")
@@ -348,7 +348,7 @@ def invitations_announce_expired(*, now: datetime | None = None, batch: int = 50
         with transaction.atomic():
             # One announcer wins each invitation, even with two workers.
             won = (
-                Invitation.objects.unscoped()
+                Invitation.objects.for_organization(invitation.organization_id)
                 .filter(pk=invitation.pk, expiry_announced_at=invitation.expiry_announced_at)
                 .update(expiry_announced_at=now)
             )

@@ -183,8 +183,8 @@ def customers_purge_deleted(*, now: datetime | None = None) -> list[str]:
     Their audit entries stay. Returns the purged customers' labels."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.CUSTOMER_RETENTION_DAYS)
     purged = []
-    # A management command's job: it works across every organization, explicitly.
-    expired = Customer.objects.unscoped().filter(status=Status.DELETED, deleted_at__lt=cutoff)
+    # A system job: it works across every organization, explicitly.
+    expired = Customer.objects.for_worker().filter(status=Status.DELETED, deleted_at__lt=cutoff)
     for customer in expired.select_related("organization").iterator():
         with transaction.atomic():
             record(
@@ -195,7 +195,7 @@ def customers_purge_deleted(*, now: datetime | None = None) -> list[str]:
                 message=f"Deleted {customer.deleted_at:%Y-%m-%d}; retention window passed.",
             )
             # The customer points at its own users and invitation; cut those first.
-            Customer.objects.unscoped().filter(pk=customer.pk).update(
+            Customer.objects.for_customer(customer).update(
                 owner=None,
                 admin_invitation=None,
                 billing_contact=None,
@@ -203,6 +203,6 @@ def customers_purge_deleted(*, now: datetime | None = None) -> list[str]:
                 security_contact=None,
                 technical_contact=None,
             )
-            Customer.objects.unscoped().filter(pk=customer.pk).delete()
+            Customer.objects.for_customer(customer).delete()
         purged.append(f"{customer.name} ({customer.pk})")
     return purged

@@ -104,7 +104,11 @@ CLEAN = {
 def endpoint_update(
     *, endpoint: WebhookEndpoint, changes: dict[str, Any], actor: Actor
 ) -> WebhookEndpoint:
-    current = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=endpoint.pk)
+    current = (
+        WebhookEndpoint.objects.for_organization(endpoint.organization_id)
+        .select_for_update()
+        .get(pk=endpoint.pk)
+    )
     wanted = {k: CLEAN[k](v) for k, v in changes.items() if k in CLEAN}
     diff = {
         field: [getattr(current, field), value]
@@ -136,7 +140,11 @@ def endpoint_update(
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor) -> str:
     """A new secret, returned once; the old one keeps signing for ROTATION_OVERLAP so receivers
     can switch without missing a delivery."""
-    current = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=endpoint.pk)
+    current = (
+        WebhookEndpoint.objects.for_organization(endpoint.organization_id)
+        .select_for_update()
+        .get(pk=endpoint.pk)
+    )
     secret = new_secret()
     # The secret receivers have now keeps signing for the overlap. (Rotating again within it
     # replaces the previous one, which no receiver had switched to yet.)
@@ -159,7 +167,11 @@ def _locked_endpoint(endpoint: WebhookEndpoint) -> WebhookEndpoint:
     """The endpoint's row, locked. Every write about an endpoint's deliveries takes it first,
     then the deliveries (the worker's record_outcome and the outbox do the same), so they
     queue behind each other instead of deadlocking."""
-    return WebhookEndpoint.objects.unscoped().select_for_update().get(pk=endpoint.pk)
+    return (
+        WebhookEndpoint.objects.for_organization(endpoint.organization_id)
+        .select_for_update()
+        .get(pk=endpoint.pk)
+    )
 
 
 @audited("webhook_endpoint.deleted")
@@ -215,9 +227,9 @@ def _replay(
     earlier = known.get(event.id, [])
     pending = [d for d in earlier if d.status == WebhookDelivery.Status.PENDING]
     if pending:
-        WebhookDelivery.objects.unscoped().filter(pk=pending[0].pk, claim="").update(
-            next_attempt_at=timezone.now()
-        )
+        WebhookDelivery.objects.for_organization(event.organization_id).filter(
+            pk=pending[0].pk, claim=""
+        ).update(next_attempt_at=timezone.now())
         return pending[0]
     replay = queue_delivery(endpoint, event, replay_of=earlier[0] if earlier else None)
     known.setdefault(event.id, []).append(replay)

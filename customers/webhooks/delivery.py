@@ -68,7 +68,7 @@ def retry_wait(attempts: int) -> timedelta:
 def _blocked_by_earlier() -> Exists:
     """An earlier delivery to the same endpoint about the same customer is still pending."""
     return Exists(
-        WebhookDelivery.objects.unscoped().filter(
+        WebhookDelivery.objects.for_worker().filter(
             endpoint_id=OuterRef("endpoint_id"),
             customer_id=OuterRef("customer_id"),
             status=WebhookDelivery.Status.PENDING,
@@ -81,7 +81,7 @@ def _due(now: datetime) -> QuerySet:
     """Pending, due, its endpoint enabled and not paused, nothing earlier about its customer
     still pending."""
     return (
-        WebhookDelivery.objects.unscoped()
+        WebhookDelivery.objects.for_worker()
         .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
         .filter(endpoint__enabled=True)  # a disabled endpoint's deliveries wait for it
         .filter(Q(endpoint__paused_until__isnull=True) | Q(endpoint__paused_until__lte=now))
@@ -120,13 +120,13 @@ def claim(pk: int, now: datetime) -> WebhookDelivery | None:
     attempt's result may present (a replay or a second worker makes the token stale)."""
     token = secrets.token_hex(8)
     won = (
-        WebhookDelivery.objects.unscoped()
+        WebhookDelivery.objects.for_worker()
         .filter(pk=pk, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
         .update(next_attempt_at=now + LEASE, claim=token)
     )
     if not won:
         return None
-    return WebhookDelivery.objects.unscoped().select_related("endpoint", "event").get(pk=pk)
+    return WebhookDelivery.objects.for_worker().select_related("endpoint", "event").get(pk=pk)
 
 
 @transaction.atomic
@@ -135,12 +135,14 @@ def record_outcome(delivery: WebhookDelivery, outcome: Outcome) -> None:
     does (customers.services.webhooks): a delete waits for this, or this finds it gone."""
     now = timezone.now()
     endpoint = (
-        WebhookEndpoint.objects.unscoped().select_for_update().filter(pk=delivery.endpoint_id)
+        WebhookEndpoint.objects.for_organization(delivery.organization_id)
+        .select_for_update()
+        .filter(pk=delivery.endpoint_id)
     ).first()
     if endpoint is None:  # deleted while the attempt was under way: nothing left to record
         return
     current = (
-        WebhookDelivery.objects.unscoped()
+        WebhookDelivery.objects.for_organization(delivery.organization_id)
         .select_for_update()
         .filter(pk=delivery.pk, status=WebhookDelivery.Status.PENDING, claim=delivery.claim)
         .first()
@@ -208,7 +210,9 @@ def _failing_since(endpoint: WebhookEndpoint, now: datetime) -> datetime:
     attempt, a failure starts a new count (a quiet endpoint is not a broken one)."""
     if endpoint.failing_since is None:
         return now
-    recent = WebhookAttempt.objects.unscoped().filter(  # before this attempt, within a day
+    recent = WebhookAttempt.objects.for_organization(
+        endpoint.organization_id
+    ).filter(  # before this attempt, within a day
         delivery__endpoint_id=endpoint.pk, at__gte=now - timedelta(days=1), at__lt=now
     )
     return endpoint.failing_since if recent.exists() else now
@@ -292,7 +296,9 @@ def _back_off(delivery: WebhookDelivery) -> None:
     attempts = delivery.attempts + 1
     first = delivery.first_attempt_at or now
     gave_up = now - first >= GIVE_UP_AFTER
-    WebhookDelivery.objects.unscoped().filter(pk=delivery.pk, claim=delivery.claim).update(
+    WebhookDelivery.objects.for_organization(delivery.organization_id).filter(
+        pk=delivery.pk, claim=delivery.claim
+    ).update(
         attempts=attempts,
         first_attempt_at=first,
         next_attempt_at=now + retry_wait(attempts),
@@ -305,7 +311,7 @@ def next_due() -> datetime | None:
     # A delivery waiting behind an earlier one about its customer is not due on its own, and
     # one whose endpoint is paused is due when the pause ends.
     pending = (
-        WebhookDelivery.objects.unscoped()
+        WebhookDelivery.objects.for_worker()
         .filter(status=WebhookDelivery.Status.PENDING, endpoint__enabled=True)
         .filter(~_blocked_by_earlier())
         .annotate(

@@ -41,13 +41,13 @@ def _customer_of(resource: Any) -> Customer | None:
 
 def _customer_by_id(entry: Any) -> Customer | None:
     """An entry that names its customer only by id (a purge, after the row is gone)."""
-    if entry.resource_type != "customer":
+    if entry.resource_type != "customer" or entry.organization_id is None:
         return None
     try:
         key = uuid.UUID(str(entry.resource_id))
     except ValueError:
         return None
-    return Customer.objects.unscoped().filter(pk=key).first()
+    return Customer.objects.for_organization(entry.organization_id).filter(pk=key).first()
 
 
 def _customer_data(customer: Customer | None) -> dict[str, Any] | None:
@@ -118,7 +118,11 @@ def queue_delivery(
 ) -> WebhookDelivery:
     """A delivery with the endpoint's next sequence number (the endpoint row is locked); a
     replay names the delivery it sends again."""
-    locked = WebhookEndpoint.objects.unscoped().select_for_update().get(pk=endpoint.pk)
+    locked = (
+        WebhookEndpoint.objects.for_organization(endpoint.organization_id)
+        .select_for_update()
+        .get(pk=endpoint.pk)
+    )
     locked.last_sequence += 1
     locked.save(update_fields=["last_sequence"])
     return WebhookDelivery.objects.create(

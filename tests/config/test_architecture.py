@@ -169,3 +169,18 @@ def test_the_readme_is_a_reference_under_400_lines():
     assert len(readme.splitlines()) < 400
     for link in re.findall(r"\]\((docs/[^)#]+)", readme):
         assert (ROOT / link).exists(), link
+
+
+# Where a queryset may read every tenant's rows with the plain opt-out. Elsewhere a cross-tenant
+# read is one of the named helpers in customers/platform/tenancy.py, which say why.
+UNSCOPED_ALLOWED = ("admin", "migrations", "management", "platform")
+
+
+def test_unscoped_is_only_for_the_admin_migrations_and_commands():
+    uses = [
+        str(p.relative_to(ROOT))
+        for p in application_modules()
+        if ".unscoped()" in p.read_text() and not set(UNSCOPED_ALLOWED) & set(p.parts)
+    ]
+    assert uses == []
+    assert any(".unscoped()" in p.read_text() for p in application_modules() if "admin" in p.parts)
