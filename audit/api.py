@@ -11,6 +11,7 @@ from ninja.errors import HttpError
 from pydantic import BaseModel, StrictInt
 
 from audit import hot_path
+from audit.actions import Action
 from audit.ingestion import events_ingest, executions_ingest
 from audit.models import AuditEntry
 from billing.services import QuotaExceeded, refused
@@ -100,7 +101,7 @@ def _writable_customer(request: AuthedRequest, customer_id: str):
     return customer
 
 
-def _refused(request: AuthedRequest, customer: Any, error: QuotaExceeded, action: str) -> None:
+def _refused(request: AuthedRequest, customer: Any, error: QuotaExceeded, action: Action) -> None:
     # Audited here; config/api.py turns the exception into the 429 with Retry-After.
     refused(customer, error.consumption, action, request.auth)
 

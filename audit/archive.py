@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import checkpoints, maintenance
+from audit.actions import Action
 from audit.chain import UnknownKey, canonical, entry_hash
 from audit.models import AuditEntry
 from audit.services import record
@@ -150,7 +151,7 @@ def _archive_segment(organization: Organization, now: datetime) -> int:
     removed = maintenance.remove_through(organization.pk, segment[-1].pk)
     with transaction.atomic():
         record(
-            action="audit.archived",
+            action=Action.AUDIT_ARCHIVED,
             organization=organization,
             resource=organization,
             changes={"entries": [None, removed], "through": [None, segment[-1].pk]},

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.models import Event, Execution, Workflow
 from audit.services import record
 from billing.services import QuotaExceeded, consume
@@ -81,7 +82,7 @@ def workflows_for(
         )
         if created:
             record(
-                action="workflow.created",
+                action=Action.WORKFLOW_CREATED,
                 organization=customer.organization,
                 actor=actor,
                 resource=workflow,

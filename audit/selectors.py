@@ -10,6 +10,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.models import AuditEntry, Event, Execution
 
 if TYPE_CHECKING:
@@ -26,13 +27,13 @@ def entries_about(customer: Customer, *, limit: int = 8) -> QuerySet[AuditEntry]
     return (
         AuditEntry.objects.for_organization(customer.organization_id)
         .filter(resource_type="customer", resource_id=str(customer.pk))
-        .exclude(action="customer.viewed")[:limit]
+        .exclude(action=Action.CUSTOMER_VIEWED)[:limit]
     )
 
 
 def recent_viewers(customer: Customer, *, limit: int = 5) -> list[AuditEntry]:
     """Who opened the customer lately (read auditing on): the newest view per person."""
-    views = AuditEntry.objects.for_customer(customer).filter(action="customer.viewed")
+    views = AuditEntry.objects.for_customer(customer).filter(action=Action.CUSTOMER_VIEWED)
     seen: dict[str, AuditEntry] = {}
     for entry in views.only("created_at", "actor_label", "actor_type", "message")[: limit * 4]:
         seen.setdefault(entry.actor_label, entry)

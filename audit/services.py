@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit.actions import Action, ModelAction, model_action
 from audit.chain import current_key_id, entry_hash, last_link, lock_chain
 from audit.context import current_request
 from audit.hooks import run_after_record
@@ -103,7 +104,7 @@ def _customer_of(resource: models.Model) -> Any:
 
 def record(
     *,
-    action: str,
+    action: Action | ModelAction,
     organization: Organization | None,
     actor: Actor = None,
     resource: models.Model | None = None,
@@ -173,7 +174,7 @@ def record_read(
     if organization is None or not organization.audit_reads:
         return None
     return record(
-        action=f"{resource._meta.model_name}.viewed",
+        action=model_action(resource._meta.model_name, "viewed"),
         organization=organization,
         actor=actor,
         resource=resource,
@@ -191,7 +192,7 @@ def record_export(
     """An Audit Log export (the console's, or with ``resource`` a customer's in the portal):
     who took a copy of the trail, with which filters."""
     return record(
-        action="audit_log.exported",
+        action=Action.AUDIT_LOG_EXPORTED,
         organization=organization,
         actor=actor,
         resource=resource,

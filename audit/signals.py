@@ -9,6 +9,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from audit.actions import Action
 from audit.services import Outcome, record
 
 
@@ -16,7 +17,7 @@ from audit.services import Outcome, record
 def record_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     organization = getattr(request, "organization", None) or user.home_organization()
     record(
-        action="login.succeeded",
+        action=Action.LOGIN_SUCCEEDED,
         organization=organization,
         actor=user,
         resource=user,
@@ -30,7 +31,7 @@ def record_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs:
     if user is None:
         return
     record(
-        action="logout",
+        action=Action.LOGOUT,
         organization=getattr(request, "organization", None) or user.home_organization(),
         actor=user,
         resource=user,
@@ -46,7 +47,7 @@ def record_login_failure(
     email = str(credentials.get("username") or credentials.get("email") or "")[:254]
     user = get_user_model().objects.filter(email__iexact=email).first() if email else None
     record(
-        action="login.failed",
+        action=Action.LOGIN_FAILED,
         organization=user.home_organization() if user else None,
         actor=None,
         actor_label=email or "anonymous",

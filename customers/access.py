@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from audit.actions import Action
 from audit.services import Outcome, record
 from customers.forms import merge_stale_edit
 from customers.middleware import current_seat
@@ -62,7 +63,7 @@ def refuse_write(request: AuthedRequest, message: str = VIEWER_CANNOT_WRITE) -> 
     """Record the denied attempt, then answer 403."""
     match = request.resolver_match
     record(
-        action="permission.denied",
+        action=Action.PERMISSION_DENIED,
         organization=request.organization,
         actor=request.user,
         resource_type="url",
@@ -74,7 +75,7 @@ def refuse_write(request: AuthedRequest, message: str = VIEWER_CANNOT_WRITE) -> 
     raise PermissionDenied(message)
 
 
-def refuse_in_portal(request: AuthedRequest, customer: Any, message: str, action: str) -> None:
+def refuse_in_portal(request: AuthedRequest, customer: Any, message: str, action: Action) -> None:
     """Record a portal refusal (an address off the allow-list, a user who is not an admin) as
     denied, in the customer's trail; the caller answers."""
     record(

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.models import AuditEntry, LogStream
 from audit.services import Outcome, record
 from audit.streams import formats
@@ -66,7 +67,7 @@ def _destination(kind: str, url: str, file_name: str, secret: str) -> dict[str, 
     return {"file_name": "", "url": _checked_url(url), "secret": secret.strip()}
 
 
-@audited("log_stream.created")
+@audited(Action.LOG_STREAM_CREATED)
 @transaction.atomic
 def stream_create(
     *,
@@ -101,7 +102,7 @@ def stream_create(
         cursor=cursor,
     )
     record(
-        action="log_stream.created",
+        action=Action.LOG_STREAM_CREATED,
         organization=organization,
         actor=actor,
         resource=stream,
@@ -119,7 +120,9 @@ def _start_cursor(organization: Organization, start: str, since: datetime | None
     """The id after which a new stream starts sending."""
     entries = AuditEntry.objects.for_organization(organization)
     if start == "resume":
-        deleted = entries.filter(action="log_stream.deleted", outcome="success").order_by("-id")
+        deleted = entries.filter(action=Action.LOG_STREAM_DELETED, outcome="success").order_by(
+            "-id"
+        )
         for changes in deleted.values_list("changes", flat=True)[:1]:
             stopped = (changes or {}).get("stopped_after") or [None]
             if isinstance(stopped[0], int):
@@ -133,7 +136,7 @@ def _start_cursor(organization: Organization, start: str, since: datetime | None
     return entries.order_by("-id").values_list("pk", flat=True).first() or 0
 
 
-@audited("log_stream.updated")
+@audited(Action.LOG_STREAM_UPDATED)
 @transaction.atomic
 def stream_set_enabled(*, stream: LogStream, enabled: bool, actor: User) -> LogStream:
     current = (
@@ -147,7 +150,7 @@ def stream_set_enabled(*, stream: LogStream, enabled: bool, actor: User) -> LogS
     current.failures, current.next_attempt_at = 0, None  # switched back on: a fresh start
     current.save(update_fields=["enabled", "failures", "next_attempt_at"])
     record(
-        action="log_stream.updated",
+        action=Action.LOG_STREAM_UPDATED,
         organization=current.organization,
         actor=actor,
         resource=current,
@@ -158,7 +161,7 @@ def stream_set_enabled(*, stream: LogStream, enabled: bool, actor: User) -> LogS
     return current
 
 
-@audited("log_stream.deleted")
+@audited(Action.LOG_STREAM_DELETED)
 @transaction.atomic
 def stream_delete(*, stream: LogStream, actor: User) -> None:
     stream = (
@@ -167,7 +170,7 @@ def stream_delete(*, stream: LogStream, actor: User) -> None:
         .get(pk=stream.pk)
     )  # its cursor now
     record(
-        action="log_stream.deleted",
+        action=Action.LOG_STREAM_DELETED,
         organization=stream.organization,
         actor=actor,
         resource=stream,
@@ -192,7 +195,7 @@ def stream_send_test(*, stream: LogStream, actor: User) -> str:
         log.exception("test event to log stream %s failed unexpectedly", stream.pk)
         error = f"Internal error: {type(failure).__name__}"
     record(
-        action="log_stream.test_sent",
+        action=Action.LOG_STREAM_TEST_SENT,
         organization=stream.organization,
         actor=actor,
         resource=stream,
@@ -225,7 +228,7 @@ def stream_lag(stream: LogStream) -> Lag:
     return Lag(count, oldest)
 
 
-@audited("audit_settings.changed")
+@audited(Action.AUDIT_SETTINGS_CHANGED)
 @transaction.atomic
 def audit_settings_set(
     *, organization: Organization, actor: User, retention_days: Any, audit_reads: bool
@@ -249,7 +252,7 @@ def audit_settings_set(
             setattr(current, field, value)
         current.save(update_fields=list(changes))
         record(
-            action="audit_settings.changed",
+            action=Action.AUDIT_SETTINGS_CHANGED,
             organization=current,
             actor=actor,
             resource=current,

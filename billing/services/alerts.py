@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.services import record
 from billing.dimensions import ALERTING, DIMENSIONS, Dimension, get_dimension
 from billing.forecast import Forecast
@@ -135,7 +136,7 @@ def thresholds_set(
             dimension=spec.key,
         )
         record(
-            action="alert_thresholds.changed",
+            action=Action.ALERT_THRESHOLDS_CHANGED,
             organization=organization,
             actor=actor,
             resource=customer or plan or organization,
@@ -227,9 +228,9 @@ def _announce_crossed(
 
 
 ACTIONS = {
-    "threshold": "usage.threshold_crossed",
-    "forecast": "usage.forecast_exceeds",
-    "exceeded": "quota.exceeded",
+    "threshold": Action.USAGE_THRESHOLD_CROSSED,
+    "forecast": Action.USAGE_FORECAST_EXCEEDS,
+    "exceeded": Action.QUOTA_EXCEEDED,
 }
 
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.services import record
 from billing.dimensions import DIMENSIONS, get_dimension
 from billing.models import (
@@ -116,7 +117,7 @@ def override_set(
     )
     forget_forecasts(customer.organization_id, spec.key, customer_id=customer.pk)
     record(
-        action="limit.changed",
+        action=Action.LIMIT_CHANGED,
         organization=customer.organization,
         actor=actor,
         resource=customer,
@@ -139,7 +140,7 @@ def override_clear(*, customer: Customer, dimension: str, actor: User) -> None:
         raise NothingToReset(f"{customer.name} already uses the plan's default for {spec.label}.")
     forget_forecasts(customer.organization_id, spec.key, customer_id=customer.pk)
     record(
-        action="limit.reset",
+        action=Action.LIMIT_RESET,
         organization=customer.organization,
         actor=actor,
         resource=customer,
@@ -186,7 +187,7 @@ def plan_limit_set(*, plan: Plan, dimension: str, value: Any, actor: User) -> Pl
     limit.save(update_fields=["value"])
     forget_forecasts(plan.organization_id, spec.key, customer__plan=plan)
     record(
-        action="plan_limit.changed",
+        action=Action.PLAN_LIMIT_CHANGED,
         organization=plan.organization,
         actor=actor,
         resource=plan,
@@ -213,7 +214,7 @@ def pooled_cap_set(
             organization=organization, dimension=spec.key, defaults={"value": number}
         )
     record(
-        action="pooled_cap.changed",
+        action=Action.POOLED_CAP_CHANGED,
         organization=organization,
         actor=actor,
         resource_type="pooled_cap",
@@ -250,7 +251,7 @@ def plan_entitlements_set(*, plan: Plan, entitlements: dict[str, bool], actor: U
         **{field: new for field, (_, new) in changes.items()},
     )
     record(
-        action="plan.entitlements_changed",
+        action=Action.PLAN_ENTITLEMENTS_CHANGED,
         organization=plan.organization,
         actor=actor,
         resource=plan,

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
+from audit.actions import Action
 from audit.services import Outcome, record
 from billing.dimensions import ALERTING, DIMENSIONS
 from billing.models import QuotaNotice, UsageCounter, UsageDigest
@@ -106,7 +107,7 @@ def _email_alert(notice: QuotaNotice) -> int:
     except Exception as error:  # SMTP down, a refused address: audited, never a crash loop
         logger.exception("Usage alert %s could not be emailed", notice.pk)
         record(
-            action="usage.alert_email_failed",
+            action=Action.USAGE_ALERT_EMAIL_FAILED,
             organization=organization,
             resource=customer,
             outcome=Outcome.FAILURE,
@@ -114,7 +115,7 @@ def _email_alert(notice: QuotaNotice) -> int:
         )
         return 0
     record(
-        action="usage.alert_emailed",
+        action=Action.USAGE_ALERT_EMAILED,
         organization=organization,
         resource=customer,
         changes={
@@ -182,7 +183,7 @@ def usage_digest_send(organization: Organization, *, now: datetime | None = None
                 organization=organization, week_start=week_start, recipients=len(recipients)
             )
             record(
-                action="usage.digest_sent",
+                action=Action.USAGE_DIGEST_SENT,
                 organization=organization,
                 resource=organization,
                 changes={

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.services import Outcome, record
 from billing.dimensions import DIMENSIONS, get_dimension
 from billing.models import MAX_LIMIT, PooledCap, PooledUsageCounter, UsageCounter
@@ -237,7 +238,7 @@ def db_key(value: Any) -> Any:
     return value.hex if connection.vendor == "sqlite" and hasattr(value, "hex") else value
 
 
-def refused(customer: Customer, consumption: Consumption, action: str, actor: Any) -> None:
+def refused(customer: Customer, consumption: Consumption, action: Action, actor: Any) -> None:
     """Audit a quota refusal (outside the refused transaction, so the entry survives), and
     the first refusal of the window as quota.exceeded (a webhook event)."""
     record(

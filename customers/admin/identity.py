@@ -9,6 +9,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
+from audit.actions import Action
 from audit.services import SECRET_SET, record
 from customers.admin.mixins import AuditedAdminMixin, TenantAdminMixin
 from customers.models import ApiToken, Membership, Organization, User
@@ -44,7 +45,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
             if saved:
                 user = User.objects.get(pk=id)
                 record(
-                    action="user.password_set_by_support",
+                    action=Action.USER_PASSWORD_SET_BY_SUPPORT,
                     organization=user.home_organization(),
                     actor=request.user,
                     resource=user,

@@ -12,6 +12,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.functional import cached_property
 
+from audit.actions import model_action
 from audit.services import as_json, record, record_read
 from customers.models import Organization
 from customers.platform.tenancy import TenantManager
@@ -109,7 +110,9 @@ class AuditedAdminMixin(ValidSelectionMixin):
         }
         super().save_model(request, obj, form, change)
         record(
-            action=f"{obj._meta.model_name}.{'updated' if change else 'created'}_by_support",
+            action=model_action(
+                obj._meta.model_name, "updated_by_support" if change else "created_by_support"
+            ),
             organization=organization_of(obj),
             actor=request.user,
             resource=obj,
@@ -118,7 +121,7 @@ class AuditedAdminMixin(ValidSelectionMixin):
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         record(
-            action=f"{obj._meta.model_name}.deleted_by_support",
+            action=model_action(obj._meta.model_name, "deleted_by_support"),
             organization=organization_of(obj),
             actor=request.user,
             resource=obj,
@@ -133,7 +136,7 @@ class AuditedAdminMixin(ValidSelectionMixin):
         deleted = [f.instance for f in formset.deleted_forms if f.instance.pk is not None]
         for obj in deleted:
             record(
-                action=f"{obj._meta.model_name}.deleted_by_support",
+                action=model_action(obj._meta.model_name, "deleted_by_support"),
                 organization=organization_of(obj),
                 actor=request.user,
                 resource=obj,
@@ -141,14 +144,14 @@ class AuditedAdminMixin(ValidSelectionMixin):
         super().save_formset(request, form, formset, change)
         for obj in formset.new_objects:
             record(
-                action=f"{obj._meta.model_name}.created_by_support",
+                action=model_action(obj._meta.model_name, "created_by_support"),
                 organization=organization_of(obj),
                 actor=request.user,
                 resource=obj,
             )
         for obj, fields in formset.changed_objects:
             record(
-                action=f"{obj._meta.model_name}.updated_by_support",
+                action=model_action(obj._meta.model_name, "updated_by_support"),
                 organization=organization_of(obj),
                 actor=request.user,
                 resource=obj,

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader, HttpBearer
 
+from audit.actions import Action
 from audit.services import Outcome, record
 from billing.services import QuotaExceeded, announce_exceeded, consume, consume_pool
 from customers.models import ApiToken
@@ -58,7 +59,7 @@ def spend_request(customer: Any, organization_id: Any) -> None:
 def deny(request: AuthedRequest, token: ApiToken, message: str) -> None:
     """Refuse with 403, audited as denied (as the portal and the console do)."""
     record(
-        action="api.denied",
+        action=Action.API_DENIED,
         organization=token.organization,
         actor=token,
         resource=token.customer,

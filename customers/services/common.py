@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 
+from audit.actions import Action
 from audit.services import Outcome, record
 from customers.models import Customer, Organization
 from customers.platform.errors import Denied, ServiceError
@@ -16,7 +17,7 @@ T = TypeVar("T")
 CUSTOMER_DELETED_NO_CHANGES = "{name} is deleted; restore it before changing it."
 
 
-def audited(action: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+def audited(action: Action) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Refusals are audited too: the entry is written after the refused transaction has rolled
     back, so it survives it."""
 

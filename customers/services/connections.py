@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.services import record
 from billing.services import check_gauge
 from customers.models import ApiToken, Connection, Customer, User
@@ -28,7 +29,7 @@ CONNECTIONS_FULL = (
 )
 
 
-@audited("connection.revoked")
+@audited(Action.CONNECTION_REVOKED)
 @transaction.atomic
 def connection_revoke(*, connection: Connection, actor: User | ApiToken | None) -> Connection:
     current = (
@@ -45,7 +46,7 @@ def connection_revoke(*, connection: Connection, actor: User | ApiToken | None) 
     current.save(update_fields=["status", "revoked_at"])
     customers_health_refresh([current.customer], actor=actor)
     record(
-        action="connection.revoked",
+        action=Action.CONNECTION_REVOKED,
         organization=current.customer.organization,
         actor=actor,
         resource=current,
@@ -58,7 +59,7 @@ def connection_revoke(*, connection: Connection, actor: User | ApiToken | None) 
 REPORTABLE = (Connection.Status.CONNECTED, Connection.Status.EXPIRED, Connection.Status.ERROR)
 
 
-@audited("connection.status_changed")
+@audited(Action.CONNECTION_STATUS_CHANGED)
 @transaction.atomic
 def connection_set_status(
     *, connection: Connection, status: str, actor: User | ApiToken | None, detail: str = ""
@@ -90,7 +91,7 @@ def connection_set_status(
     return current
 
 
-@audited("connection.revoked_all")
+@audited(Action.CONNECTION_REVOKED_ALL)
 @transaction.atomic
 def connections_revoke_all(*, customer: Customer, actor: User | ApiToken | None) -> int:
     current = locked_customer(customer)
@@ -100,7 +101,7 @@ def connections_revoke_all(*, customer: Customer, actor: User | ApiToken | None)
         raise ServiceError(NO_CONNECTIONS.format(name=current.name))
     customers_health_refresh([current])
     record(
-        action="connection.revoked_all",
+        action=Action.CONNECTION_REVOKED_ALL,
         organization=current.organization,
         actor=actor,
         resource=current,
@@ -110,7 +111,7 @@ def connections_revoke_all(*, customer: Customer, actor: User | ApiToken | None)
     return count
 
 
-@audited("connection.created")
+@audited(Action.CONNECTION_CREATED)
 @transaction.atomic
 def connection_create(
     *,
@@ -147,7 +148,7 @@ def connection_create(
         connected_by=connected_by,
     )
     record(
-        action="connection.created",
+        action=Action.CONNECTION_CREATED,
         organization=current.organization,
         actor=actor,
         resource=connection,

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
+from audit.actions import Action
 from audit.hooks import after_record
 from audit.selectors import execution_outcomes
 from audit.services import Outcome, record
@@ -66,7 +67,7 @@ def _day(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-@audited("connection.activity_reported")
+@audited(Action.CONNECTION_ACTIVITY_REPORTED)
 @transaction.atomic
 def connection_activity_record(
     *, connection: Connection, items: list[dict[str, Any]], actor: ApiToken | User | None
@@ -236,7 +237,7 @@ def _apply_health(connection: Connection, now: datetime, change: Change) -> Conn
         _record(
             connection,
             change,
-            "connection.status_changed",
+            Action.CONNECTION_STATUS_CHANGED,
             report.detail,
             status=[report.before, report.after],
             **({"health": [before, health]} if changed else {}),
@@ -245,7 +246,7 @@ def _apply_health(connection: Connection, now: datetime, change: Change) -> Conn
         _record(
             connection,
             change,
-            "connection.health_changed",
+            Action.CONNECTION_HEALTH_CHANGED,
             connection.last_error if health != "healthy" else "",
             health=[before, health],
         )
@@ -253,7 +254,7 @@ def _apply_health(connection: Connection, now: datetime, change: Change) -> Conn
 
 
 def _record(
-    connection: Connection, change: Change, action: str, message: str, **changes: list[Any]
+    connection: Connection, change: Change, action: Action, message: str, **changes: list[Any]
 ) -> None:
     record(
         action=action,
@@ -344,7 +345,7 @@ def connection_relink_alert(connection_id: str) -> int:
     else:
         outcome = Outcome.SUCCESS
     record(
-        action="connection.relink_alert_emailed",
+        action=Action.CONNECTION_RELINK_ALERT_EMAILED,
         organization=customer.organization,
         resource=connection,
         resource_label=f"{connection} ({customer.name})",
@@ -356,7 +357,12 @@ def connection_relink_alert(connection_id: str) -> int:
 
 # Audited changes that move a customer's score: usage reaching a threshold or its limit, and
 # its limits changing. The score follows in the same transaction.
-SCORE_MOVERS = {"usage.threshold_crossed", "quota.exceeded", "limit.changed", "limit.reset"}
+SCORE_MOVERS = {
+    Action.USAGE_THRESHOLD_CROSSED,
+    Action.QUOTA_EXCEEDED,
+    Action.LIMIT_CHANGED,
+    Action.LIMIT_RESET,
+}
 
 
 @after_record("health score")

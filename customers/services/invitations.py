@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.services import Outcome, as_json, record
 from billing.services import check_gauge
 from customers.models import ApiToken, Customer, CustomerUser, Invitation, User
@@ -62,7 +63,7 @@ def _send_invite_email(invitation: Invitation, token: str, inviter: str) -> None
         logger.exception("The invitation email to %s could not be sent", invitation.email)
         invitation.delivery_failed = True
         record(
-            action="invite.email_failed",
+            action=Action.INVITE_EMAIL_FAILED,
             organization=invitation.customer.organization,
             actor=None,
             resource=invitation,
@@ -112,7 +113,7 @@ def check_seats(customer: Customer) -> None:
         )
 
 
-@audited("invite.sent")
+@audited(Action.INVITE_SENT)
 @transaction.atomic
 def invite_send(
     *,
@@ -141,7 +142,7 @@ def invite_send(
     _issue(invitation, actor)
     invitation.save(force_insert=True)
     record(
-        action="invite.sent",
+        action=Action.INVITE_SENT,
         organization=customer.organization,
         actor=actor,
         resource=invitation,
@@ -160,7 +161,7 @@ def _locked_invitation(invitation: Invitation) -> Invitation:
     )
 
 
-@audited("invite.resent")
+@audited(Action.INVITE_RESENT)
 @transaction.atomic
 def invite_resend(*, invitation: Invitation, actor: User | ApiToken | None) -> Invitation:
     """A new token and a new expiry; the old link stops working."""
@@ -172,7 +173,7 @@ def invite_resend(*, invitation: Invitation, actor: User | ApiToken | None) -> I
     _issue(current, actor)
     current.save()
     record(
-        action="invite.resent",
+        action=Action.INVITE_RESENT,
         organization=current.customer.organization,
         actor=actor,
         resource=current,
@@ -182,7 +183,7 @@ def invite_resend(*, invitation: Invitation, actor: User | ApiToken | None) -> I
     return current
 
 
-@audited("invite.revoked")
+@audited(Action.INVITE_REVOKED)
 @transaction.atomic
 def invite_revoke(*, invitation: Invitation, actor: User | ApiToken | None) -> Invitation:
     current = _locked_invitation(invitation)
@@ -194,7 +195,7 @@ def invite_revoke(*, invitation: Invitation, actor: User | ApiToken | None) -> I
     current.revoked_at = timezone.now()
     current.save(update_fields=["status", "revoked_at"])
     record(
-        action="invite.revoked",
+        action=Action.INVITE_REVOKED,
         organization=current.customer.organization,
         actor=actor,
         resource=current,
@@ -204,7 +205,7 @@ def invite_revoke(*, invitation: Invitation, actor: User | ApiToken | None) -> I
     return current
 
 
-@audited("customer.admin_replaced")
+@audited(Action.CUSTOMER_ADMIN_REPLACED)
 @transaction.atomic
 def customer_admin_replace(
     *, customer: Customer, email: str, actor: User | ApiToken | None
@@ -235,7 +236,7 @@ def customer_admin_replace(
     current.version += 1
     current.save(update_fields=["admin_email", "admin_invitation", "version", "updated_at"])
     record(
-        action="customer.admin_replaced",
+        action=Action.CUSTOMER_ADMIN_REPLACED,
         organization=current.organization,
         actor=actor,
         resource=current,
@@ -274,7 +275,7 @@ def invitation_for_token(token: str) -> Invitation | None:
     )
 
 
-@audited("invite.accepted")
+@audited(Action.INVITE_ACCEPTED)
 @transaction.atomic
 def invite_accept(*, invitation: Invitation, actor: User) -> CustomerUser:
     """``actor`` takes the seat the invitation offers; an admin invitation makes them the
@@ -303,7 +304,7 @@ def invite_accept(*, invitation: Invitation, actor: User) -> CustomerUser:
     current.accepted_at = timezone.now()
     current.save(update_fields=["status", "accepted_at"])
     record(
-        action="invite.accepted",
+        action=Action.INVITE_ACCEPTED,
         organization=customer.organization,
         actor=actor,
         resource=current,
@@ -320,14 +321,14 @@ def invite_accept(*, invitation: Invitation, actor: User) -> CustomerUser:
             update_fields=["owner", "admin_email", "admin_invitation", "version", "updated_at"]
         )
         record(
-            action="customer.admin_changed",
+            action=Action.CUSTOMER_ADMIN_CHANGED,
             organization=customer.organization,
             actor=actor,
             resource=customer,
             changes={"owner_id": [as_json(before_owner), str(seat.pk)]},
         )
         if customer.status == Status.PENDING_ADMIN_ACTIVATION:
-            transition(customer, actor, "activate", "customer.activated")
+            transition(customer, actor, "activate", Action.CUSTOMER_ACTIVATED)
     return seat
 
 
@@ -355,7 +356,7 @@ def invitations_announce_expired(*, now: datetime | None = None, batch: int = 50
             if not won:
                 continue
             record(
-                action="invite.expired",
+                action=Action.INVITE_EXPIRED,
                 organization=invitation.customer.organization,
                 resource=invitation,
                 resource_label=f"{invitation.email} → {invitation.customer.name}",

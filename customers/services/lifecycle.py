@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.selectors import executions_since
 from audit.services import diff, record
 from customers.models import ApiToken, Connection, Customer, CustomerStatus, CustomerUser, User
@@ -103,7 +104,7 @@ def impact_summary(
 
 
 def transition(
-    customer: Customer, actor: User | ApiToken | None, event: str, action: str
+    customer: Customer, actor: User | ApiToken | None, event: str, action: Action
 ) -> Customer:
     current = locked_customer(customer)
     _check_transition(current, event)
@@ -144,38 +145,38 @@ def transition(
     return current
 
 
-@audited("customer.suspended")
+@audited(Action.CUSTOMER_SUSPENDED)
 @transaction.atomic
 def customer_suspend(*, customer: Customer, actor: User | ApiToken | None) -> Customer:
     """Portal login, customer tokens and ingestion stop; every record is kept."""
-    return transition(customer, actor, "suspend", "customer.suspended")
+    return transition(customer, actor, "suspend", Action.CUSTOMER_SUSPENDED)
 
 
-@audited("customer.reactivated")
+@audited(Action.CUSTOMER_REACTIVATED)
 @transaction.atomic
 def customer_reactivate(*, customer: Customer, actor: User | ApiToken | None) -> Customer:
     """Back to Active, or to Pending Admin Activation when no admin has accepted yet."""
-    return transition(customer, actor, "reactivate", "customer.reactivated")
+    return transition(customer, actor, "reactivate", Action.CUSTOMER_REACTIVATED)
 
 
-@audited("customer.activated")
+@audited(Action.CUSTOMER_ACTIVATED)
 @transaction.atomic
 def customer_activate(*, customer: Customer, actor: User | ApiToken | None) -> Customer:
-    return transition(customer, actor, "activate", "customer.activated")
+    return transition(customer, actor, "activate", Action.CUSTOMER_ACTIVATED)
 
 
-@audited("customer.deleted")
+@audited(Action.CUSTOMER_DELETED)
 @transaction.atomic
 def customer_delete(*, customer: Customer, actor: User | ApiToken | None) -> Customer:
     """Soft delete: hidden from lists, restorable for CUSTOMER_RETENTION_DAYS."""
-    return transition(customer, actor, "delete", "customer.deleted")
+    return transition(customer, actor, "delete", Action.CUSTOMER_DELETED)
 
 
-@audited("customer.restored")
+@audited(Action.CUSTOMER_RESTORED)
 @transaction.atomic
 def customer_restore(*, customer: Customer, actor: User | ApiToken | None) -> Customer:
     """Back to the status it had before it was deleted, within the retention window."""
-    return transition(customer, actor, "restore", "customer.restored")
+    return transition(customer, actor, "restore", Action.CUSTOMER_RESTORED)
 
 
 def customers_purge_deleted(*, now: datetime | None = None) -> list[str]:
@@ -188,7 +189,7 @@ def customers_purge_deleted(*, now: datetime | None = None) -> list[str]:
     for customer in expired.select_related("organization").iterator():
         with transaction.atomic():
             record(
-                action="customer.purged",
+                action=Action.CUSTOMER_PURGED,
                 organization=customer.organization,
                 actor=None,
                 resource=customer,

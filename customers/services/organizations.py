@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.services import record
 from billing.services import plans_create_defaults
 from customers.models import ApiToken, Customer, Membership, Organization, User, slug_from_name
@@ -31,7 +32,10 @@ def organization_create(*, name: str, owner: User | None = None, slug: str = "")
     if owner is not None:
         Membership.objects.create(user=owner, organization=organization, role=Membership.Role.OWNER)
     record(
-        action="organization.created", organization=organization, actor=owner, resource=organization
+        action=Action.ORGANIZATION_CREATED,
+        organization=organization,
+        actor=owner,
+        resource=organization,
     )
     return organization
 
@@ -44,7 +48,7 @@ def membership_add(
         organization=organization, user=user, defaults={"role": role}
     )
     record(
-        action="membership.added" if created else "membership.changed",
+        action=Action.MEMBERSHIP_ADDED if created else Action.MEMBERSHIP_CHANGED,
         organization=organization,
         actor=actor,
         resource=membership,
@@ -73,7 +77,7 @@ def api_token_create(
         created_by=actor,
     )
     record(
-        action="api_token.created",
+        action=Action.API_TOKEN_CREATED,
         organization=organization,
         actor=actor,
         resource=token,
@@ -94,7 +98,7 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     record(
-        action="api_token.revoked",
+        action=Action.API_TOKEN_REVOKED,
         organization=token.organization,
         actor=actor,
         resource=token,
@@ -113,7 +117,7 @@ def membership_alert_emails_set(*, membership: Membership, on: bool, actor: User
         current.usage_alert_emails = on
         current.save(update_fields=["usage_alert_emails"])
         record(
-            action="membership.alert_emails_changed",
+            action=Action.MEMBERSHIP_ALERT_EMAILS_CHANGED,
             organization=current.organization,
             actor=actor,
             resource=current,

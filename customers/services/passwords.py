@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
+from audit.actions import Action
 from audit.services import Outcome, record
 from customers.models import Organization, User
 from customers.platform.errors import ServiceError
@@ -22,7 +23,7 @@ class ResetThrottled(ServiceError):
     """Past the sign-in throttle's limit for resets (429): no email is sent."""
 
 
-def _record(action: str, email: str, user: User | None, **details: Any) -> None:
+def _record(action: Action, email: str, user: User | None, **details: Any) -> None:
     record(
         action=action,
         organization=user.home_organization() if user else None,
@@ -51,19 +52,19 @@ def password_reset_request(*, email: str, client_address: str | None) -> User | 
     if hits > limit:
         if hits == limit + 1:
             _record(
-                "password_reset.throttled",
+                Action.PASSWORD_RESET_THROTTLED,
                 email,
                 user,
                 outcome=Outcome.DENIED,
                 message=f"More than {limit} reset requests in {minutes} minutes.",
             )
         raise ResetThrottled(PASSWORD_RESET_THROTTLED.format(minutes=minutes))
-    _record("password_reset.requested", email, user)
+    _record(Action.PASSWORD_RESET_REQUESTED, email, user)
     return user
 
 
 def password_set_recorded(
-    *, user: User, action: str, organization: Organization | None = None
+    *, user: User, action: Action, organization: Organization | None = None
 ) -> None:
     """The audit entry of a password Django's own form set ("password.reset" through a link,
     "password.changed" while signed in), in the organization worked in or the person's home

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.services import as_json, diff, record
 from customers.models import (
     ApiToken,
@@ -36,7 +37,7 @@ EXTERNAL_ID_TAKEN = "Another customer in your organization uses the external ID 
 STALE_EDIT = "Someone else saved this customer while you were editing."
 
 
-@audited("customer.created")
+@audited(Action.CUSTOMER_CREATED)
 @transaction.atomic
 def customer_create(
     *,
@@ -62,7 +63,7 @@ def customer_create(
     _validate(customer)
     _save_unique(customer, force_insert=True)
     record(
-        action="customer.created",
+        action=Action.CUSTOMER_CREATED,
         organization=organization,
         actor=actor,
         resource=customer,
@@ -199,7 +200,7 @@ def _apply(current: Customer, changes: dict[str, Any], before: dict[str, Any]) -
         apply_entitlements(current)
 
 
-@audited("customer.updated")
+@audited(Action.CUSTOMER_UPDATED)
 @transaction.atomic
 def customer_update(
     *,
@@ -225,7 +226,7 @@ def customer_update(
         current.version += 1
         _save_unique(current)
         record(
-            action="customer.updated",
+            action=Action.CUSTOMER_UPDATED,
             organization=current.organization,
             actor=actor,
             resource=current,

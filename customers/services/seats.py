@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit.actions import Action
 from audit.services import Outcome, record
 from customers.models import Customer, CustomerUser, User
 from customers.platform.errors import Invalid, ServiceError
@@ -58,7 +59,7 @@ def portal_settings_update(
             {"ip_whitelist": [ALLOW_LIST_EXCLUDES_YOU.format(address=client_address)]}
         )
         record(
-            action="customer.updated",
+            action=Action.CUSTOMER_UPDATED,
             organization=customer.organization,
             actor=actor,
             resource=customer,
@@ -94,7 +95,7 @@ def _protect_last_admin(seat: CustomerUser) -> None:
         raise ServiceError(LAST_ADMIN.format(email=seat.user.email, name=seat.customer.name))
 
 
-@audited("customer_user.role_changed")
+@audited(Action.CUSTOMER_USER_ROLE_CHANGED)
 @transaction.atomic
 def customer_user_change_role(*, seat: CustomerUser, role: str, actor: User) -> CustomerUser:
     current = _locked_seat(seat)
@@ -108,7 +109,7 @@ def customer_user_change_role(*, seat: CustomerUser, role: str, actor: User) -> 
     current.role = role
     current.save(update_fields=["role", "updated_at"])
     record(
-        action="customer_user.role_changed",
+        action=Action.CUSTOMER_USER_ROLE_CHANGED,
         organization=current.customer.organization,
         actor=actor,
         resource=current,
@@ -117,7 +118,7 @@ def customer_user_change_role(*, seat: CustomerUser, role: str, actor: User) -> 
     return current
 
 
-@audited("customer_user.locked")
+@audited(Action.CUSTOMER_USER_LOCKED)
 @transaction.atomic
 def customer_user_set_locked(*, seat: CustomerUser, locked: bool, actor: User) -> CustomerUser:
     current = _locked_seat(seat)
@@ -128,7 +129,7 @@ def customer_user_set_locked(*, seat: CustomerUser, locked: bool, actor: User) -
     current.locked = locked
     current.save(update_fields=["locked", "updated_at"])
     record(
-        action="customer_user.locked" if locked else "customer_user.unlocked",
+        action=Action.CUSTOMER_USER_LOCKED if locked else Action.CUSTOMER_USER_UNLOCKED,
         organization=current.customer.organization,
         actor=actor,
         resource=current,
@@ -137,7 +138,7 @@ def customer_user_set_locked(*, seat: CustomerUser, locked: bool, actor: User) -
     return current
 
 
-@audited("customer_user.removed")
+@audited(Action.CUSTOMER_USER_REMOVED)
 @transaction.atomic
 def customer_user_remove(*, seat: CustomerUser, actor: User) -> None:
     current = _locked_seat(seat)
@@ -159,7 +160,7 @@ def customer_user_remove(*, seat: CustomerUser, actor: User) -> None:
     label = str(current)
     current.delete()
     record(
-        action="customer_user.removed",
+        action=Action.CUSTOMER_USER_REMOVED,
         organization=customer.organization,
         actor=actor,
         resource_type="customeruser",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from audit.actions import Action
 from audit.services import Outcome, record
 from customers.models import CustomerUser, User
 
@@ -20,7 +21,7 @@ def password_sign_in_refused(user: User, request: HttpRequest | None) -> str | N
 def _record_refusal(user: User, refusal: str, request: HttpRequest | None) -> None:
     seat = CustomerUser.seat_of(user)
     record(
-        action="login.refused",
+        action=Action.LOGIN_REFUSED,
         organization=seat.customer.organization if seat else None,
         actor=user,
         resource=user,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.actions import Action
 from audit.services import Outcome, record
 from customers.models import CustomerUser, User
 from customers.platform.errors import Invalid, ServiceError
@@ -36,7 +37,7 @@ def device_for_setup(user: User) -> TOTPDevice:
     return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
 
 
-def _passed(seat: CustomerUser | None, user: User, action: str) -> None:
+def _passed(seat: CustomerUser | None, user: User, action: Action) -> None:
     if seat is not None and not seat.two_factor_enabled:
         CustomerUser.objects.for_customer(seat.customer).filter(pk=seat.pk).update(
             two_factor_enabled=True
@@ -63,7 +64,7 @@ def two_factor_enable(
     with transaction.atomic():
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        _passed(seat, user, "two_factor.enabled")
+        _passed(seat, user, Action.TWO_FACTOR_ENABLED)
     return device
 
 
@@ -78,7 +79,7 @@ def two_factor_check(
     with transaction.atomic():
         if device is None:
             record(
-                action="two_factor.failed",
+                action=Action.TWO_FACTOR_FAILED,
                 organization=seat.customer.organization,
                 actor=user,
                 resource=user,
@@ -86,7 +87,7 @@ def two_factor_check(
                 outcome=Outcome.FAILURE,
             )
         else:
-            _passed(seat, user, "two_factor.verified")
+            _passed(seat, user, Action.TWO_FACTOR_VERIFIED)
     if device is None:
         raise Invalid(WRONG_CODE)
     return device

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.services import record
 from customers.models import (
     ApiToken,
@@ -52,7 +53,7 @@ def _checked_types(event_types: list[str] | None) -> list[str]:
     return names
 
 
-@audited("webhook_endpoint.created")
+@audited(Action.WEBHOOK_ENDPOINT_CREATED)
 @transaction.atomic
 def endpoint_create(
     *,
@@ -77,7 +78,7 @@ def endpoint_create(
     endpoint.full_clean()
     endpoint.save()
     record(
-        action="webhook_endpoint.created",
+        action=Action.WEBHOOK_ENDPOINT_CREATED,
         organization=organization,
         actor=actor,
         resource=endpoint,
@@ -99,7 +100,7 @@ CLEAN = {
 }
 
 
-@audited("webhook_endpoint.updated")
+@audited(Action.WEBHOOK_ENDPOINT_UPDATED)
 @transaction.atomic
 def endpoint_update(
     *, endpoint: WebhookEndpoint, changes: dict[str, Any], actor: Actor
@@ -124,7 +125,7 @@ def endpoint_update(
     current.full_clean()
     current.save()
     record(
-        action="webhook_endpoint.updated",
+        action=Action.WEBHOOK_ENDPOINT_UPDATED,
         organization=current.organization,
         actor=actor,
         resource=current,
@@ -135,7 +136,7 @@ def endpoint_update(
     return current
 
 
-@audited("webhook_endpoint.secret_rotated")
+@audited(Action.WEBHOOK_ENDPOINT_SECRET_ROTATED)
 @transaction.atomic
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor) -> str:
     """A new secret, returned once; the old one keeps signing for ROTATION_OVERLAP so receivers
@@ -153,7 +154,7 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor) -> str:
     current.secret_encrypted = encrypt(secret)
     current.save()
     record(
-        action="webhook_endpoint.secret_rotated",
+        action=Action.WEBHOOK_ENDPOINT_SECRET_ROTATED,
         organization=current.organization,
         actor=actor,
         resource=current,
@@ -174,14 +175,14 @@ def _locked_endpoint(endpoint: WebhookEndpoint) -> WebhookEndpoint:
     )
 
 
-@audited("webhook_endpoint.deleted")
+@audited(Action.WEBHOOK_ENDPOINT_DELETED)
 @transaction.atomic
 def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor) -> None:
     # Locked first: an attempt being recorded finishes before the delete collects the rows,
     # and one recorded after it finds the endpoint gone.
     current = _locked_endpoint(endpoint)
     record(
-        action="webhook_endpoint.deleted",
+        action=Action.WEBHOOK_ENDPOINT_DELETED,
         organization=current.organization,
         actor=actor,
         resource=current,
@@ -190,7 +191,7 @@ def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor) -> None:
     current.delete()
 
 
-@audited("webhook.replayed")
+@audited(Action.WEBHOOK_REPLAYED)
 @transaction.atomic
 def delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
     """Sends one event again (same webhook-id, so a receiver that has it can tell), as a
@@ -198,7 +199,7 @@ def delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelive
     endpoint = _locked_endpoint(delivery.endpoint)
     replay = _replay(endpoint, delivery.event, _deliveries_of(endpoint, [delivery.event_id]))
     record(
-        action="webhook.replayed",
+        action=Action.WEBHOOK_REPLAYED,
         organization=endpoint.organization,
         actor=actor,
         resource=endpoint,
@@ -236,7 +237,7 @@ def _replay(
     return replay
 
 
-@audited("webhook.replayed")
+@audited(Action.WEBHOOK_REPLAYED)
 @transaction.atomic
 def endpoint_replay_since(*, endpoint: WebhookEndpoint, since: datetime, actor: Actor) -> int:
     """Sends again every event since then that the endpoint subscribes to, including those
@@ -260,7 +261,7 @@ def endpoint_replay_since(*, endpoint: WebhookEndpoint, since: datetime, actor: 
             _replay(endpoint, event, known)
             replayed += 1
     record(
-        action="webhook.replayed",
+        action=Action.WEBHOOK_REPLAYED,
         organization=endpoint.organization,
         actor=actor,
         resource=endpoint,
@@ -270,7 +271,7 @@ def endpoint_replay_since(*, endpoint: WebhookEndpoint, since: datetime, actor: 
     return replayed
 
 
-@audited("webhook.test_sent")
+@audited(Action.WEBHOOK_TEST_SENT)
 @transaction.atomic
 def endpoint_send_test(*, endpoint: WebhookEndpoint, actor: Actor) -> WebhookEvent:
     if not endpoint.enabled:
@@ -288,7 +289,7 @@ def endpoint_send_test(*, endpoint: WebhookEndpoint, actor: Actor) -> WebhookEve
         endpoints=[endpoint],
     )
     record(
-        action="webhook.test_sent",
+        action=Action.WEBHOOK_TEST_SENT,
         organization=endpoint.organization,
         actor=actor,
         resource=endpoint,

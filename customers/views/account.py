@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
+from audit.actions import Action
 from audit.selectors import recent_entries
 from billing.services import recent_alerts
 from customers.access import (
@@ -72,7 +73,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form: Any) -> HttpResponse:
         with transaction.atomic():  # the new password and its audit entry, or neither
             response = super().form_valid(form)
-            password_set_recorded(user=form.user, action="password.reset")
+            password_set_recorded(user=form.user, action=Action.PASSWORD_RESET)
         return response
 
 
@@ -84,7 +85,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             response = super().form_valid(form)
             password_set_recorded(
                 user=self.request.user,
-                action="password.changed",
+                action=Action.PASSWORD_CHANGED,
                 organization=getattr(self.request, "organization", None),
             )
         return response

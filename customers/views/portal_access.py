@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from audit.actions import Action
 from customers.access import refuse_in_portal
 from customers.middleware import current_seat
 from customers.models import CustomerUser
@@ -123,7 +124,7 @@ def portal_page(
             request.seat, request.customer = seat, seat.customer
             refusal = None if seat.is_admin else _admins_only(request, admin_only, read_admin_only)
             if refusal:
-                refuse_in_portal(request, seat.customer, refusal, "permission.denied")
+                refuse_in_portal(request, seat.customer, refusal, Action.PERMISSION_DENIED)
                 raise PermissionDenied(refusal)
             return view(request, *args, **kwargs)
 
