@@ -111,11 +111,12 @@ def lock_chain(organization_id: Any) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
 
 
-def _chain_of(organization_id: Any) -> Any:
-    return AuditEntry.objects.for_chain(organization_id)
-
-
 def last_link(organization_id: Any) -> tuple[str, int]:
     """The newest entry's hash and sequence number ("" and 0 for an empty chain)."""
-    newest = _chain_of(organization_id).order_by("-id").values_list("hash", "sequence").first()
+    newest = (
+        AuditEntry.objects.for_chain(organization_id)
+        .order_by("-id")
+        .values_list("hash", "sequence")
+        .first()
+    )
     return (newest[0], newest[1] or 0) if newest else ("", 0)

@@ -105,11 +105,7 @@ CLEAN = {
 def endpoint_update(
     *, endpoint: WebhookEndpoint, changes: dict[str, Any], actor: Actor
 ) -> WebhookEndpoint:
-    current = (
-        WebhookEndpoint.objects.for_organization(endpoint.organization_id)
-        .select_for_update()
-        .get(pk=endpoint.pk)
-    )
+    current = _locked_endpoint(endpoint)
     wanted = {k: CLEAN[k](v) for k, v in changes.items() if k in CLEAN}
     diff = {
         field: [getattr(current, field), value]
@@ -141,11 +137,7 @@ def endpoint_update(
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor) -> str:
     """A new secret, returned once; the old one keeps signing for ROTATION_OVERLAP so receivers
     can switch without missing a delivery."""
-    current = (
-        WebhookEndpoint.objects.for_organization(endpoint.organization_id)
-        .select_for_update()
-        .get(pk=endpoint.pk)
-    )
+    current = _locked_endpoint(endpoint)
     secret = new_secret()
     # The secret receivers have now keeps signing for the overlap. (Rotating again within it
     # replaces the previous one, which no receiver had switched to yet.)
