@@ -10,19 +10,19 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import BaseModel, StrictInt
 
-from audit import hot_path
-from audit.actions import Action
-from audit.ingestion import events_ingest, executions_ingest
+from audit.activity import hot_path
+from audit.activity.ingestion import events_ingest, executions_ingest
 from audit.models import AuditEntry
+from audit.trail.actions import Action
 from billing.services import QuotaExceeded, refused
-from customers.api import auth
-from customers.api.auth import organization_token
-from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS as AUDIT_ERRORS
 from customers.api.schemas import QuotaError
 from customers.api.types import INT_CURSOR, IsoDateTime, text
+from customers.identity.api import auth
+from customers.identity.api.auth import organization_token
 from customers.platform.keyset import cursor_page
 from customers.platform.requests import AuthedRequest
+from customers.records.api.lookup import customer_in_scope
 
 router = Router(tags=["Ingestion"])
 

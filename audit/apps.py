@@ -9,8 +9,8 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import checks, signals  # noqa: F401
-        from audit.hooks import check_registered
         from audit.streams import delivery  # noqa: F401 (wakes the worker for new entries)
+        from audit.trail.hooks import check_registered
 
         # The customers app registers its hooks in its own ready(), which runs first
         # (INSTALLED_APPS lists it before audit): all are there by now.

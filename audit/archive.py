@@ -16,11 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import checkpoints, maintenance
-from audit.actions import Action
-from audit.chain import UnknownKey, canonical, entry_hash
 from audit.models import AuditEntry
-from audit.services import record
-from customers.models import Organization
+from audit.trail.actions import Action
+from audit.trail.chain import UnknownKey, canonical, entry_hash
+from audit.trail.services import record
+from customers.selectors import Organization
 
 SEGMENT, ENTRY, CHECKPOINT = "segment", "entry", "archive"
 SEGMENT_SIZE = 20_000  # entries per archive file, so an archive run's memory stays bounded

@@ -18,9 +18,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from audit.chain import current_key_id, sign
 from audit.models import AuditEntry
-from customers.models import Organization
+from audit.trail.chain import current_key_id, sign
+from customers.selectors import Organization
 
 NO_ORGANIZATION = "none"  # the file of entries that belong to no organization
 

@@ -9,8 +9,8 @@ from django import forms
 from django.apps import apps
 from django.db.models import Q, QuerySet
 
-from audit.actions import action_choices
 from audit.models import AuditEntry, Event, Execution, Workflow
+from audit.trail.actions import action_choices
 
 
 def _workflows(request: Any) -> QuerySet[Workflow]:

@@ -14,12 +14,12 @@ from audit.export import csv_response, filters_message
 from audit.filters import AuditFilter, filtered
 from audit.models import AuditEntry
 from audit.readable import with_readable_changes
-from audit.services import record_export
-from customers.models import ApiToken, Customer, CustomerUser
+from audit.trail.services import record_export
 from customers.platform.keyset import keyset_page
 from customers.platform.rendering import render_page
 from customers.platform.requests import AuthedRequest
-from customers.views.portal_access import portal_page
+from customers.portal.access import portal_page
+from customers.selectors import ApiToken, Customer, CustomerUser
 
 PAGE_SIZE = 50
 

@@ -8,9 +8,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from audit.actions import action_label
+from audit.trail.actions import action_label
 from billing.selectors import plans_of
-from customers.models import Connection, CustomerStatus, CustomerUser, Invitation, Membership
+from customers.selectors import Connection, CustomerStatus, CustomerUser, Invitation, Membership
 
 # Words for the stored values of the fields whose values are codes, by the kind of record the
 # entry is about: a connection's "revoked" is Revoked, an invitation's Invite Revoked.

@@ -10,11 +10,11 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from audit.actions import Action
 from audit.models import AuditEntry, Event, Execution
+from audit.trail.actions import Action
 
 if TYPE_CHECKING:
-    from customers.models import Customer, Organization
+    from customers.selectors import Customer, Organization
 
 
 def recent_entries(organization: Organization, *, limit: int = 6) -> list[AuditEntry]:

@@ -24,8 +24,8 @@ from customers.access import (
     secret_to_show,
     show_secret_once,
 )
+from customers.platform.errors import SERVICE_ERRORS
 from customers.platform.requests import AuthedRequest
-from customers.services import SERVICE_ERRORS
 
 STREAM_ACTIONS = ("enable", "disable", "delete", "test")
 

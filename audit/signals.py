@@ -9,8 +9,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from audit.actions import Action
-from audit.services import Outcome, record
+from audit.trail.actions import Action
+from audit.trail.services import Outcome, record
 
 
 @receiver(user_logged_in)

@@ -14,12 +14,12 @@ from audit.export import csv_response, filters_message
 from audit.filters import AuditFilter, EventFilter, ExecutionFilter, filtered
 from audit.models import AuditEntry, Event, Execution
 from audit.readable import with_readable_changes
-from audit.services import record_export
+from audit.trail.services import record_export
 from customers.access import organization_required
-from customers.models import Customer
 from customers.platform.keyset import keyset_page
 from customers.platform.rendering import render_page
 from customers.platform.requests import AuthedRequest
+from customers.selectors import Customer
 
 PAGE_SIZE = 50
 

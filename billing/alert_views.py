@@ -17,8 +17,8 @@ from billing.forms import ThresholdsForm
 from billing.models import DEFAULT_ALERT_PERCENTS, Plan
 from billing.services import LimitError, Thresholds, thresholds_at, thresholds_set
 from customers.access import organization_required, refusal_onto_form, refuse_write
-from customers.models import Customer
 from customers.platform.requests import AuthedRequest
+from customers.selectors import Customer
 
 
 @dataclass(frozen=True)

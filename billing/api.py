@@ -18,12 +18,12 @@ from billing.services import (
     thresholds_set,
     usage_rows,
 )
-from customers.api.auth import organization_token
-from customers.api.lookup import customer_in_scope
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import IsoDateTime, text
-from customers.models import Customer
+from customers.identity.api.auth import organization_token
 from customers.platform.requests import AuthedRequest
+from customers.records.api.lookup import customer_in_scope
+from customers.selectors import Customer
 
 router = Router(tags=["Customer"])
 

@@ -10,8 +10,9 @@ from django.db import models
 from django.utils import timezone
 
 from billing.dimensions import DIMENSION_CHOICES
-from customers.models import ENTITLEMENT_FIELDS, validate_single_line
 from customers.platform.tenancy import TenantModel
+from customers.platform.validators import validate_single_line
+from customers.selectors import ENTITLEMENT_FIELDS
 
 DEFAULT_PLAN_NAMES = ("Free", "Starter", "Pro", "Enterprise")
 # The largest limit any form, the API or a service accepts: counters are bigints, and a counter

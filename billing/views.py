@@ -30,10 +30,10 @@ from billing.services import (
     usage_for,
 )
 from customers.access import organization_required, refusal_onto_form, refuse_write
-from customers.models import Customer, CustomerStatus
-from customers.pagination import LIVE_STATUSES, CustomerPaginator, kept_count
 from customers.platform.rendering import render_page
 from customers.platform.requests import AuthedRequest
+from customers.records.pagination import LIVE_STATUSES, CustomerPaginator, kept_count
+from customers.selectors import Customer, CustomerStatus
 
 
 @dataclass

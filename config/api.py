@@ -10,14 +10,13 @@ from django.http import Http404, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from audit import hot_path
+from audit.activity import hot_path
 from audit.api import router as audit_router
 from billing.api import router as billing_router
 from billing.services import QuotaExceeded
 from config.api_docs import Reference
-from customers.api import router as customers_router
-from customers.api import token_auth
-from customers.api.updates import TOO_DEEP, field_messages
+from customers.api_router import router as customers_router
+from customers.identity.api.auth import token_auth
 from customers.platform.errors import (
     Conflict,
     Denied,
@@ -27,6 +26,7 @@ from customers.platform.errors import (
     UniqueTaken,
 )
 from customers.platform.requests import AuthedRequest
+from customers.records.api.updates import TOO_DEEP, field_messages
 
 
 class TenantryAPI(NinjaAPI):

@@ -21,7 +21,7 @@ from django_otp.middleware import OTPMiddleware as _OTP
 from config.middleware import HtmxMessagesMiddleware as _HtmxMessages
 from config.middleware import HtmxRedirectMiddleware as _HtmxRedirect
 from config.middleware import VaryOnHtmxMiddleware as _VaryOnHtmx
-from customers.middleware import CurrentOrganizationMiddleware as _Organization
+from customers.identity.middleware import CurrentOrganizationMiddleware as _Organization
 from customers.platform.requests import AuthedRequest
 
 API_PREFIX = "/api/"

@@ -42,11 +42,11 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 TASKS = {
     "default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}
 }
-# A connected account nothing used for this many days is "idle" (customers/health.py).
+# A connected account nothing used for this many days is "idle" (customers/health/rules.py).
 CONNECTION_IDLE_DAYS = env.int("CONNECTION_IDLE_DAYS", default=30)
 # Webhooks: private, loopback and link-local destinations are refused unless DEBUG or this.
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
-# The audit trail's chain key (audit.chain): separate from SECRET_KEY, required in production.
+# The audit trail's chain key (audit.trail.chain): separate from SECRET_KEY, required in production.
 # Rotate by moving the old key to AUDIT_CHAIN_OLD_KEYS; entries name the key that signed them.
 AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
 AUDIT_CHAIN_DEV_KEY = "insecure-development-audit-chain-key"
@@ -94,7 +94,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "audit.middleware.RequestContextMiddleware",
+    "audit.trail.middleware.RequestContextMiddleware",
     # The browser's middleware (config/browser_middleware.py): JSON API requests skip it.
     "config.browser_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -115,6 +115,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# The worker's recurring job; `manage.py housekeeping` runs or queues it by this name.
+HOUSEKEEPING_TASK = "config.worker.housekeeping"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -128,7 +130,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.csp_nonce",
-                "customers.context_processors.tenancy",
+                "customers.identity.context_processors.tenancy",
             ],
         },
     },

@@ -15,21 +15,15 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from audit.actions import Action
-from audit.services import Outcome, record
+from audit.trail.actions import Action
+from audit.trail.services import Outcome, record
 from customers.forms import merge_stale_edit
-from customers.middleware import current_seat
-from customers.models import Invitation, Membership
+from customers.identity.middleware import current_seat
+from customers.identity.models import Membership
+from customers.people.models import Invitation
+from customers.people.services.invitations import INVITE_EMAIL_FAILED, invite_resend, invite_revoke
+from customers.platform.errors import SERVICE_ERRORS, ServiceError, StaleEdit, refusal_text
 from customers.platform.requests import AuthedRequest, TenantRequest
-from customers.services import (
-    INVITE_EMAIL_FAILED,
-    SERVICE_ERRORS,
-    ServiceError,
-    StaleEdit,
-    invite_resend,
-    invite_revoke,
-    refusal_text,
-)
 
 View = Callable[..., HttpResponse]
 

@@ -1,4 +1,5 @@
-"""The customers app: identity, tenancy, customers, invitations, the portal."""
+"""The customers app: identity, the customer record, its people and connections, health,
+webhooks and the portal, one package each over the shared platform layer."""
 
 from django.apps import AppConfig
 
@@ -8,6 +9,6 @@ class CustomersConfig(AppConfig):
     verbose_name = "Customers and identity"
 
     def ready(self) -> None:
-        from customers import signals  # noqa: F401
-        from customers.services import health  # noqa: F401  (scores follow usage and limits)
+        from customers.health import services  # noqa: F401  (scores follow usage and limits)
+        from customers.identity import signals  # noqa: F401
         from customers.webhooks import outbox  # noqa: F401  (audited changes become events)

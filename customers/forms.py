@@ -11,21 +11,15 @@ from django.contrib.auth.password_validation import validate_password
 from django.http import HttpRequest
 
 from billing.selectors import plans_of
-from customers.models import (
-    SLUG_FROM_NAME_LENGTH,
-    SLUG_LENGTH,
-    ApiToken,
-    Customer,
-    CustomerUser,
-    Organization,
-    User,
-    WebhookEndpoint,
-    slug_from_name,
-    validate_slug_not_uuid,
-)
+from customers.identity.models import ApiToken, Organization, User
+from customers.identity.services.sign_in import password_sign_in_refused
+from customers.people.models import CustomerUser
+from customers.people.services.seats import PORTAL_FIELDS
 from customers.platform.net import normalise_ip_allow_list
-from customers.services import EDITABLE_FIELDS, PORTAL_FIELDS
-from customers.services.sign_in import password_sign_in_refused
+from customers.platform.slugs import SLUG_FROM_NAME_LENGTH, SLUG_LENGTH, slug_from_name
+from customers.records.models import Customer, validate_slug_not_uuid
+from customers.records.services.records import EDITABLE_FIELDS
+from customers.webhooks.models import WebhookEndpoint
 from customers.webhooks.registry import EVENT_TYPES
 
 

@@ -4,7 +4,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
 from customers.forms import SignInForm
-from customers.views import account, console, invites, portal, two_factor, webhooks
+from customers.identity import views as account
+from customers.people import views as invites
+from customers.portal import two_factor
+from customers.portal import views as portal
+from customers.records import views as console
+from customers.webhooks import views as webhooks
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", account.home, name="home"),

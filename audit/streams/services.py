@@ -14,16 +14,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.actions import Action
 from audit.models import AuditEntry, LogStream
-from audit.services import Outcome, record
 from audit.streams import formats
 from audit.streams.delivery import DeliveryFailed, send, wake
-from customers.models import Organization, User
+from audit.trail.actions import Action
+from audit.trail.services import Outcome, record
 from customers.platform.errors import Conflict, Invalid
 from customers.platform.outbound.safety import UnsafeDestination, check_destination
 from customers.platform.outbound.secrets import encrypt, new_secret
-from customers.services.common import audited, locked_organization
+from customers.records.services.common import audited, locked_organization
+from customers.selectors import Organization, User
 
 log = logging.getLogger(__name__)
 

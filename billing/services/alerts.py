@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audit.actions import Action
-from audit.services import record
+from audit.trail.actions import Action
+from audit.trail.services import record
 from billing.dimensions import ALERTING, DIMENSIONS, Dimension, get_dimension
 from billing.forecast import Forecast
 from billing.models import DEFAULT_ALERT_PERCENTS, AlertThreshold, Plan, QuotaNotice
@@ -24,7 +24,7 @@ from billing.services.limits import effective_limits_for
 from billing.services.notify import usage_alert_send
 
 if TYPE_CHECKING:
-    from customers.models import Customer, Organization, User
+    from customers.selectors import Customer, Organization, User
 
 MAX_THRESHOLDS = 5
 ASCII_NUMBER = re.compile(r"[0-9]{1,3}")

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from audit.actions import Action
-from audit.services import record
+from audit.trail.actions import Action
+from audit.trail.services import record
 from billing.dimensions import DIMENSIONS, get_dimension
 from billing.models import (
     DEFAULT_ENTITLEMENTS,
@@ -25,10 +25,10 @@ from billing.models import (
 )
 from billing.services.errors import LimitError, NothingToReset
 from billing.services.limits import effective_limit, usage_for
-from customers.models import Customer, CustomerStatus
+from customers.selectors import Customer, CustomerStatus
 
 if TYPE_CHECKING:
-    from customers.models import Customer, Organization, User
+    from customers.selectors import Customer, Organization, User
 
 
 REASON_REQUIRED = "Say why this customer gets its own limit (for the audit trail)."

@@ -18,7 +18,7 @@ from billing.models import UsageCounter
 from billing.services.limits import effective_limits_for
 
 if TYPE_CHECKING:
-    from customers.models import Customer
+    from customers.selectors import Customer
 
 HISTORY_WINDOWS = 3  # how many earlier windows shape a forecast
 

@@ -22,7 +22,7 @@ from billing.models import (
 )
 from billing.services.alerts import percent_crossed, watch
 from billing.services.quota import consume_sql
-from customers.models import Customer
+from customers.selectors import Customer
 
 
 def limit_joins(dimension: str, alias: str, now: datetime) -> tuple[str, list[Any]]:

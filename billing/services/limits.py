@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from billing.dimensions import DIMENSIONS, Dimension, get_dimension
 from billing.models import CustomerLimitOverride, PlanLimit, UsageCounter
-from customers.models import Connection, CustomerUser
+from customers.selectors import Connection, CustomerUser
 
 if TYPE_CHECKING:
-    from customers.models import Customer
+    from customers.selectors import Customer
 
 
 @dataclass(frozen=True)

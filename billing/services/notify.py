@@ -16,19 +16,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
-from audit.actions import Action
-from audit.services import Outcome, record
+from audit.trail.actions import Action
+from audit.trail.services import Outcome, record
 from billing.dimensions import ALERTING, DIMENSIONS
 from billing.models import QuotaNotice, UsageCounter, UsageDigest
 from billing.services.limits import effective_limits_for
-from customers.models import (
-    Customer,
-    CustomerStatus,
-    CustomerUser,
-    Membership,
-    Organization,
-)
 from customers.platform import mail
+from customers.selectors import Customer, CustomerStatus, CustomerUser, Membership, Organization
 
 logger = logging.getLogger(__name__)
 DIGEST_SIZE = 10

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.actions import Action
-from audit.services import Outcome, record
+from audit.trail.actions import Action
+from audit.trail.services import Outcome, record
 from billing.dimensions import DIMENSIONS, get_dimension
 from billing.models import MAX_LIMIT, PooledCap, PooledUsageCounter, UsageCounter
 from billing.services.alerts import announce, watch
 from billing.services.limits import effective_limit
 
 if TYPE_CHECKING:
-    from customers.models import Customer
+    from customers.selectors import Customer
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
-from audit.actions import Action
-from audit.services import SECRET_SET, record
+from audit.trail.actions import Action
+from audit.trail.services import SECRET_SET, record
 from customers.admin.mixins import AuditedAdminMixin, TenantAdminMixin
 from customers.models import ApiToken, Membership, Organization, User
 from customers.services import SERVICE_ERRORS, api_token_revoke

@@ -12,8 +12,8 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.functional import cached_property
 
-from audit.actions import model_action
-from audit.services import as_json, record, record_read
+from audit.trail.actions import model_action
+from audit.trail.services import as_json, record, record_read
 from customers.models import Organization
 from customers.platform.tenancy import TenantManager
 

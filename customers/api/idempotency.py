@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import HttpError
 
-from customers.models import ApiToken, IdempotencyKey
+from customers.identity.models import ApiToken, IdempotencyKey
 
 WINDOW = timedelta(hours=24)
 # A reservation whose request died (a killed worker) is given up after this long.

@@ -7,7 +7,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import BaseModel
 
-from customers.shapes import customer_list_item, customer_out, iso
+from customers.records.shapes import customer_list_item, customer_out, iso
 
 __all__ = ["customer_list_item", "customer_out", "iso"]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 
 if TYPE_CHECKING:
-    from customers.models import Customer
+    from customers.records.models import Customer
 
 
 class ServiceError(Exception):

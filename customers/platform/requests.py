@@ -11,7 +11,9 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
     from django_htmx.middleware import HtmxDetails
 
-    from customers.models import Customer, CustomerUser, Membership, Organization, User
+    from customers.identity.models import Membership, Organization, User
+    from customers.people.models import CustomerUser
+    from customers.records.models import Customer
 
 
 class TenantRequest(HttpRequest):

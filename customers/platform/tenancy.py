@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any, Self
 from django.db import models
 
 if TYPE_CHECKING:
-    from customers.models import Customer, Organization
+    from customers.identity.models import Organization
+    from customers.records.models import Customer
 
 _bypass: ContextVar[bool] = ContextVar("tenant_scope_bypass", default=False)
 

@@ -25,10 +25,11 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django_tasks import task
 
-from customers.models import Membership, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from customers.identity.models import Membership
 from customers.platform import mail
 from customers.platform.jobs import BETWEEN_POLLS, come_back, waiting
 from customers.platform.outbound.transport import TIMEOUT_SECONDS
+from customers.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from customers.webhooks.sending import Outcome, body_of, send, signature
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ def claim(pk: int, now: datetime) -> WebhookDelivery | None:
 @transaction.atomic
 def record_outcome(delivery: WebhookDelivery, outcome: Outcome) -> None:
     """The endpoint's row is locked before the delivery's, as every write about deliveries
-    does (customers.services.webhooks): a delete waits for this, or this finds it gone."""
+    does (customers.webhooks.services): a delete waits for this, or this finds it gone."""
     now = timezone.now()
     endpoint = (
         WebhookEndpoint.objects.for_organization(delivery.organization_id)

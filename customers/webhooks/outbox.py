@@ -12,18 +12,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.hooks import after_record
-from customers.models import (
-    Connection,
-    Customer,
-    CustomerUser,
-    Invitation,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookEvent,
-)
-from customers.shapes import customer_out
+from audit.trail.hooks import after_record
+from customers.connections.models import Connection
+from customers.people.models import CustomerUser, Invitation
+from customers.records.models import Customer
+from customers.records.shapes import customer_out
 from customers.webhooks.delivery import wake_worker
+from customers.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from customers.webhooks.registry import EVENT_TYPES, FROM_ACTION
 
 

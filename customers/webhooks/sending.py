@@ -14,10 +14,10 @@ from datetime import datetime
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from customers.models import WebhookDelivery, WebhookEndpoint
 from customers.platform.outbound.safety import UnsafeDestination
 from customers.platform.outbound.secrets import decrypt
 from customers.platform.outbound.transport import post
+from customers.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 

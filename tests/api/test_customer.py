@@ -379,7 +379,7 @@ def test_a_form_encoded_read_only_boolean_equal_to_its_value_is_accepted(api, cu
 
 def test_the_put_schema_covers_exactly_the_editable_fields_in_the_seed_names():
     from customers.api.schemas import CustomerOut
-    from customers.api.updates import CUSTOMER_TOKEN_FIELDS, PROPERTIES, READ_ONLY
+    from customers.records.api.updates import CUSTOMER_TOKEN_FIELDS, PROPERTIES, READ_ONLY
     from customers.services import EDITABLE_FIELDS, PORTAL_FIELDS
 
     seed_name = {"plan": "pricing_plan_id"}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from audit.actions import ACTIONS, Action, action_choices, model_action
-from audit.services import record
+from audit.trail.actions import ACTIONS, Action, action_choices, model_action
+from audit.trail.services import record
 
 ROOT = Path(__file__).resolve().parents[2]
 

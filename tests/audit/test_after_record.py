@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from audit import hooks
-from audit.services import record
+from audit.trail import hooks
+from audit.trail.services import record
 
 
 def test_every_declared_hook_is_registered_at_start_up():

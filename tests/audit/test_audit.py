@@ -4,7 +4,7 @@ import pytest
 from django.test import RequestFactory
 
 from audit.models import AuditEntry
-from audit.services import Outcome, diff, record
+from audit.trail.services import Outcome, diff, record
 
 pytestmark = pytest.mark.django_db
 

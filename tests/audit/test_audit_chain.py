@@ -18,11 +18,11 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
-from audit.chain import canonical, current_key_id, entry_hash, key_id
 from audit.checkpoints import checkpoint_all, directory
 from audit.maintenance import owner_cursor, owner_settings
 from audit.models import AuditEntry, Event, Execution, Workflow
-from audit.services import record
+from audit.trail.chain import canonical, current_key_id, entry_hash, key_id
+from audit.trail.services import record
 from audit.verify import verify
 from tests import figures
 from tests.conftest import APP_ROLE, requires_postgres
@@ -140,7 +140,7 @@ def _delete_whole_chain(org, entries):
 
 def _recompute_without_the_key(org, entries):
     tamper("UPDATE audit_auditentry SET action = 'forged' WHERE id = %s", [entries[4].pk])
-    rehash(org, key=None)  # with audit.chain's old, unkeyed formula
+    rehash(org, key=None)  # with audit.trail.chain's old, unkeyed formula
     return entries[-1].pk, "does not match the checkpoint"
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from audit.services import record
+from audit.trail.services import record
 from audit.verify import verify
 from customers.models import Customer, Organization, User
 from customers.services import customer_delete, customers_purge_deleted

@@ -14,9 +14,9 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from audit.models import AuditEntry, LogStream
-from audit.services import record
 from audit.streams.delivery import backoff, deliver_now, stream_file
 from audit.streams.services import stream_create
+from audit.trail.services import record
 from customers.platform.errors import Invalid
 from tests.figures import count
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from audit.export import spreadsheet_safe
 from audit.models import AuditEntry, Event, Execution, Workflow
-from audit.services import record
+from audit.trail.services import record
 from customers.platform.keyset import keyset_page
 from tests.conftest import requires_postgres
 from tests.factories import make_customer

@@ -16,7 +16,7 @@ from audit.archive import archive_expired, directory, verify_archive
 from audit.checkpoints import checkpoint_all
 from audit.maintenance import owner_cursor
 from audit.models import AuditEntry
-from audit.services import record
+from audit.trail.services import record
 from audit.verify import verify
 from customers.services import organization_create
 

@@ -13,9 +13,9 @@ import time_machine
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from audit.services import record
 from audit.streams.delivery import deliver_now, stream_file
 from audit.streams.services import NOTHING_TO_RESUME, stream_create, stream_delete
+from audit.trail.services import record
 from customers.platform.errors import Invalid
 
 pytestmark = pytest.mark.django_db

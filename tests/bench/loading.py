@@ -11,9 +11,9 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from audit.chain import current_key_id, entry_hash
-from audit.demo import customer_values, event_values, execution_values
+from audit.devtools.demo import customer_values, event_values, execution_values
 from audit.models import AuditEntry, Event, Execution, Workflow
+from audit.trail.chain import current_key_id, entry_hash
 from billing.models import Plan
 from customers.models import Customer, Membership, Organization, User
 from customers.services import membership_add, organization_create

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from audit.ingestion import events_ingest
+from audit.activity.ingestion import events_ingest
 from audit.models import Event
 from billing.models import UsageCounter
 from billing.services import QuotaExceeded, override_set, pooled_cap_set

@@ -293,7 +293,7 @@ class TestInlineEditor:
 
 
 def test_the_customer_detail_shows_usage_bars_and_a_chart(owner_client, acme):
-    from audit.ingestion import events_ingest
+    from audit.activity.ingestion import events_ingest
 
     events_ingest(
         customer=acme, items=[{"type": "webhook", "direction": "incoming", "name": "x"}] * 3

@@ -12,7 +12,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
-from audit.ingestion import events_ingest, executions_ingest
+from audit.activity.ingestion import events_ingest, executions_ingest
 from audit.models import AuditEntry
 from billing.forecast import forecast_usage
 from billing.models import Plan, QuotaNotice, UsageCounter, UsageDigest

@@ -77,11 +77,11 @@ def _sources(*suffixes: str) -> dict[str, str]:
 # second home for it.
 RULE_HOMES = {
     "a closed customer (suspended or deleted)": (
-        "customers/models/customer.py",
+        "customers/records/models.py",
         (r"SUSPENDED, CustomerStatus\.DELETED", r"status == CustomerStatus\.SUSPENDED"),
     ),
     "the slug's length": (
-        "customers/models/slugs.py",
+        "customers/platform/slugs.py",
         (
             r"slugify\([^)]*\)\[:\d+\]",
             r"\.slice\(0, \d+\)",
@@ -94,7 +94,7 @@ RULE_HOMES = {
         (r"\bEmailMessage\(", r"\bEmailMultiAlternatives\(", r"\bsend_mail\(", r"send_messages\("),
     ),
     "the current seat": (
-        "customers/models/people.py",
+        "customers/people/models.py",
         (r"seats_of\([^)]*\)\.first\(\)", r"seats_of\([^)]*\)\[0\]"),
     ),
 }

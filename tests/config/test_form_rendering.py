@@ -11,7 +11,7 @@ from django.test import RequestFactory
 
 from audit.filters import AuditFilter, ExecutionFilter
 from config.forms import WidgetRenderer
-from customers.filters import CustomerFilter
+from customers.records.filters import CustomerFilter
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from audit.ingestion import executions_ingest
+from audit.activity.ingestion import executions_ingest
 from audit.models import AuditEntry
-from customers.health import (
+from customers.health.rules import (
     ConnectionFacts,
     ConnectionState,
     connection_health,

@@ -17,7 +17,7 @@ from tests.queries import tables_read
 pytestmark = pytest.mark.django_db
 
 
-# The customer detail page's queries by the table each reads (customers/views/console.py says
+# The customer detail page's queries by the table each reads (customers/records/views.py says
 # why each is there); their order is the view's business, their number is the test's.
 DETAIL_QUERIES = [
     "django_session",

@@ -9,8 +9,8 @@ from django.test import RequestFactory
 
 from audit.maintenance import owner_settings
 from billing.models import Plan
-from customers.filters import CustomerFilter
 from customers.models import Customer
+from customers.records.filters import CustomerFilter
 from tests.conftest import requires_postgres
 
 # Committed rows: the statistics are gathered by the tables' owner, on its own connection

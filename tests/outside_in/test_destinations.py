@@ -9,15 +9,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from audit.models import LogStream
-from audit.services import record
 from audit.streams.delivery import deliver_stream
 from audit.streams.services import stream_create
+from audit.trail.services import record
 from customers.models import WebhookAttempt, WebhookEndpoint
 from customers.platform.errors import Invalid
 from customers.platform.outbound.safety import blocked
 from customers.services import api_token_create
-from customers.services.webhooks import endpoint_create
 from customers.webhooks.delivery import deliver_now
+from customers.webhooks.services import endpoint_create
 from tests.api.conftest import ApiClient
 from tests.factories import make_customer
 from tests.figures import count

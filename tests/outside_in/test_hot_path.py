@@ -1,5 +1,5 @@
-"""Event ingestion's hot path (audit/hot_path.py) from outside, over HTTP on PostgreSQL: two
-statements per accepted request, limits exact under 8 racing threads, the same answers as the
+"""Event ingestion's hot path (audit/activity/hot_path.py) from outside, over HTTP on PostgreSQL:
+two statements per accepted request, limits exact under 8 racing threads, the same answers as the
 general path, and effective limits in SQL equal to effective_limit() for generated settings."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audit import hot_path
+from audit.activity import hot_path
 from audit.models import AuditEntry, Event
 from billing.models import CustomerLimitOverride, PlanLimit, UsageCounter
 from billing.services import effective_limit, override_set, pooled_cap_set

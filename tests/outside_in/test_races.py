@@ -38,7 +38,7 @@ from customers.services import (
     membership_add,
     organization_create,
 )
-from customers.services.webhooks import MAX_ENDPOINTS
+from customers.webhooks.services import MAX_ENDPOINTS
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory, make_customer
 from tests.figures import count

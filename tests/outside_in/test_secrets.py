@@ -20,7 +20,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEntry
-from audit.services import SECRET_SET, is_secret, redact
+from audit.trail.services import SECRET_SET, is_secret, redact
 from customers.models import ApiToken, User
 from tests.factories import UserFactory, make_customer
 from tests.figures import count

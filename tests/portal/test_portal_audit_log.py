@@ -11,7 +11,7 @@ import pytest
 from django.test import Client, RequestFactory
 
 from audit.models import AuditEntry
-from audit.services import record
+from audit.trail.services import record
 from customers.services import customer_update
 from tests.factories import UserFactory, make_seat
 

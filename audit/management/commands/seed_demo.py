@@ -20,13 +20,22 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from audit.demo import counted, customer_values, event_values, execution_values
-from audit.ingestion import events_ingest
+from audit.activity.ingestion import events_ingest
+from audit.devtools.demo import counted, customer_values, event_values, execution_values
 from audit.models import Event, Execution, LogStream, Workflow
 from audit.streams.services import audit_settings_set, stream_create
 from billing.selectors import plans_of
 from billing.services import consume, override_set
-from customers.models import (
+from customers.health.services import connection_activity_record, customers_health_refresh
+from customers.identity.services.organizations import (
+    api_token_create,
+    membership_add,
+    organization_create,
+)
+from customers.people.services.invitations import invite_accept
+from customers.records.services.lifecycle import customer_delete, customer_suspend
+from customers.records.services.records import customer_create
+from customers.selectors import (
     Connection,
     Customer,
     CustomerStatus,
@@ -35,17 +44,6 @@ from customers.models import (
     Membership,
     Organization,
     User,
-)
-from customers.services import (
-    api_token_create,
-    connection_activity_record,
-    customer_create,
-    customer_delete,
-    customer_suspend,
-    customers_health_refresh,
-    invite_accept,
-    membership_add,
-    organization_create,
 )
 
 DEMO_PASSWORD = "tenantry-demo"

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.services import usage_digest_send
-from customers.models import Organization
+from customers.selectors import Organization
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from customers.services import customers_purge_deleted
+from customers.records.services.lifecycle import customers_purge_deleted
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Activity: workflows, executions and events, and their ingestion from the runtime."""

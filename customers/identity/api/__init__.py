@@ -1,0 +1,1 @@
+"""Identity in the API: token authentication and the organization resource."""

@@ -1,0 +1,60 @@
+"""Which organization a signed-in person is working in, on every request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db.models import Exists
+from django.http import HttpRequest, HttpResponse
+
+from customers.identity.models import Membership, User
+from customers.people.models import CustomerUser
+from customers.platform.requests import TenantRequest
+
+SESSION_KEY = "organization_id"
+SEAT_ATTRIBUTE = "_current_seat"
+
+
+def current_seat(request: TenantRequest) -> CustomerUser | None:
+    """The signed-in person's seat in a customer (CustomerUser.seat_of), looked up once per
+    request however many checks ask."""
+    if SEAT_ATTRIBUTE not in request.__dict__:
+        user = getattr(request, "user", None)
+        signed_in = isinstance(user, User)
+        request.__dict__[SEAT_ATTRIBUTE] = CustomerUser.seat_of(user) if signed_in else None
+    return request.__dict__[SEAT_ATTRIBUTE]
+
+
+class CurrentOrganizationMiddleware:
+    """Puts the organization the signed-in user is working in on ``request.organization``
+    (with ``request.membership`` and ``request.memberships`` for the switcher).
+
+    The choice lives in the session; it can only ever be one of the user's own memberships.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: TenantRequest) -> HttpResponse:
+        request.organization = None
+        request.membership = None
+        request.memberships = []
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            memberships = list(
+                Membership.objects.filter(user=user)
+                .select_related("organization")
+                # The account menu's portal link, in this query rather than one of its own.
+                .annotate(has_portal=Exists(CustomerUser.seats_of(user)))
+                .order_by("organization__name")
+            )
+            request.memberships = memberships
+            chosen = request.session.get(SESSION_KEY)
+            current = next(
+                (m for m in memberships if str(m.organization_id) == chosen),
+                memberships[0] if memberships else None,
+            )
+            if current is not None:
+                request.membership = current
+                request.organization = current.organization
+        return self.get_response(request)

@@ -1,0 +1,1 @@
+"""Identity's services, one module per concern; each write is audited in its transaction."""

@@ -1,0 +1,22 @@
+"""Sign-in bookkeeping: when this session signed in (forced 2FA ends older sessions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import HttpRequest
+from django.utils import timezone
+
+SESSION_SIGNED_IN_AT = "signed_in_at"
+
+
+@receiver(user_logged_in)
+def remember_sign_in_time(
+    sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
+) -> None:
+    # Forced 2FA ends portal sessions that began before it was switched on
+    # (customers/portal/access.py).
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_SIGNED_IN_AT] = timezone.now().isoformat()

@@ -1,0 +1,1 @@
+"""People: a customer's users (its seats) and the invitations that activate them."""

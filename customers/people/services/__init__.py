@@ -1,0 +1,1 @@
+"""People's services: invitations (send, accept, resend, revoke, expire) and seats."""

@@ -1,0 +1,1 @@
+"""The portal: where a customer's own admins manage their customer, behind its security gate."""

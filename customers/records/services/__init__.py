@@ -1,0 +1,1 @@
+"""The customer record's services: shared guards (common), edits (records), lifecycle."""
