@@ -10,14 +10,10 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from pydantic import StrictInt
 
+from billing.alerts.services.alerts import thresholds_at, thresholds_set
 from billing.dimensions import DIMENSIONS
-from billing.services import (
-    override_clear,
-    override_set,
-    thresholds_at,
-    thresholds_set,
-    usage_rows,
-)
+from billing.limits.services.changes import override_clear, override_set
+from billing.limits.services.limits import usage_rows
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import IsoDateTime, text
 from customers.identity.api.auth import organization_token

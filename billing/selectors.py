@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from billing.models import Plan
+from billing.limits.models import Plan
 
 
 def plans_of(organization: Any) -> QuerySet[Plan]:

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from billing import alert_views, views
+from billing.alerts import views as alert_views
+from billing.limits import views
 
 app_name = "billing"
 

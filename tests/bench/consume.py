@@ -39,7 +39,7 @@ class Consume:
                     if which == "on":
                         times["on"].append(self._calls(on))
                     else:
-                        with mock.patch("billing.services.quota.watch"):  # switched off
+                        with mock.patch("billing.quota.services.quota.watch"):  # switched off
                             times["off"].append(self._calls(off))
             calls = ROUNDS * PER_ROUND
             # The median round, against a noisy neighbour on a small machine.

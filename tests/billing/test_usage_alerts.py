@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from audit.activity.ingestion import events_ingest, executions_ingest
 from audit.models import AuditEntry
-from billing.forecast import forecast_usage
+from billing.limits.forecast import forecast_usage
 from billing.models import Plan, QuotaNotice, UsageCounter, UsageDigest
 from billing.services import (
     LimitError,
@@ -551,7 +551,7 @@ def test_a_forecast_that_no_longer_holds_is_not_shown_and_the_hourly_pass_remake
 
 def test_days_without_usage_count_as_zero_in_the_history(busy):
     from billing.dimensions import DIMENSIONS
-    from billing.services.forecasts import history
+    from billing.limits.services.forecasts import history
 
     spec = DIMENSIONS["events_per_day"]
     start = NOON.replace(hour=0)

@@ -148,7 +148,7 @@ def test_the_lookups_limit_is_effective_limit(org, owner, secret, big, default, 
 
 def test_a_failing_usage_alert_after_the_commit_is_logged_not_a_500(secret, big, owner, caplog):
     override_set(customer=big, dimension="events_per_day", value=100, reason="t", actor=owner)
-    with mock.patch("billing.services.hot_path.watch", side_effect=RuntimeError("mail down")):
+    with mock.patch("billing.quota.services.hot_path.watch", side_effect=RuntimeError("mail down")):
         response = post(secret, big, [EVENT] * 20)  # 20 % of 100: whole percents crossed
     assert response.status_code == 201
     assert Event.objects.for_customer(big).count() == 20

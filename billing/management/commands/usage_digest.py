@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.services import usage_digest_send
+from billing.alerts.services.notify import usage_digest_send
 from customers.selectors import Organization
 
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from audit.trail.actions import Action
 from audit.trail.services import Outcome, record
+from billing.alerts.services.alerts import announce, watch
 from billing.dimensions import DIMENSIONS, get_dimension
-from billing.models import MAX_LIMIT, PooledCap, PooledUsageCounter, UsageCounter
-from billing.services.alerts import announce, watch
-from billing.services.limits import effective_limit
+from billing.limits.models import MAX_LIMIT, PooledCap, PooledUsageCounter, UsageCounter
+from billing.limits.services.limits import effective_limit
 
 if TYPE_CHECKING:
     from customers.selectors import Customer

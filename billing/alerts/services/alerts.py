@@ -15,13 +15,14 @@ from django.utils import timezone
 
 from audit.trail.actions import Action
 from audit.trail.services import record
+from billing.alerts.models import DEFAULT_ALERT_PERCENTS, AlertThreshold, QuotaNotice
+from billing.alerts.services.notify import usage_alert_send
 from billing.dimensions import ALERTING, DIMENSIONS, Dimension, get_dimension
-from billing.forecast import Forecast
-from billing.models import DEFAULT_ALERT_PERCENTS, AlertThreshold, Plan, QuotaNotice
-from billing.services.errors import LimitError
-from billing.services.forecasts import refresh_forecast
-from billing.services.limits import effective_limits_for
-from billing.services.notify import usage_alert_send
+from billing.errors import LimitError
+from billing.limits.forecast import Forecast
+from billing.limits.models import Plan
+from billing.limits.services.forecasts import refresh_forecast
+from billing.limits.services.limits import effective_limits_for
 
 if TYPE_CHECKING:
     from customers.selectors import Customer, Organization, User

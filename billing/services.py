@@ -1,14 +1,17 @@
 """Limits and usage (SPEC §5): every rule about how much a customer may use lives in this
 package, one module per concern; re-exported here for callers."""
 
-from billing.services.alerts import (
+from billing.alerts.services.alerts import (
     Thresholds,
     parse_percents,
     recent_alerts,
     thresholds_at,
     thresholds_set,
 )
-from billing.services.changes import (
+from billing.alerts.services.notify import usage_alert_send, usage_digest_send, usage_digests_due
+from billing.charts import chart_bars
+from billing.errors import LimitError, NothingToReset
+from billing.limits.services.changes import (
     LIMIT_TOO_LARGE,
     NEGATIVE_LIMIT,
     REASON_REQUIRED,
@@ -20,11 +23,8 @@ from billing.services.changes import (
     plans_create_defaults,
     pooled_cap_set,
 )
-from billing.services.charts import chart_bars
-from billing.services.errors import LimitError, NothingToReset
-from billing.services.forecasts import by_forecast, forecasts_refresh
-from billing.services.hot_path import counted, counter_cte, limit_columns, limit_joins
-from billing.services.limits import (
+from billing.limits.services.forecasts import by_forecast, forecasts_refresh
+from billing.limits.services.limits import (
     Limit,
     UsageRow,
     effective_limit,
@@ -33,8 +33,8 @@ from billing.services.limits import (
     usage_for,
     usage_rows,
 )
-from billing.services.notify import usage_alert_send, usage_digest_send, usage_digests_due
-from billing.services.quota import (
+from billing.quota.services.hot_path import counted, counter_cte, limit_columns, limit_joins
+from billing.quota.services.quota import (
     Consumption,
     QuotaExceeded,
     announce_exceeded,

@@ -1,15 +1,13 @@
-"""The billing pages' forms: plan defaults, pooled caps, entitlements, a customer's override,
-usage alert percents."""
+"""The limits pages' forms: plan defaults, pooled caps, entitlements, a customer's override."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
 from billing.dimensions import DIMENSION_CHOICES, DIMENSIONS
-from billing.models import MAX_LIMIT, Plan
-from billing.services import LimitError, parse_percents
+from billing.limits.models import MAX_LIMIT, Plan
 
 LIMIT_HELP = "A whole number of 0 or more. For no limit, choose Unlimited."
 
@@ -55,11 +53,12 @@ class OverrideForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Not "(optional)": a value is needed to set one, a reason for every action but a reset.
-        self.fields["value"].conditionally_required = True
-        self.fields["reason"].conditionally_required = True
+        for name in ("value", "reason"):
+            # Read by the field template; Django's Field has no such attribute to type.
+            self.fields[name].conditionally_required = True  # type: ignore[attr-defined]  # see above
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         action = data.get("action")
         if action == "set" and data.get("value") is None and "value" not in self.errors:
             self.add_error("value", "Enter the new limit, or choose Unlimited.")
@@ -77,7 +76,9 @@ class PlanLimitForm(forms.Form):
 
     def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = Plan.objects.for_organization(organization)
+        cast(forms.ModelChoiceField, self.fields["plan"]).queryset = Plan.objects.for_organization(
+            organization
+        )
 
 
 class PooledCapForm(forms.Form):
@@ -104,69 +105,8 @@ class EntitlementsForm(forms.Form):
         kwargs.setdefault("auto_id", f"entitlements-{plan.pk}-%s")
         super().__init__(*args, **kwargs)
         self.for_plan = plan
-        self.fields["plan"].queryset = Plan.objects.for_organization(plan.organization_id)
+        plans = cast(forms.ModelChoiceField, self.fields["plan"])
+        plans.queryset = Plan.objects.for_organization(plan.organization_id)
 
     def changed_entitlements(self) -> dict[str, bool]:
         return {name: self.cleaned_data[name] for name in self.changed_data if name != "plan"}
-
-
-class ThresholdsForm(forms.Form):
-    """The usage alert percents of one scope (the organization, a plan or a customer): per
-    daily or monthly limit, follow the scope above, these percents, or no alerts."""
-
-    def __init__(self, *args: Any, current: dict, inherited: dict, above: str, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.dimensions = list(current)
-        for key, thresholds in current.items():
-            label = DIMENSIONS[key].label
-            self.fields[f"{key}_mode"] = forms.ChoiceField(
-                label=f"{label}: alert",
-                choices=[
-                    ("inherit", f"Use {above}: {_percents(inherited[key].percents)}"),
-                    ("custom", "Use these percentages"),
-                    ("none", "Never alert"),
-                ],
-                widget=forms.RadioSelect,
-                initial=_mode(thresholds.own),
-            )
-            self.fields[f"{key}_percents"] = forms.CharField(
-                label=f"{label}: percentages of the limit",
-                required=False,
-                max_length=60,
-                initial=", ".join(str(p) for p in thresholds.own or ()),
-                help_text="Up to 5 whole numbers from 1 to 100, separated by commas, e.g. 50, 80, "
-                "100. Used with “Use these percentages”.",
-            )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        for key in self.dimensions:
-            if data.get(f"{key}_mode") != "custom" or f"{key}_percents" in self.errors:
-                continue
-            try:
-                percents = parse_percents(data.get(f"{key}_percents") or "")
-            except LimitError as error:
-                self.add_error(f"{key}_percents", str(error))
-                continue
-            if not percents:
-                self.add_error(
-                    f"{key}_percents", "Give at least one percentage, or choose Never alert."
-                )
-            data[f"{key}_parsed"] = percents
-        return data
-
-    def wanted(self) -> dict[str, list[int] | None]:
-        """Dimension -> percents ([] for never), or None to follow the scope above."""
-        data = self.cleaned_data
-        return {
-            key: {"inherit": None, "none": []}.get(data[f"{key}_mode"], data.get(f"{key}_parsed"))
-            for key in self.dimensions
-        }
-
-
-def _mode(own: tuple[int, ...] | None) -> str:
-    return "inherit" if own is None else "custom" if own else "none"
-
-
-def _percents(percents: tuple[int, ...]) -> str:
-    return ", ".join(f"{p}%" for p in percents) if percents else "never"

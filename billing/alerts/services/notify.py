@@ -18,9 +18,10 @@ from django_tasks import task
 
 from audit.trail.actions import Action
 from audit.trail.services import Outcome, record
+from billing.alerts.models import QuotaNotice, UsageDigest
 from billing.dimensions import ALERTING, DIMENSIONS
-from billing.models import QuotaNotice, UsageCounter, UsageDigest
-from billing.services.limits import effective_limits_for
+from billing.limits.models import UsageCounter
+from billing.limits.services.limits import effective_limits_for
 from customers.platform import mail
 from customers.selectors import Customer, CustomerStatus, CustomerUser, Membership, Organization
 

@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from billing.dimensions import DIMENSIONS, Dimension, get_dimension
-from billing.models import CustomerLimitOverride, PlanLimit, UsageCounter
+from billing.limits.models import CustomerLimitOverride, PlanLimit, UsageCounter
 from customers.selectors import Connection, CustomerUser
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def effective_limit(customer: Customer, dimension: str) -> int | None:
 
 @dataclass(frozen=True)
 class CounterForecast:
-    """What the counter says about the window's end (billing/services/alerts.py keeps it)."""
+    """What the counter says about the window's end (billing/alerts/services/alerts.py keeps it)."""
 
     projected: int | None
     reaches_limit_at: datetime | None

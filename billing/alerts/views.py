@@ -13,9 +13,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from billing.forms import ThresholdsForm
-from billing.models import DEFAULT_ALERT_PERCENTS, Plan
-from billing.services import LimitError, Thresholds, thresholds_at, thresholds_set
+from billing.alerts.forms import ThresholdsForm
+from billing.alerts.models import DEFAULT_ALERT_PERCENTS
+from billing.alerts.services.alerts import Thresholds, thresholds_at, thresholds_set
+from billing.errors import LimitError
+from billing.limits.models import Plan
 from customers.access import organization_required, refusal_onto_form, refuse_write
 from customers.platform.requests import AuthedRequest
 from customers.selectors import Customer

@@ -11,8 +11,9 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.alerts.services.alerts import percent_crossed, watch
 from billing.dimensions import get_dimension
-from billing.models import (
+from billing.limits.models import (
     MAX_LIMIT,
     CustomerLimitOverride,
     PlanLimit,
@@ -20,8 +21,7 @@ from billing.models import (
     PooledUsageCounter,
     UsageCounter,
 )
-from billing.services.alerts import percent_crossed, watch
-from billing.services.quota import consume_sql
+from billing.quota.services.quota import consume_sql
 from customers.selectors import Customer
 
 

@@ -14,26 +14,24 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from billing.dimensions import DIMENSIONS
-from billing.forms import EntitlementsForm, OverrideForm, PlanLimitForm, PooledCapForm
-from billing.models import ENTITLEMENT_FIELDS, Plan, PooledCap
-from billing.services import (
-    LimitError,
-    by_forecast,
-    effective_limits_for,
+from billing.errors import LimitError
+from billing.limits.forms import EntitlementsForm, OverrideForm, PlanLimitForm, PooledCapForm
+from billing.limits.models import Plan, PooledCap
+from billing.limits.services.changes import (
     override_clear,
     override_set,
-    plan_defaults,
     plan_entitlements_set,
     plan_limit_impact,
     plan_limit_set,
     pooled_cap_set,
-    usage_for,
 )
+from billing.limits.services.forecasts import by_forecast
+from billing.limits.services.limits import effective_limits_for, plan_defaults, usage_for
 from customers.access import organization_required, refusal_onto_form, refuse_write
 from customers.platform.rendering import render_page
 from customers.platform.requests import AuthedRequest
 from customers.records.pagination import LIVE_STATUSES, CustomerPaginator, kept_count
-from customers.selectors import Customer, CustomerStatus
+from customers.selectors import ENTITLEMENT_FIELDS, Customer, CustomerStatus
 
 
 @dataclass

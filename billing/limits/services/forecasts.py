@@ -13,9 +13,9 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from billing.dimensions import ALERTING, Dimension, get_dimension
-from billing.forecast import Forecast, forecast_usage
-from billing.models import UsageCounter
-from billing.services.limits import effective_limits_for
+from billing.limits.forecast import Forecast, forecast_usage
+from billing.limits.models import UsageCounter
+from billing.limits.services.limits import effective_limits_for
 
 if TYPE_CHECKING:
     from customers.selectors import Customer

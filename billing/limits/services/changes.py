@@ -12,10 +12,10 @@ from django.utils import timezone
 from audit.trail.actions import Action
 from audit.trail.services import record
 from billing.dimensions import DIMENSIONS, get_dimension
-from billing.models import (
+from billing.errors import LimitError, NothingToReset
+from billing.limits.models import (
     DEFAULT_ENTITLEMENTS,
     DEFAULT_PLAN_NAMES,
-    ENTITLEMENT_FIELDS,
     MAX_LIMIT,
     CustomerLimitOverride,
     Plan,
@@ -23,9 +23,8 @@ from billing.models import (
     PooledCap,
     UsageCounter,
 )
-from billing.services.errors import LimitError, NothingToReset
-from billing.services.limits import effective_limit, usage_for
-from customers.selectors import Customer, CustomerStatus
+from billing.limits.services.limits import effective_limit, usage_for
+from customers.selectors import ENTITLEMENT_FIELDS, Customer, CustomerStatus
 
 if TYPE_CHECKING:
     from customers.selectors import Customer, Organization, User
@@ -151,7 +150,7 @@ def override_clear(*, customer: Customer, dimension: str, actor: User) -> None:
 
 def forget_forecasts(organization_id: Any, dimension: str, **which: Any) -> None:
     """A forecast is against the limit it was made with: once the limit changes, it is dropped
-    until usage is next counted (billing/services/alerts.py makes a new one)."""
+    until usage is next counted (billing/alerts/services/alerts.py makes a new one)."""
     spec = get_dimension(dimension)
     if spec.alerts:
         UsageCounter.objects.for_organization(organization_id).filter(

@@ -1,0 +1,1 @@
+"""Alerts' services: thresholds and their crossings (alerts), and the letters (notify)."""

@@ -1,0 +1,1 @@
+"""Limits' services: effective limits and usage, changes to them, and usage forecasts."""
