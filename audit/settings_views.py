@@ -16,16 +16,15 @@ from django.views.decorators.http import require_POST
 from audit.forms import AuditSettingsForm, LogStreamForm
 from audit.models import LogStream
 from audit.streams import services
-from customers.access import (
-    organization_required,
+from customers.identity.permissions import organization_required, refuse_unless_owner
+from customers.platform.errors import SERVICE_ERRORS
+from customers.platform.requests import AuthedRequest
+from customers.platform.responses import (
     private_page,
     refusal_onto_form,
-    refuse_unless_owner,
     secret_to_show,
     show_secret_once,
 )
-from customers.platform.errors import SERVICE_ERRORS
-from customers.platform.requests import AuthedRequest
 
 STREAM_ACTIONS = ("enable", "disable", "delete", "test")
 

@@ -15,7 +15,7 @@ from audit.filters import AuditFilter, EventFilter, ExecutionFilter, filtered
 from audit.models import AuditEntry, Event, Execution
 from audit.readable import with_readable_changes
 from audit.trail.services import record_export
-from customers.access import organization_required
+from customers.identity.permissions import organization_required
 from customers.platform.keyset import keyset_page
 from customers.platform.rendering import render_page
 from customers.platform.requests import AuthedRequest

@@ -3,8 +3,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
-from customers.forms import SignInForm
 from customers.identity import views as account
+from customers.identity.forms import SignInForm
 from customers.people import views as invites
 from customers.portal import two_factor
 from customers.portal import views as portal

@@ -18,8 +18,9 @@ from billing.alerts.models import DEFAULT_ALERT_PERCENTS
 from billing.alerts.services.alerts import Thresholds, thresholds_at, thresholds_set
 from billing.errors import LimitError
 from billing.limits.models import Plan
-from customers.access import organization_required, refusal_onto_form, refuse_write
+from customers.identity.permissions import organization_required, refuse_write
 from customers.platform.requests import AuthedRequest
+from customers.platform.responses import refusal_onto_form
 from customers.selectors import Customer
 
 

@@ -27,9 +27,10 @@ from billing.limits.services.changes import (
 )
 from billing.limits.services.forecasts import by_forecast
 from billing.limits.services.limits import effective_limits_for, plan_defaults, usage_for
-from customers.access import organization_required, refusal_onto_form, refuse_write
+from customers.identity.permissions import organization_required, refuse_write
 from customers.platform.rendering import render_page
 from customers.platform.requests import AuthedRequest
+from customers.platform.responses import refusal_onto_form
 from customers.records.pagination import LIVE_STATUSES, CustomerPaginator, kept_count
 from customers.selectors import ENTITLEMENT_FIELDS, Customer, CustomerStatus
 

@@ -20,19 +20,14 @@ from django.views.decorators.http import require_POST
 from audit.selectors import recent_entries
 from audit.trail.actions import Action
 from billing.services import recent_alerts
-from customers.access import (
-    attempt,
-    organization_required,
-    private_page,
-    refusal_onto_form,
-    refuse_write,
-    secret_to_show,
-    show_secret_once,
-    write_access_required,
-)
-from customers.forms import ApiTokenForm
+from customers.identity.forms import ApiTokenForm
 from customers.identity.middleware import SESSION_KEY
 from customers.identity.models import ApiToken
+from customers.identity.permissions import (
+    organization_required,
+    refuse_write,
+    write_access_required,
+)
 from customers.identity.services.organizations import (
     api_token_create,
     api_token_revoke,
@@ -46,6 +41,13 @@ from customers.identity.services.passwords import (
 from customers.platform.errors import SERVICE_ERRORS
 from customers.platform.net import client_ip, local_path
 from customers.platform.requests import AuthedRequest
+from customers.platform.responses import (
+    attempt,
+    private_page,
+    refusal_onto_form,
+    secret_to_show,
+    show_secret_once,
+)
 from customers.records.models import Customer
 
 

@@ -11,9 +11,9 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from customers.forms import ExistingAccountForm, NewAccountForm
 from customers.identity.models import User
 from customers.identity.services.sign_in import password_sign_in_refused
+from customers.people.forms import ExistingAccountForm, NewAccountForm
 from customers.people.models import Invitation
 from customers.people.services.invitations import invitation_for_token, invite_accept
 from customers.platform.errors import SERVICE_ERRORS, InvitationUnusable, refusal_text

@@ -1,5 +1,5 @@
 """What a refused service raises: one small hierarchy. The API translates it to status codes in
-one table (config/api.py); views show its message (customers.access.attempt)."""
+one table (config/api.py); views show its message (customers.platform.responses.attempt)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ UUID_SHAPED = re.compile(
 
 # A slug is at most 80 characters; one made from a name stops at 70, leaving room for the "-2"
 # that tells two of the same name apart. The browser's slug preview takes the same
-# length from the name field's data-slug-length (customers/forms.py).
+# length from the name field's data-slug-length (customers/records/forms.py).
 SLUG_LENGTH = 80
 SLUG_FROM_NAME_LENGTH = 70
 

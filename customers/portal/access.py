@@ -16,8 +16,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from audit.trail.actions import Action
-from customers.access import refuse_in_portal
 from customers.identity.middleware import current_seat
+from customers.identity.permissions import refuse_in_portal
 from customers.identity.services.sign_in import password_sign_in_refused
 from customers.identity.services.two_factor import has_two_factor
 from customers.identity.signals import SESSION_SIGNED_IN_AT

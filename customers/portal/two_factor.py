@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django_otp import login as otp_login
 
-from customers.forms import TokenCodeForm
+from customers.identity.forms import TokenCodeForm
 from customers.identity.services.two_factor import (
     CodeThrottled,
     confirmed_devices,

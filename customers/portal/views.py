@@ -15,22 +15,13 @@ from django.views.decorators.http import require_POST
 
 from audit.selectors import events_per_day_series
 from billing.services import chart_bars, usage_rows
-from customers.access import (
-    Edit,
-    act_on_invitation,
-    attempt,
-    private_page,
-    refusal_onto_form,
-    save_edit,
-    secret_to_show,
-    show_secret_once,
-    warn_if_undelivered,
-)
 from customers.connections.models import Connection
 from customers.connections.services import connection_revoke
-from customers.forms import PortalCustomerForm, TeammateInviteForm, TokenForm
+from customers.identity.forms import TokenForm
 from customers.identity.models import ApiToken
 from customers.identity.services.organizations import api_token_create, api_token_revoke
+from customers.people.actions import act_on_invitation, warn_if_undelivered
+from customers.people.forms import TeammateInviteForm
 from customers.people.models import CustomerUser, Invitation
 from customers.people.services.invitations import invite_send
 from customers.people.services.seats import (
@@ -42,7 +33,16 @@ from customers.people.services.seats import (
 from customers.platform.errors import SERVICE_ERRORS, ServiceError, refusal_text
 from customers.platform.net import client_ip
 from customers.platform.requests import AuthedRequest
+from customers.platform.responses import (
+    attempt,
+    private_page,
+    refusal_onto_form,
+    secret_to_show,
+    show_secret_once,
+)
 from customers.portal.access import View, portal_page, render_portal
+from customers.records.editing import Edit, save_edit
+from customers.records.forms import PortalCustomerForm
 
 
 @portal_page()

@@ -18,31 +18,25 @@ from audit import selectors as audit
 from audit.selectors import events_per_day_series
 from audit.trail.services import record_read
 from billing.services import chart_bars, usage_rows
-from customers.access import (
-    Edit,
-    act_on_invitation,
-    attempt,
-    organization_required,
-    refusal_onto_form,
-    save_edit,
-    warn_if_undelivered,
-    write_access_required,
-)
 from customers.connections import services as connections_services
 from customers.connections.models import Connection
 from customers.connections.services import connections_revoke_all
-from customers.forms import (
-    CustomerCreateForm,
-    CustomerEditForm,
-    DeleteCustomerForm,
-    ReplaceAdminForm,
-)
+from customers.identity.permissions import organization_required, write_access_required
+from customers.people.actions import act_on_invitation, warn_if_undelivered
 from customers.people.models import CustomerUser, Invitation
 from customers.people.services.invitations import customer_admin_replace
 from customers.platform.errors import ServiceError
 from customers.platform.rendering import render_page
 from customers.platform.requests import AuthedRequest
+from customers.platform.responses import attempt, refusal_onto_form
+from customers.records.editing import Edit, save_edit
 from customers.records.filters import CustomerFilter
+from customers.records.forms import (
+    CustomerCreateForm,
+    CustomerEditForm,
+    DeleteCustomerForm,
+    ReplaceAdminForm,
+)
 from customers.records.models import Customer
 from customers.records.pagination import CustomerPaginator
 from customers.records.services.lifecycle import (

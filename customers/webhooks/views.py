@@ -13,22 +13,24 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers.access import (
-    attempt,
+from customers.identity.permissions import (
     organization_required,
-    private_page,
-    refusal_onto_form,
     refuse_write,
-    secret_to_show,
-    show_secret_once,
     write_access_required,
 )
-from customers.forms import ReplaySinceForm, WebhookEndpointForm
 from customers.platform.errors import SERVICE_ERRORS
 from customers.platform.keyset import keyset_page
 from customers.platform.rendering import render_page
 from customers.platform.requests import AuthedRequest
+from customers.platform.responses import (
+    attempt,
+    private_page,
+    refusal_onto_form,
+    secret_to_show,
+    show_secret_once,
+)
 from customers.webhooks.delivery import body_of
+from customers.webhooks.forms import ReplaySinceForm, WebhookEndpointForm
 from customers.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from customers.webhooks.registry import EVENT_TYPES
 from customers.webhooks.services import (

@@ -194,7 +194,7 @@ def _invite_accept(w):
 
 
 def _customer_edit(w):
-    from customers.forms import CustomerEditForm
+    from customers.records.forms import CustomerEditForm
 
     w.console.post(
         reverse("customers:edit", args=[w.customer.pk]),
@@ -203,7 +203,7 @@ def _customer_edit(w):
 
 
 def _portal_settings(w):
-    from customers.forms import PortalCustomerForm
+    from customers.records.forms import PortalCustomerForm
 
     w.portal.post(
         reverse("portal:settings"),

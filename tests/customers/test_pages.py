@@ -255,7 +255,7 @@ class TestDangerZone:
 class TestEdit:
     def form_data(self, customer, **changes):
         """What the browser posts: every field, plus the value each had when shown."""
-        from customers.forms import CustomerEditForm
+        from customers.records.forms import CustomerEditForm
 
         form = CustomerEditForm(instance=customer)
         data = {"version": customer.version}

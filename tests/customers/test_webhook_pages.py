@@ -7,10 +7,10 @@ import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
-from customers.forms import WebhookEndpointForm
 from customers.models import WebhookDelivery, WebhookEndpoint
 from customers.services import endpoint_create
 from customers.webhooks.delivery import deliver_now
+from customers.webhooks.forms import WebhookEndpointForm
 from tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db

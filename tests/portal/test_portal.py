@@ -141,7 +141,7 @@ def test_a_non_admin_sees_settings_read_only(portal_admin):
 
 class TestSettings:
     def data(self, customer, **changes):
-        from customers.forms import PortalCustomerForm
+        from customers.records.forms import PortalCustomerForm
 
         customer.refresh_from_db()  # what the page would show now
         form = PortalCustomerForm(instance=customer)

@@ -1,54 +1,30 @@
-"""The customers app's forms: sign-in, customers (create, edit, danger zone), API keys, the portal
-(settings, teammates, tokens, two-factor) and invitation acceptance."""
+"""The customer record's forms: create, edit (the console's and the portal's), the Danger Zone's
+replace-admin and delete, and how a stale edit shows both people's changes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.password_validation import validate_password
 from django.http import HttpRequest
 
 from billing.selectors import plans_of
-from customers.identity.models import ApiToken, Organization, User
-from customers.identity.services.sign_in import password_sign_in_refused
+from customers.identity.models import Organization
 from customers.people.models import CustomerUser
 from customers.people.services.seats import PORTAL_FIELDS
 from customers.platform.net import normalise_ip_allow_list
 from customers.platform.slugs import SLUG_FROM_NAME_LENGTH, SLUG_LENGTH, slug_from_name
 from customers.records.models import Customer, validate_slug_not_uuid
 from customers.records.services.records import EDITABLE_FIELDS
-from customers.webhooks.models import WebhookEndpoint
-from customers.webhooks.registry import EVENT_TYPES
 
 
-class SignInForm(AuthenticationForm):
-    username = forms.EmailField(
-        label="Email",
-        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
-    )
-
-    def confirm_login_allowed(self, user: Any) -> None:
-        super().confirm_login_allowed(user)
-        refusal = password_sign_in_refused(user, self.request)
-        if refusal:
-            raise forms.ValidationError(refusal, code="refused")
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": (
-            "That email and password don't match an account. Check both and try again."
-        ),
-    }
+def _seat_email(seat: CustomerUser) -> str:
+    return seat.user.email
 
 
-class ApiTokenForm(forms.ModelForm):
-    class Meta:
-        model = ApiToken
-        fields = ["name"]
-        labels = {"name": "Key name"}
-        help_texts = {"name": "Where it will be used, e.g. “billing-sync production”."}
+def _choices(form: forms.BaseForm, name: str) -> forms.ModelChoiceField[Any]:
+    """A form's model choice field, as its type (``form.fields`` holds plain Fields)."""
+    return cast("forms.ModelChoiceField[Any]", form.fields[name])
 
 
 class CustomerCreateForm(forms.Form):
@@ -65,7 +41,7 @@ class CustomerCreateForm(forms.Form):
         required=False,
         help_text="Your own identifier for this customer, e.g. customer_12345.",
     )
-    plan = forms.ModelChoiceField(queryset=None, empty_label=None)
+    plan: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None, empty_label=None)
     admin_email = forms.EmailField(
         label="Admin email",
         required=False,
@@ -77,7 +53,7 @@ class CustomerCreateForm(forms.Form):
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = plans_of(organization)
+        _choices(self, "plan").queryset = plans_of(organization)
         self.fields["name"].widget.attrs.update(
             {
                 "data-slug-source": "id_slug",
@@ -118,13 +94,16 @@ class CustomerEditForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         customer = self.instance
         if "plan" in self.fields:
-            self.fields["plan"].queryset = plans_of(customer.organization_id)
-            self.fields["plan"].empty_label = None
+            plan = _choices(self, "plan")
+            plan.queryset = plans_of(customer.organization_id)
+            plan.empty_label = None
         seats = CustomerUser.objects.for_customer(customer).select_related("user")
         for name in ("billing_contact", "legal_contact", "security_contact", "technical_contact"):
-            self.fields[name].queryset = seats
-            self.fields[name].empty_label = "— none —"
-            self.fields[name].label_from_instance = lambda seat: seat.user.email
+            contact = _choices(self, name)
+            contact.queryset = seats
+            contact.empty_label = "— none —"
+            # Replacing the method is Django's documented way to label each choice.
+            contact.label_from_instance = _seat_email  # type: ignore[method-assign,assignment]  # see above
         if not self.is_bound:
             self.initial["version"] = customer.version
         # Each field carries the value the form was shown with, so a save knows which fields
@@ -212,7 +191,7 @@ def merge_stale_edit(
             yours = form.cleaned_data.get(name)
             rows.append(
                 {
-                    "label": Customer._meta.get_field(name).verbose_name,
+                    "label": getattr(Customer._meta.get_field(name), "verbose_name", name),
                     "theirs": saved if saved not in (None, "") else "—",
                     "yours": (yours if yours not in (None, "") else "—")
                     if name in mine
@@ -227,90 +206,3 @@ def merge_stale_edit(
     merged = type(form)(data, instance=current)
     merged.is_valid()
     return rows, merged
-
-
-# --- the portal, two-factor and invitation pages -----------------------------------------
-
-
-class TeammateInviteForm(forms.Form):
-    email = forms.EmailField(
-        error_messages={"invalid": "Enter a full email address, like jane@example.com."}
-    )
-    role = forms.ChoiceField(choices=CustomerUser.Role.choices, initial=CustomerUser.Role.USER)
-
-
-class TokenForm(forms.Form):
-    name = forms.CharField(
-        max_length=100, label="Key name", help_text="Where it will be used, e.g. “ci-pipeline”."
-    )
-
-
-class TokenCodeForm(forms.Form):
-    code = forms.CharField(
-        label="6-digit code",
-        max_length=8,
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
-        ),
-    )
-
-
-class NewAccountForm(forms.Form):
-    name = forms.CharField(max_length=150, label="Your name")
-    password1 = forms.CharField(
-        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
-    password2 = forms.CharField(
-        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
-
-    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.email = email
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        first, second = data.get("password1"), data.get("password2")
-        if first and second and first != second:
-            self.add_error("password2", "The two passwords differ; type the same one twice.")
-        elif first:
-            try:
-                validate_password(first, User(email=self.email, name=data.get("name", "")))
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
-        return data
-
-
-class ExistingAccountForm(forms.Form):
-    password = forms.CharField(
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
-    )
-
-
-class WebhookEndpointForm(forms.Form):
-    """A webhook endpoint as the console edits it; the services check the URL's destination."""
-
-    url = forms.URLField(
-        max_length=500,
-        label="Endpoint URL",
-        assume_scheme="https",
-        help_text="Where we POST each event. A public HTTPS address.",
-    )
-    # The model's field, with its length and its single-line rule (no CR/LF, U+2028, \x01…).
-    description = WebhookEndpoint._meta.get_field("description").formfield(required=False)
-    event_types = forms.MultipleChoiceField(
-        choices=[(name, name) for name in EVENT_TYPES],
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label="Events",
-        help_text="None ticked: every event type, including ones added later.",
-    )
-    enabled = forms.BooleanField(required=False, initial=True)
-
-
-class ReplaySinceForm(forms.Form):
-    since = forms.DateTimeField(
-        label="Replay events since (UTC)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
-    )
