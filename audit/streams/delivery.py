@@ -63,7 +63,9 @@ def send(stream: LogStream, events: list[dict[str, Any]]) -> None:
         except OSError as failure:  # a full disk, a folder we may not write
             raise DeliveryFailed(f"The file cannot be written: {failure.strerror}") from None
         return
-    request = formats.HTTP_FORMATS[stream.kind](events, decrypt(stream.secret_encrypted))
+    request = formats.HTTP_FORMATS[LogStream.Kind(stream.kind)](
+        events, decrypt(stream.secret_encrypted)
+    )
     url = stream.url or formats.DATADOG_INTAKE
     request.headers["User-Agent"] = "Tenantry-Audit-Streams/1"
     try:

@@ -70,6 +70,7 @@ class Action(StrEnum):
     PLAN_ENTITLEMENTS_CHANGED = "plan.entitlements_changed"
     PLAN_LIMIT_CHANGED = "plan_limit.changed"
     POOLED_CAP_CHANGED = "pooled_cap.changed"
+    PORTAL_IP_DENIED = "portal.ip_denied"
     QUOTA_EXCEEDED = "quota.exceeded"
     TWO_FACTOR_ENABLED = "two_factor.enabled"
     TWO_FACTOR_FAILED = "two_factor.failed"

@@ -15,7 +15,7 @@ def tenancy(request: TenantRequest) -> dict[str, Any]:
         # Only evaluated where a template asks (the user menu). A member's memberships carry
         # it (customers/identity/middleware.py); anyone else costs one small query.
         if membership is not None:
-            return membership.has_portal
+            return bool(membership.has_portal)
         return current_seat(request) is not None
 
     return {

@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from customers.identity.models import ApiToken
 from customers.identity.services.sign_in import password_sign_in_refused
+from customers.platform.validators import validate_single_line
 
 
 class SignInForm(AuthenticationForm):
@@ -31,12 +31,14 @@ class SignInForm(AuthenticationForm):
     }
 
 
-class ApiTokenForm(forms.ModelForm):
-    class Meta:
-        model = ApiToken
-        fields = ["name"]
-        labels = {"name": "Key name"}
-        help_texts = {"name": "Where it will be used, e.g. “billing-sync production”."}
+class ApiTokenForm(forms.Form):
+    # The model's rules for the name: its length and one line (no CR/LF, U+2028, \x01…).
+    name = forms.CharField(
+        max_length=100,
+        validators=[validate_single_line],
+        label="Key name",
+        help_text="Where it will be used, e.g. “billing-sync production”.",
+    )
 
 
 class TokenForm(forms.Form):

@@ -20,9 +20,11 @@ def current_seat(request: TenantRequest) -> CustomerUser | None:
     request however many checks ask."""
     if SEAT_ATTRIBUTE not in request.__dict__:
         user = getattr(request, "user", None)
-        signed_in = isinstance(user, User)
-        request.__dict__[SEAT_ATTRIBUTE] = CustomerUser.seat_of(user) if signed_in else None
-    return request.__dict__[SEAT_ATTRIBUTE]
+        request.__dict__[SEAT_ATTRIBUTE] = (
+            CustomerUser.seat_of(user) if isinstance(user, User) else None
+        )
+    seat: CustomerUser | None = request.__dict__[SEAT_ATTRIBUTE]
+    return seat
 
 
 class CurrentOrganizationMiddleware:
@@ -41,7 +43,7 @@ class CurrentOrganizationMiddleware:
         request.memberships = []
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            memberships = list(
+            memberships: list[Membership] = list(
                 Membership.objects.filter(user=user)
                 .select_related("organization")
                 # The account menu's portal link, in this query rather than one of its own.

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 
 from audit.trail.actions import Action
@@ -18,7 +18,8 @@ from customers.identity.middleware import current_seat
 from customers.identity.models import Membership
 from customers.platform.requests import AuthedRequest, TenantRequest
 
-View = Callable[..., HttpResponse]
+# Any page, a streamed export's too.
+View = Callable[..., HttpResponseBase]
 
 
 VIEWER_CANNOT_WRITE = "Your role in this organization is read-only."
@@ -32,7 +33,7 @@ def organization_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapped(request: TenantRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: TenantRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.organization is None:
             if current_seat(request) is not None:
                 # A customer's user: their place is the portal.
@@ -83,7 +84,7 @@ def write_access_required(view: View) -> View:
 
     @organization_required
     @wraps(view)
-    def wrapped(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.membership.can_write:
             refuse_write(request)
         return view(request, *args, **kwargs)

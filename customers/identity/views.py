@@ -87,7 +87,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         with transaction.atomic():  # the new password and its audit entry, or neither
             response = super().form_valid(form)
             password_set_recorded(
-                user=self.request.user,
+                user=form.user,  # the signed-in person whose password the form changed
                 action=Action.PASSWORD_CHANGED,
                 organization=getattr(self.request, "organization", None),
             )
@@ -185,7 +185,7 @@ def api_keys(request: AuthedRequest) -> HttpResponse:
             else:
                 messages.success(request, f"API key “{token.name}” created. Copy it now.")
                 return show_secret_once(request, new_secret, "api_keys")
-    new_secret = secret_to_show(request) if request.method == "GET" else None
+    shown = secret_to_show(request) if request.method == "GET" else None
     tokens = (
         ApiToken.objects.for_organization(request.organization)
         .filter(customer__isnull=True)  # customer tokens live in each customer's portal
@@ -194,10 +194,10 @@ def api_keys(request: AuthedRequest) -> HttpResponse:
     response = render(
         request,
         "customers/api_keys.html",
-        {"form": form, "tokens": tokens, "new_secret": new_secret},
+        {"form": form, "tokens": tokens, "new_secret": shown},
         status=422 if form.errors else 200,
     )
-    return private_page(response, new_secret)
+    return private_page(response, shown)
 
 
 @require_POST

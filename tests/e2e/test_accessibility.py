@@ -20,7 +20,7 @@ from django.apps import apps as django_apps
 from django.core import mail
 from django.core.management import call_command
 
-from audit.management.commands.seed_demo import (
+from audit.devtools.seed import (
     DEMO_PASSWORD,
     OWNER_EMAIL,
     SUPPORT_EMAIL,

@@ -27,7 +27,7 @@ from billing.limits.services.limits import effective_limit, usage_for
 from customers.selectors import ENTITLEMENT_FIELDS, Customer, CustomerStatus
 
 if TYPE_CHECKING:
-    from customers.selectors import Customer, Organization, User
+    from customers.selectors import ApiToken, Customer, Organization, User
 
 
 REASON_REQUIRED = "Say why this customer gets its own limit (for the audit trail)."
@@ -90,7 +90,7 @@ def override_set(
     dimension: str,
     value: int | None,
     reason: str,
-    actor: User,
+    actor: User | ApiToken | None,
     expires_at: datetime | None = None,
 ) -> CustomerLimitOverride:
     """Give one customer its own limit (``value`` None = unlimited)."""
@@ -128,7 +128,7 @@ def override_set(
 
 
 @transaction.atomic
-def override_clear(*, customer: Customer, dimension: str, actor: User) -> None:
+def override_clear(*, customer: Customer, dimension: str, actor: User | ApiToken | None) -> None:
     """Back to the plan's default."""
     spec = get_dimension(dimension)
     before = effective_limit(customer, spec.key)

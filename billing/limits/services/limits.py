@@ -171,9 +171,10 @@ class UsageRow:
 
     @property
     def percent(self) -> int:
-        if self.limit.value in (None, 0):
-            return 100 if self.limit.value == 0 and self.used else 0
-        return min(100, round(100 * self.used / self.limit.value))
+        value = self.limit.value
+        if not value:  # unlimited (None), or a limit of 0
+            return 100 if value == 0 and self.used else 0
+        return min(100, round(100 * self.used / value))
 
     @property
     def level(self) -> str:

@@ -16,7 +16,7 @@ from customers.platform.net import client_ip, ip_allowed
 from customers.platform.requests import AuthedRequest
 
 
-def _admit(request: AuthedRequest, token: ApiToken | None) -> ApiToken | None:
+def _admit(request: HttpRequest, token: ApiToken | None) -> ApiToken | None:
     """A live token, and whether it may be used from here, now."""
     if token is None:
         return None
@@ -56,7 +56,7 @@ def spend_request(customer: Any, organization_id: Any) -> None:
         raise QuotaExceeded(consumption)
 
 
-def deny(request: AuthedRequest, token: ApiToken, message: str) -> None:
+def deny(request: HttpRequest, token: ApiToken, message: str) -> None:
     """Refuse with 403, audited as denied (as the portal and the console do)."""
     record(
         action=Action.API_DENIED,
@@ -93,7 +93,7 @@ token_auth = [BearerToken(), FastlyKey()]
 
 
 def organization_token(request: AuthedRequest) -> ApiToken:
-    token = request.auth
+    token: ApiToken = request.auth
     if token.customer_id:
         deny(
             request,

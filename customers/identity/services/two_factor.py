@@ -27,7 +27,7 @@ def confirmed_devices(user: User) -> list[TOTPDevice]:
 
 def has_two_factor(user: User) -> bool:
     """Whether the person enrolled a device (one EXISTS: the portal's gate asks on each page)."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 @transaction.atomic

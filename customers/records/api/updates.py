@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -185,7 +186,7 @@ def _validated(sent: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     return update
 
 
-def _message(problem: dict[str, Any], value: Any) -> str:
+def _message(problem: Mapping[str, Any], value: Any) -> str:
     """A schema error as the sentence a person reads after the field's name."""
     kind = problem["type"]
     if kind == "extra_forbidden":

@@ -60,7 +60,7 @@ RESTORE_WINDOW_PASSED = (
 def _check_transition(customer: Customer, event: str) -> None:
     if customer.status not in LIFECYCLE[event]:
         template = REFUSALS.get(
-            (event, customer.status), "{name} cannot be {event}d while {status}."
+            (event, CustomerStatus(customer.status)), "{name} cannot be {event}d while {status}."
         )
         raise TransitionRefused(
             template.format(
