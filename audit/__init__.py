@@ -1,0 +1,1 @@
+"""What happened: the audit trail, its exports and streams, and the activity customers report."""

@@ -7,7 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from audit.models import AuditEntry, Event, Execution
+from audit.activity.models import Event, Execution
+from audit.trail.models import AuditEntry
 from customers.admin.mixins import AdminBase, EstimatedCountPaginator, TenantAdminMixin
 
 

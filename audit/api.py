@@ -12,8 +12,8 @@ from pydantic import BaseModel, StrictInt
 
 from audit.activity import hot_path
 from audit.activity.ingestion import events_ingest, executions_ingest
-from audit.models import AuditEntry
 from audit.trail.actions import Action
+from audit.trail.models import AuditEntry
 from billing.services import QuotaExceeded, refused
 from customers.api.schemas import ERRORS as AUDIT_ERRORS
 from customers.api.schemas import QuotaError

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import checkpoints, maintenance
-from audit.models import AuditEntry
 from audit.trail.actions import Action
 from audit.trail.chain import UnknownKey, canonical, entry_hash
+from audit.trail.models import AuditEntry
 from audit.trail.services import record
 from customers.selectors import Organization
 

@@ -18,8 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from audit.models import AuditEntry
 from audit.trail.chain import current_key_id, sign
+from audit.trail.models import AuditEntry
 from customers.selectors import Organization
 
 NO_ORGANIZATION = "none"  # the file of entries that belong to no organization

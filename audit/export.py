@@ -11,7 +11,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from audit.models import AuditEntry
+from audit.trail.models import AuditEntry
 from customers.platform.requests import AuthedRequest
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -9,8 +9,9 @@ from django import forms
 from django.apps import apps
 from django.db.models import Q, QuerySet
 
-from audit.models import AuditEntry, Event, Execution, Workflow
+from audit.activity.models import Event, Execution, Workflow
 from audit.trail.actions import action_choices
+from audit.trail.models import AuditEntry
 
 
 def _workflows(request: Any) -> QuerySet[Workflow]:

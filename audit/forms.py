@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from audit.models import LogStream
+from audit.streams.models import LogStream
 from audit.streams.services import START_CHOICES
 
 

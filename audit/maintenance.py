@@ -19,7 +19,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
-from audit.models import AuditEntry
+from audit.trail.models import AuditEntry
 
 TABLE = "audit_auditentry"
 

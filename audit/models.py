@@ -1,5 +1,5 @@
-"""The audit app's models, one module per package; re-exported here, so Django finds them all and
-``from audit.models import AuditEntry`` keeps working outside the app."""
+"""The audit app's models, one module per package (trail, streams, activity); re-exported here
+so Django finds them all, for the app's pages, admin and commands, and for tests."""
 
 from audit.activity.models import Event, Execution, Workflow
 from audit.streams.models import LogStream

@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404
 
 from audit.export import csv_response, filters_message
 from audit.filters import AuditFilter, filtered
-from audit.models import AuditEntry
 from audit.readable import with_readable_changes
+from audit.trail.models import AuditEntry
 from audit.trail.services import record_export
 from customers.platform.keyset import keyset_page
 from customers.platform.rendering import render_page

@@ -10,8 +10,9 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from audit.models import AuditEntry, Event, Execution
+from audit.activity.models import Event, Execution
 from audit.trail.actions import Action
+from audit.trail.models import AuditEntry
 
 if TYPE_CHECKING:
     from customers.selectors import Customer, Organization

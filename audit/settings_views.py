@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audit.forms import AuditSettingsForm, LogStreamForm
-from audit.models import LogStream
 from audit.streams import services
+from audit.streams.models import LogStream
 from customers.identity.permissions import organization_required, refuse_unless_owner
 from customers.platform.errors import SERVICE_ERRORS
 from customers.platform.requests import AuthedRequest

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit import checkpoints
-from audit.models import AuditEntry
 from audit.trail.chain import UnknownKey, entry_hash
+from audit.trail.models import AuditEntry
 
 
 @dataclass

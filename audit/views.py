@@ -10,10 +10,11 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from audit.activity.models import Event, Execution
 from audit.export import csv_response, filters_message
 from audit.filters import AuditFilter, EventFilter, ExecutionFilter, filtered
-from audit.models import AuditEntry, Event, Execution
 from audit.readable import with_readable_changes
+from audit.trail.models import AuditEntry
 from audit.trail.services import record_export
 from customers.identity.permissions import organization_required
 from customers.platform.keyset import keyset_page

@@ -1,0 +1,1 @@
+"""Limits and usage: plans, overrides, quota, usage alerts."""

@@ -1,5 +1,5 @@
-"""Limits and usage (SPEC §5): every rule about how much a customer may use lives in this
-package, one module per concern; re-exported here for callers."""
+"""Limits and usage: every rule about how much a customer may use lives in billing's packages
+(limits, quota, alerts), one module per concern; re-exported here, the door other apps call."""
 
 from billing.alerts.services.alerts import (
     Thresholds,

@@ -2,8 +2,7 @@
 
 Billing and audit name these models in their foreign keys, type hints and their own queries
 (each still scoped by ``for_organization`` or a named cross-tenant read); they never import the
-customers app's model modules, its services or its views. A write they need goes through a
-customers service, called from config or from the customers app itself."""
+customers app's model modules. A write they need calls the customers service that owns it."""
 
 from __future__ import annotations
 

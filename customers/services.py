@@ -1,6 +1,6 @@
-"""Every write to identity and customers goes through these services, each audited in its own
-transaction. One module per domain; this package re-exports them so callers import from
-``customers.services``."""
+"""The customers app's services, re-exported for callers outside its domains (tests, the
+admin): each lives in its domain's package (identity, records, people, connections, health,
+webhooks), and code inside the app imports it from there."""
 
 from customers.connections.services import (
     CONNECTION_NOT_ACTIVE,

@@ -24,7 +24,7 @@ import psycopg
 from django.db import connection
 from django.utils import timezone
 
-from audit.models import Event
+from audit.activity.models import Event
 from billing.services import (
     QuotaExceeded,
     announce_exceeded,

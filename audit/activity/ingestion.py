@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import Event, Execution, Workflow
+from audit.activity.models import Event, Execution, Workflow
 from audit.trail.actions import Action
 from audit.trail.services import record
 from billing.services import QuotaExceeded, consume

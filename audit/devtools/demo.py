@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from audit.models import Event
+from audit.activity.models import Event
 from billing.dimensions import get_dimension
 from billing.services import consume
 from customers.selectors import Customer

@@ -21,9 +21,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_tasks import task
 
-from audit.models import AuditEntry, LogStream
 from audit.streams import formats
+from audit.streams.models import LogStream
 from audit.trail.hooks import after_record
+from audit.trail.models import AuditEntry
 from customers.platform.jobs import BETWEEN_POLLS, come_back, waiting
 from customers.platform.outbound.safety import UnsafeDestination
 from customers.platform.outbound.secrets import decrypt

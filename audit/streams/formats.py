@@ -12,7 +12,8 @@ from typing import Any
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from audit.models import AuditEntry, LogStream
+from audit.streams.models import LogStream
+from audit.trail.models import AuditEntry
 
 DATADOG_INTAKE = "https://http-intake.logs.datadoghq.com/api/v2/logs"
 

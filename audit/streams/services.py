@@ -14,10 +14,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import AuditEntry, LogStream
 from audit.streams import formats
 from audit.streams.delivery import DeliveryFailed, send, wake
+from audit.streams.models import LogStream
 from audit.trail.actions import Action
+from audit.trail.models import AuditEntry
 from audit.trail.services import Outcome, record
 from customers.platform.errors import Conflict, Invalid
 from customers.platform.outbound.safety import UnsafeDestination, check_destination

@@ -1,4 +1,4 @@
-"""The billing pages: plans and pooled caps, and the Customize Customer Limits grid."""
+"""The limits pages: plans and pooled caps, and the Customize Customer Limits grid."""
 
 from __future__ import annotations
 

@@ -42,10 +42,10 @@ ERRORS = {
 }
 
 
-# A plain pydantic model, not a ninja Schema: responses are built as dicts (customers/
-# shapes.py), and a Schema wraps every item in an attribute getter first (2.2 ms for a page of
-# 50 customers, against 0.1 ms; make bench PROFILE=api-get-customers). The docstring is the
-# OpenAPI description.
+# A plain pydantic model, not a ninja Schema: responses are built as dicts
+# (customers/records/shapes.py), and a Schema wraps every item in an attribute getter first (2.2 ms
+# for a page of 50 customers, against 0.1 ms; make bench PROFILE=api-get-customers). The docstring
+# is the OpenAPI description.
 class CustomerOut(BaseModel):
     """Field for field the seed's Customer data model."""
 

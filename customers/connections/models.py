@@ -78,7 +78,7 @@ class Connection(TenantModel):
 
 class ConnectionActivity(TenantModel):
     """How many successes or errors a connected account reported on one UTC day. Counted by
-    the same atomic upsert as usage (billing.services.count_atomically): nothing is read
+    the same atomic upsert as usage (billing.quota.services.quota.count_atomically): nothing is read
     first, so concurrent reports are all counted."""
 
     class Outcome(models.TextChoices):

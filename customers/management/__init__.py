@@ -1,0 +1,1 @@
+"""The customers app's commands: housekeeping, purge_deleted_customers."""

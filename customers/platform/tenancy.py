@@ -19,10 +19,10 @@ keeps ``.unscoped()`` to the places allowed it):
 How Django's own paths are handled (each one is tested in tests/customers/test_tenancy.py):
 
 * ``_default_manager`` is ``objects``, so anything Django builds from it fails closed too.
-  - **Django admin**: ``TenantAdminMixin`` (customers/admin.py) overrides ``get_queryset`` and
-    the foreign-key choice fields to use ``.unscoped()``: support staff see every tenant.
-    Django's related-field list filters read through ``_default_manager`` too and fail
-    closed; the admin uses its own ``SimpleListFilter`` for those (``PlanNameFilter``).
+  - **Django admin**: ``TenantAdminMixin`` (customers/admin/mixins.py) overrides ``get_queryset``
+    and the foreign-key choice fields to use ``.unscoped()``: support staff see every tenant.
+    Django's related-field list filters read through ``_default_manager`` too and fail closed; the
+    admin uses its own ``SimpleListFilter`` for those (``PlanNameFilter``).
   - **ModelForm choice fields** for a tenant-owned foreign key raise until the form sets a
     scoped ``queryset`` in ``__init__``; forgetting it is a loud error, never a leak.
   - **validate_unique / validate_constraints** query ``_default_manager``. Every uniqueness

@@ -228,7 +228,7 @@
 
   // Django's slugify step by step (ASCII only, drop what is not a word character, space or
   // hyphen, join with hyphens), then cut at the server's length (data-slug-length), as
-  // customers/models/slugs.py does: the preview is the slug the server would make.
+  // customers/platform/slugs.py does: the preview is the slug the server would make.
   function slugify(value, length) {
     return value.normalize("NFKD").replace(/[^\x00-\x7f]/g, "").toLowerCase()
       .replace(/[^\w\s-]/g, "").replace(/[-\s]+/g, "-").replace(/^[-_]+|[-_]+$/g, "")

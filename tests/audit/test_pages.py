@@ -259,7 +259,8 @@ class TestKeyset:
 
 @requires_postgres
 def test_the_page_query_is_an_index_range_scan(org, activity):
-    """The redundant ``started_at <= x`` bound becomes the index condition (audit/keyset.py)."""
+    """The redundant ``started_at <= x`` bound becomes the index condition
+    (customers/platform/keyset.py)."""
     moment = timezone.now()
     page_query = (
         Execution.objects.for_organization(org)

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from audit.models import Event, Execution
+from audit.activity.models import Event, Execution
 
 
 class Command(BaseCommand):

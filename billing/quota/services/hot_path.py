@@ -1,8 +1,9 @@
-"""The billing half of event ingestion's hot path on PostgreSQL: the effective limits and
-pooled caps as columns of the caller's one lookup, and a counter's conditional upsert as a
-CTE of the caller's one statement. The rules are the ones of limits.py and quota.py:
-``effective_limit`` (an unexpired override, else the plan's default; None is unlimited) and
-``count_atomically`` (add unless that passes the limit; nothing read first)."""
+"""The billing half of event ingestion's hot path on PostgreSQL: the effective limits and pooled
+caps as columns of the caller's one lookup, and a counter's conditional upsert as a CTE of the
+caller's one statement. The rules are the ones of billing/limits/services/limits.py and of
+quota.py beside this module: ``effective_limit`` (an unexpired override, else the plan's default;
+None is unlimited) and ``count_atomically`` (add unless that passes the limit; nothing read
+first)."""
 
 from __future__ import annotations
 

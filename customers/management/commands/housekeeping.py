@@ -1,5 +1,6 @@
-"""``manage.py housekeeping``: announce expired invitations and send due webhook deliveries
-now; ``--enqueue`` hands the job to the background worker instead (make run does, so the
+"""``manage.py housekeeping``: run the worker's recurring job now (expired invitations, webhook
+deliveries, health scores, digests, log streams, audit checkpoints and archives, domain
+checks); ``--enqueue`` hands it to the background worker instead (make run does, so the
 worker repeats it every minute)."""
 
 from __future__ import annotations

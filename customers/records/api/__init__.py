@@ -1,1 +1,2 @@
-"""The Customer resource, in the seed API's exact shape: read, list, create, update, lifecycle."""
+"""The Customer resource: the seed's endpoints in its exact shape (read, update, delete), and
+beyond it listing, creation and the lifecycle."""
