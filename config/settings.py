@@ -66,6 +66,9 @@ AUDIT_STREAM_FILE_DIR = env.path("AUDIT_STREAM_FILE_DIR", default=VAR_DIR / "aud
 AUDIT_STREAM_ALLOW_PRIVATE = env.bool("AUDIT_STREAM_ALLOW_PRIVATE", default=DEBUG)
 # Webhook signing secrets are kept encrypted under this key (default: derived from SECRET_KEY).
 WEBHOOK_SECRETS_KEY = env.str("WEBHOOK_SECRETS_KEY", default="")
+# Domain verification asks these DNS servers ("host" or "host:port"; empty: the system's).
+DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
+DNS_TIMEOUT_SECONDS = env.float("DNS_TIMEOUT_SECONDS", default=3.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -7,12 +7,22 @@ from ninja import Router
 
 from customers.connections import api as connections
 from customers.identity.api import organization
+from customers.identity.domains import api as domains
 from customers.people.api import invitations, users
 from customers.records.api import customer, listing
 from customers.webhooks import api as webhooks
 
 router = Router()
-for module in (organization, customer, users, listing, invitations, connections, webhooks):
+for module in (
+    organization,
+    customer,
+    users,
+    listing,
+    invitations,
+    connections,
+    domains,
+    webhooks,
+):
     router.add_router("/", module.router)
 
 __all__ = ["router"]

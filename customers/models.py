@@ -2,6 +2,7 @@
 ``from customers.models import Customer`` keeps working and Django finds them all."""
 
 from customers.connections.models import Connection, ConnectionActivity
+from customers.identity.domains.models import VerifiedDomain
 from customers.identity.models import (
     ApiToken,
     IdempotencyKey,
@@ -60,6 +61,7 @@ __all__ = [
     "ThrottleWindow",
     "User",
     "UserManager",
+    "VerifiedDomain",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

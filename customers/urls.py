@@ -1,9 +1,11 @@
-"""The customers app's pages: sign-in and account, the console, invitations, the portal."""
+"""The customers app's pages: sign-in and account, API keys and webhooks settings, the console
+(customers, their domains), invitations, the portal."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
 from customers.identity import views as account
+from customers.identity.domains import views as domains
 from customers.identity.forms import SignInForm
 from customers.people import views as invites
 from customers.portal import two_factor
@@ -100,6 +102,17 @@ console_patterns = [
         name="revoke_connections",
     ),
     path("<uuid:customer_id>/replace-admin", console.replace_admin, name="replace_admin"),
+    path("<uuid:customer_id>/domains/", domains.console_domains, name="domains"),
+    path(
+        "<uuid:customer_id>/domains/<uuid:domain_id>/check",
+        domains.console_domain_check,
+        name="domain_check",
+    ),
+    path(
+        "<uuid:customer_id>/domains/<uuid:domain_id>/remove",
+        domains.console_domain_remove,
+        name="domain_remove",
+    ),
     path(
         "<uuid:customer_id>/connections/<uuid:connection_id>/revoke",
         console.connection_revoke,
@@ -146,6 +159,9 @@ portal_patterns = [
         name="connection_revoke",
     ),
     path("usage/", portal.usage, name="usage"),
+    path("domains/", domains.portal_domains, name="domains"),
+    path("domains/<uuid:domain_id>/check", domains.portal_domain_check, name="domain_check"),
+    path("domains/<uuid:domain_id>/remove", domains.portal_domain_remove, name="domain_remove"),
     path("api-tokens/", portal.tokens, name="tokens"),
     path("api-tokens/<uuid:token_id>/revoke", portal.token_revoke, name="token_revoke"),
     path("two-factor/setup/", two_factor.two_factor_setup, name="two_factor_setup"),

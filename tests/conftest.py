@@ -153,3 +153,22 @@ def receiver(settings):
     settings.WEBHOOKS_ALLOW_PRIVATE = True
     with running_receiver() as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def _no_real_dns(settings):
+    """No test reaches a real DNS server: a lookup without ``dns_zone`` asks a loopback port
+    nothing answers, briefly."""
+    settings.DNS_NAMESERVERS = ["127.0.0.1:9"]
+    settings.DNS_TIMEOUT_SECONDS = 0.2
+
+
+@pytest.fixture
+def dns_zone(settings):
+    """A DNS server on loopback that domain verification asks; publish records on its zone."""
+    from tests.dns_zone import LoopbackDNS
+
+    with LoopbackDNS() as dns:
+        settings.DNS_NAMESERVERS = [dns.address]
+        settings.DNS_TIMEOUT_SECONDS = 0.5
+        yield dns.zone

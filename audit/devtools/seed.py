@@ -21,12 +21,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from audit.activity.ingestion import events_ingest
+from audit.activity.models import Event, Execution, Workflow
 from audit.devtools.demo import counted, customer_values, event_values, execution_values
-from audit.models import Event, Execution, LogStream, Workflow
+from audit.streams.models import LogStream
 from audit.streams.services import audit_settings_set, stream_create
 from billing.selectors import plans_of
 from billing.services import consume, override_set
 from customers.health.services import connection_activity_record, customers_health_refresh
+from customers.identity.domains.services import domain_add
 from customers.identity.services.organizations import (
     api_token_create,
     membership_add,
@@ -235,6 +237,8 @@ class Command(BaseCommand):
         """The admin accepts; some customers also have an engineer and a billing user."""
         admin = self._user(customer.admin_email, f"{customer.name} Admin")
         invite_accept(invitation=customer.admin_invitation, actor=admin)
+        # Pending: the demo's domains have no DNS to prove them.
+        domain_add(customer=customer, domain=f"{customer.slug}.test", actor=admin)
         for role in ("engineer", "billing")[: n % 3]:
             member = self._user(f"{role}@{customer.slug}.test", f"{customer.name} {role.title()}")
             CustomerUser.objects.create(

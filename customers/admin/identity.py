@@ -1,4 +1,5 @@
-"""Support's pages for people and organizations: users, organizations, memberships, API tokens."""
+"""Support's pages for people and organizations: users, organizations, memberships, API keys,
+verified domains."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from audit.trail.actions import Action
 from audit.trail.services import SECRET_SET, record
 from customers.admin.mixins import AuditedAdminMixin, TenantAdminMixin
-from customers.models import ApiToken, Membership, Organization, User
+from customers.models import ApiToken, Membership, Organization, User, VerifiedDomain
 from customers.services import SERVICE_ERRORS, api_token_revoke
 
 
@@ -112,3 +113,33 @@ class ApiTokenAdmin(TenantAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
                 api_token_revoke(token=token, actor=request.user)
             except SERVICE_ERRORS as error:
                 self.message_user(request, f"{token}: {error}", messages.WARNING)
+
+
+@admin.register(VerifiedDomain)
+class VerifiedDomainAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """Read-only for support: a domain is proven by its DNS record, never set by hand."""
+
+    list_display = ["domain", "customer", "status", "created_at", "verified_at", "last_checked_at"]
+    list_filter = ["status"]
+    search_fields = ["domain", "customer__name", "customer__slug"]
+    list_select_related = ["customer"]
+    fields = [
+        "organization",
+        "customer",
+        "domain",
+        "status",
+        "token",
+        "created_at",
+        "created_by",
+        "verified_at",
+        "last_checked_at",
+        "last_result",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,4 +1,5 @@
-"""People and organizations: users, organizations, memberships, API tokens, throttles."""
+"""People and organizations: users, organizations, memberships, API keys, and the API's
+Idempotency-Key reservations (they belong to a key)."""
 
 from __future__ import annotations
 

@@ -142,7 +142,7 @@ def portal_page(
 
 def render_portal(
     request: AuthedRequest, template: str, context: dict[str, Any], status: int = 200
-):
+) -> HttpResponse:
     context.setdefault("customer", request.customer)
     context.setdefault("seat", request.seat)
     return render(request, template, context, status=status)

@@ -78,6 +78,7 @@ TONES = {
         "healthy",
         "succeeded",
         "success",
+        "verified",
     ),
     "warning": (
         "degraded",

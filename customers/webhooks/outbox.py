@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit.trail.hooks import after_record
 from customers.connections.models import Connection
+from customers.identity.domains.models import VerifiedDomain
 from customers.people.models import CustomerUser, Invitation
 from customers.records.models import Customer
 from customers.records.shapes import customer_out
@@ -29,7 +30,7 @@ def new_event_id() -> str:
 def _customer_of(resource: Any) -> Customer | None:
     if isinstance(resource, Customer):
         return resource
-    if isinstance(resource, (Invitation, CustomerUser, Connection)):
+    if isinstance(resource, (Invitation, CustomerUser, Connection, VerifiedDomain)):
         return resource.customer
     return None
 

@@ -66,6 +66,12 @@ EVENT_TYPES: dict[str, EventType] = {
             ("connection.status_changed", "connection.health_changed"),
         ),
         EventType(
+            "domain.verified",
+            "A customer proved it controls a mail domain (a DNS TXT record): its people's "
+            "sign-ins can go to its identity provider.",
+            ("domain.verified",),
+        ),
+        EventType(
             "limit.changed",
             "A customer's own limit was set, changed or reset.",
             ("limit.changed", "limit.reset"),

@@ -95,7 +95,9 @@ def api_mutations() -> set[str]:
 
 
 @pytest.fixture
-def world(org, owner, settings, django_capture_on_commit_callbacks):
+def world(org, owner, settings, django_capture_on_commit_callbacks, dns_zone):
+    from customers.identity.domains.services import domain_add
+
     settings.WEBHOOKS_ALLOW_PRIVATE = True
     endpoint, _ = endpoint_create(organization=org, url="http://127.0.0.1:9/hooks", actor=owner)
     customer = make_customer(org, actor=owner, name="World", admin_email="admin@world.test")
@@ -108,6 +110,8 @@ def world(org, owner, settings, django_capture_on_commit_callbacks):
     customer_token, _ = api_token_create(
         organization=org, customer=customer, name="ct", actor=admin
     )
+    domain = domain_add(customer=customer, domain="world.example", actor=owner)
+    dns_zone.publish(domain.record_name, domain.record_value)  # so a check verifies it
     console, portal = Client(), Client()
     console.force_login(owner)
     portal.force_login(admin)
@@ -126,6 +130,7 @@ def world(org, owner, settings, django_capture_on_commit_callbacks):
         token=token,
         secret=secret,
         customer_token=customer_token,
+        domain=domain,
         console=console,
         portal=portal,
     )
@@ -341,6 +346,22 @@ MUTATIONS: dict[str, Callable] = {
     ),
     "portal:two_factor_setup": _two_factor_setup,
     "portal:two_factor_verify": _two_factor_verify,
+    "customers:domains": lambda w: w.console.post(
+        reverse("customers:domains", args=[w.customer.pk]), {"domain": "more.example"}
+    ),
+    "customers:domain_check": lambda w: w.console.post(
+        reverse("customers:domain_check", args=[w.customer.pk, w.domain.pk])
+    ),
+    "customers:domain_remove": lambda w: w.console.post(
+        reverse("customers:domain_remove", args=[w.customer.pk, w.domain.pk])
+    ),
+    "portal:domains": lambda w: w.portal.post(reverse("portal:domains"), {"domain": "m.example"}),
+    "portal:domain_check": lambda w: w.portal.post(
+        reverse("portal:domain_check", args=[w.domain.pk])
+    ),
+    "portal:domain_remove": lambda w: w.portal.post(
+        reverse("portal:domain_remove", args=[w.domain.pk])
+    ),
 }
 
 
@@ -392,6 +413,9 @@ API_MUTATIONS: dict[str, Callable] = {
         "patch", f"/webhook-endpoints/{w.endpoint.pk}", {"description": "API"}
     )(w),
     "endpoints_delete": lambda w: _api("delete", f"/webhook-endpoints/{w.endpoint.pk}")(w),
+    "domains_add": _api("post", "/customer/{c}/domains", {"domain": "api.example"}),
+    "domains_verify": lambda w: _api("post", f"/customer/{{c}}/domains/{w.domain.pk}/verify")(w),
+    "domains_remove": lambda w: _api("delete", f"/customer/{{c}}/domains/{w.domain.pk}")(w),
 }
 
 

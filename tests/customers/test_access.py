@@ -14,13 +14,15 @@ from tests.factories import make_connection
 
 pytestmark = pytest.mark.django_db
 
-READ_ONLY = {"list", "create", "detail", "edit"}
+READ_ONLY = {"list", "create", "detail", "edit", "domains"}
 CUSTOMER_URLS = [p.name for p in console_patterns if "customer_id" in str(p.pattern)]
 MUTATING = [name for name in CUSTOMER_URLS if name not in READ_ONLY]
 
 
-def url_for(name, customer, connection=None, invitation=None):
+def url_for(name, customer, connection=None, invitation=None, domain=None):
     kwargs = {"customer_id": customer.pk}
+    if name.startswith("domain_"):
+        kwargs["domain_id"] = domain.pk if domain else uuid.uuid4()
     if name == "connection_revoke":
         kwargs["connection_id"] = connection.pk if connection else uuid.uuid4()
     if "invitation" in name:
@@ -41,15 +43,21 @@ def test_every_customer_url_is_covered():
         "connection_revoke",
         "invitation_resend",
         "invitation_revoke",
+        "domains",
+        "domain_check",
+        "domain_remove",
     }
 
 
 @pytest.mark.parametrize("name", CUSTOMER_URLS)
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_another_organizations_customer_is_404(owner_client, foreign_customer, name, method):
+    from customers.identity.domains.services import domain_add
+
     connection = make_connection(foreign_customer)
     invitation = foreign_customer.invitations.first()
-    url = url_for(name, foreign_customer, connection, invitation)
+    domain = domain_add(customer=foreign_customer, domain="foreign.example", actor=None)
+    url = url_for(name, foreign_customer, connection, invitation, domain)
 
     response = getattr(owner_client, method)(url)
 
@@ -77,7 +85,7 @@ def test_a_child_of_another_customer_is_404(owner_client, org, owner, customer, 
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("name", [*MUTATING, "edit"])
+@pytest.mark.parametrize("name", [*MUTATING, "edit", "domains"])
 def test_viewers_get_403_on_every_mutating_url_and_it_is_audited(
     viewer_client, org, customer, name
 ):

@@ -71,6 +71,7 @@ def demo_pages() -> dict[str, list[str]]:
         f"/settings/customers/{pending.pk}/",
         f"/settings/customers/{suspended.pk}/",
         f"/settings/customers/{deleted.pk}/",
+        f"/settings/customers/{rich.pk}/domains/",
         "/settings/billing/",
         "/settings/billing/customer-limits/",
         "/settings/billing/customer-limits/?sort=forecast",
@@ -115,6 +116,8 @@ def demo_pages() -> dict[str, list[str]]:
         "/portal/connections/",
         "/portal/usage/",
         "/portal/api-tokens/",
+        "/portal/domains/",
+        "/portal/domains/ then [data-dialog-open^=remove-]",
         "/portal/two-factor/setup/",
     ]
     return {"owner": console + owner_only, "viewer": console, "customer admin": portal}

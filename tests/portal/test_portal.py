@@ -16,7 +16,7 @@ from tests.factories import UserFactory, make_connection, make_seat
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["home", "settings", "users", "connections", "usage", "tokens"]
+PAGES = ["home", "settings", "users", "connections", "usage", "tokens", "domains"]
 OBJECT_URLS = {
     "user_role": "seat_id",
     "user_lock": "seat_id",
@@ -26,6 +26,8 @@ OBJECT_URLS = {
     "invitation_revoke": "invitation_id",
     "connection_revoke": "connection_id",
     "token_revoke": "token_id",
+    "domain_check": "domain_id",
+    "domain_remove": "domain_id",
 }
 
 
@@ -50,7 +52,11 @@ def targets(customer, owner):
     token, _ = api_token_create(
         organization=customer.organization, customer=customer, name="t", actor=owner
     )
+    from customers.identity.domains.services import domain_add
+
+    domain = domain_add(customer=customer, domain=f"{customer.slug}.example", actor=None)
     return {
+        "domain_id": domain.pk,
         "seat_id": seat.pk,
         "invitation_id": invitation.pk,
         "connection_id": connection.pk,

@@ -39,6 +39,7 @@ def audited(action: Action) -> Callable[[Callable[..., T]], Callable[..., T]]:
                             "token",
                             "endpoint",
                             "stream",
+                            "domain",
                         )
                         if kwargs.get(name) is not None
                     ),
