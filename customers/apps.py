@@ -11,4 +11,5 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from customers.health import services  # noqa: F401  (scores follow usage and limits)
         from customers.identity import signals  # noqa: F401
+        from customers.identity.domains import checks  # noqa: F401  (DNS_NAMESERVERS)
         from customers.webhooks import outbox  # noqa: F401  (audited changes become events)

@@ -48,10 +48,14 @@ def entries(action: str):
         (" Example.COM. ", "example.com"),
         ("mail.example.co.uk", "mail.example.co.uk"),
         ("Bücher.example", "xn--bcher-kva.example"),
+        # IDNA 2008, as registries write it: not strasse.de, someone else's domain.
+        ("straße.de", "xn--strae-oqa.de"),
+        ("ＥＸＡＭＰＬＥ.com", "example.com"),
+        ("a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 37 + ".com", None),
     ],
 )
 def test_a_domain_is_stored_as_dns_writes_it(typed, stored):
-    assert normalise_domain(typed) == stored
+    assert normalise_domain(typed) == (stored or typed)
 
 
 @pytest.mark.parametrize(
@@ -68,6 +72,8 @@ def test_a_domain_is_stored_as_dns_writes_it(typed, stored):
         "1.2.3.4",
         "a" * 64 + ".com",
         ("a" * 60 + ".") * 5 + "com",
+        # 234 characters: _tenantry-challenge.<it> would pass DNS's 253.
+        "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 38 + ".com",
         "example..com",
         "exam\x00ple.com",
     ],
@@ -233,6 +239,85 @@ def test_the_worker_checks_each_pending_domain_once_an_hour(dns_zone, owner, acm
     assert domains_check_due(now=now) == 2
     statuses = dict(VerifiedDomain.objects.for_customer(acme).values_list("domain", "status"))
     assert statuses == {"acme.example": "verified", "later.example": "pending"}
+
+
+def test_a_customer_holds_at_most_twenty_domains(owner, acme):
+    for n in range(20):
+        domain_add(customer=acme, domain=f"d{n}.example", actor=owner)
+    with pytest.raises(Conflict, match="has 20 domains already"):
+        domain_add(customer=acme, domain="one-more.example", actor=owner)
+
+
+def test_a_domain_removed_during_its_check_is_a_refusal_not_an_error(dns_zone, owner, acme):
+    claim = domain_add(customer=acme, domain="acme.example", actor=owner)
+    publish(dns_zone, claim)
+    stale = VerifiedDomain.objects.for_customer(acme).select_related("customer").get()
+    domain_remove(domain=claim, actor=owner)
+    with pytest.raises(Conflict, match=r"acme\.example was removed meanwhile"):
+        domain_verify(domain=stale, actor=owner)
+    with pytest.raises(Conflict, match="removed meanwhile"):
+        domain_remove(domain=stale, actor=owner)
+
+
+def test_a_suspended_customers_domains_are_not_checked(dns_zone, owner, acme):
+    from customers.services import customer_suspend
+
+    claim = domain_add(customer=acme, domain="acme.example", actor=owner)
+    publish(dns_zone, claim)
+    customer_suspend(customer=acme, actor=owner)
+    claim.refresh_from_db()
+    with pytest.raises(Exception, match="is suspended: its domains are not checked"):
+        domain_verify(domain=claim, actor=owner)
+    assert domains_check_due() == 0
+    assert dns_zone.queries == []
+
+
+def test_one_organization_takes_at_most_two_checks_of_a_pass(dns_zone, org, owner, other_org):
+    mine = make_customer(org, actor=owner, name="Many")
+    for n in range(5):
+        domain_add(customer=mine, domain=f"d{n}.example", actor=owner)
+    theirs = make_customer(other_org, name="One")
+    domain_add(customer=theirs, domain="one.example", actor=None)
+    assert domains_check_due() == 3
+    checked = VerifiedDomain.objects.for_worker().filter(last_checked_at__isnull=False)
+    assert sorted(checked.values_list("domain", flat=True)) == [
+        "d0.example",
+        "d1.example",
+        "one.example",
+    ]
+
+
+def test_the_workers_look_that_changes_nothing_is_not_audited(dns_zone, owner, acme):
+    claim = domain_add(customer=acme, domain="acme.example", actor=owner)
+    assert domains_check_due() == 1
+    claim.refresh_from_db()
+    assert claim.last_checked_at is not None
+    assert claim.last_result.startswith("No TXT record")
+    assert not entries("domain.verification_failed").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "address", "port"),
+    [
+        ("192.0.2.1", "192.0.2.1", 53),
+        ("192.0.2.1:5353", "192.0.2.1", 5353),
+        ("2001:db8::1", "2001:db8::1", 53),
+        ("[2001:db8::1]:5353", "2001:db8::1", 5353),
+    ],
+)
+def test_nameserver_settings_read_as_written(setting, address, port):
+    from customers.platform.dns import nameserver
+
+    server = nameserver(setting)
+    assert (server.address, server.port) == (address, port)
+
+
+@pytest.mark.parametrize("setting", ["dns.example", "[::1", "192.0.2.1:port", ""])
+def test_a_nameserver_setting_that_is_no_address_fails_the_start_up_check(settings, setting):
+    from customers.identity.domains.checks import dns_nameservers_check
+
+    settings.DNS_NAMESERVERS = [setting]
+    assert [problem.id for problem in dns_nameservers_check()] == ["customers.E001"]
 
 
 # --- races on PostgreSQL ----------------------------------------------------------------------

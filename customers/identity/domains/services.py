@@ -7,10 +7,12 @@ import contextlib
 import re
 import secrets
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 
+import idna
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.trail.actions import Action
@@ -19,7 +21,7 @@ from customers.identity.domains.models import VerifiedDomain
 from customers.identity.models import ApiToken, User
 from customers.platform.dns import LookupFailed, txt_records
 from customers.platform.errors import Conflict, Invalid, ServiceError
-from customers.records.models import Customer, CustomerStatus
+from customers.records.models import CLOSED_STATUSES, Customer, CustomerStatus
 from customers.records.services.common import (
     CUSTOMER_DELETED_NO_CHANGES,
     audited,
@@ -94,6 +96,9 @@ OTHER_RECORDS = (
     "{name} has TXT records, but none is {value}. Check that the value was copied whole."
 )
 GAVE_UP = "Still no TXT record after 30 days: verification failed."
+REMOVED = "{domain} was removed meanwhile."
+CLOSED = "{name} is {status}: its domains are not checked until it is {reopened}."
+DOMAINS_FULL = "{name} has {limit} domains already; remove one before adding another."
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 CHECK_EVERY = timedelta(hours=1)
@@ -101,18 +106,26 @@ CHECK_EVERY = timedelta(hours=1)
 # wait DNS_TIMEOUT_SECONDS) cannot hold the worker from the other organizations' jobs.
 CHECKS_PER_PASS = 20
 PASS_SECONDS = 5.0
+# And no organization takes more than this many of a pass, so one whose DNS is slow (or who
+# added many domains) cannot keep the others' domains waiting.
+CHECKS_PER_ORGANIZATION = 2
+DOMAINS_PER_CUSTOMER = 20
+# The TXT record's name (_tenantry-challenge.<domain>) must itself fit DNS's 253.
+LONGEST = 253 - len("_tenantry-challenge.")
 
 
 def normalise_domain(value: str) -> str:
-    """The domain as DNS and the database hold it (lower case, IDNA), or Invalid."""
-    text = value.strip().lower().removesuffix(".")
+    """The domain as DNS and the database hold it (lower case, IDNA 2008 with UTS #46 mapping,
+    as browsers and registries write it: straße.de is xn--strae-oqa.de, not strasse.de), or
+    Invalid."""
+    text = value.strip().removesuffix(".")
     try:
-        ascii_name = text.encode("idna").decode("ascii")
-    except UnicodeError:
+        ascii_name = idna.encode(text, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
         raise Invalid(DOMAIN_INVALID) from None
     labels = ascii_name.split(".")
     if (
-        len(ascii_name) > 253
+        len(ascii_name) > LONGEST
         or len(labels) < 2
         or not all(_LABEL.match(label) for label in labels)
         or labels[-1].isdigit()  # an address, not a name
@@ -132,6 +145,8 @@ def domain_add(*, customer: Customer, domain: str, actor: Actor) -> VerifiedDoma
     if name in CONSUMER_DOMAINS:
         raise Invalid(CONSUMER_REFUSED.format(domain=name, name=current.name))
     claims = VerifiedDomain.objects.for_organization(current.organization_id).filter(domain=name)
+    if VerifiedDomain.objects.for_customer(current).count() >= DOMAINS_PER_CUSTOMER:
+        raise Conflict(DOMAINS_FULL.format(name=current.name, limit=DOMAINS_PER_CUSTOMER))
     if claims.filter(customer=current).exists():
         raise Conflict(ALREADY_ADDED.format(name=current.name, domain=name))
     if claims.filter(status=VerifiedDomain.Status.VERIFIED).exists():
@@ -170,12 +185,15 @@ def _look(domain: VerifiedDomain) -> tuple[bool, str]:
 
 
 def _locked(domain: VerifiedDomain) -> VerifiedDomain:
-    current: VerifiedDomain = (
+    current: VerifiedDomain | None = (
         VerifiedDomain.objects.for_organization(domain.organization_id)
         .select_for_update()
         .select_related("customer__organization")
-        .get(pk=domain.pk)
+        .filter(pk=domain.pk)
+        .first()
     )
+    if current is None:  # removed by someone else since it was read
+        raise Conflict(REMOVED.format(domain=domain.domain))
     return current
 
 
@@ -190,6 +208,15 @@ def domain_verify(
         return domain
     if domain.status == VerifiedDomain.Status.FAILED:
         raise Conflict(FAILED_ADD_AGAIN.format(domain=domain.domain))
+    customer = domain.customer
+    if customer.is_closed:
+        raise ServiceError(
+            CLOSED.format(
+                name=customer.name,
+                status=customer.get_status_display().lower(),
+                reopened=customer.reopened_by,
+            )
+        )
     found, result = _look(domain)
     return _settle(domain, found=found, result=result, actor=actor, now=now or timezone.now())
 
@@ -210,6 +237,13 @@ def _verified(current: VerifiedDomain, now: datetime) -> bool:
     return True
 
 
+def _not_yet(current: VerifiedDomain, now: datetime) -> None:
+    """Still no proof: pending with what was found, or failed once its 30 days are over."""
+    if now >= current.fails_at:
+        current.status, current.last_result = VerifiedDomain.Status.FAILED, GAVE_UP
+    current.save()
+
+
 @transaction.atomic
 def _settle(
     domain: VerifiedDomain, *, found: bool, result: str, actor: Actor, now: datetime
@@ -220,9 +254,9 @@ def _settle(
     current.last_checked_at, current.last_result = now, result[:300]
     verified = found and _verified(current, now)
     if not verified:
-        if now >= current.fails_at:
-            current.status, current.last_result = VerifiedDomain.Status.FAILED, GAVE_UP
-        current.save()
+        _not_yet(current, now)
+        if actor is None and current.status == VerifiedDomain.Status.PENDING:
+            return current  # the worker's hourly look that changed nothing: not an event
     record(
         action=Action.DOMAIN_VERIFIED if verified else Action.DOMAIN_VERIFICATION_FAILED,
         organization=current.customer.organization,
@@ -251,23 +285,39 @@ def domain_remove(*, domain: VerifiedDomain, actor: Actor) -> None:
     current.delete()
 
 
+def _due(now: datetime) -> list[VerifiedDomain]:
+    """This pass's domains: the least recently checked first (never checked before all), at
+    most CHECKS_PER_ORGANIZATION of each organization, CHECKS_PER_PASS in all."""
+    candidates = (
+        VerifiedDomain.objects.for_worker()
+        .select_related("customer__organization")
+        .filter(status=VerifiedDomain.Status.PENDING)
+        .exclude(customer__status__in=CLOSED_STATUSES)
+        .filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lte=now - CHECK_EVERY))
+        .order_by(F("last_checked_at").asc(nulls_first=True), "created_at")
+    )
+    taken: Counter[object] = Counter()
+    due: list[VerifiedDomain] = []
+    for domain in candidates[: CHECKS_PER_PASS * 10]:
+        if taken[domain.organization_id] < CHECKS_PER_ORGANIZATION:
+            taken[domain.organization_id] += 1
+            due.append(domain)
+        if len(due) == CHECKS_PER_PASS:
+            break
+    return due
+
+
 def domains_check_due(now: datetime | None = None) -> int:
-    """The worker's pass: check each pending domain not checked in the last hour (at most
-    CHECKS_PER_PASS or PASS_SECONDS, the longest-waiting first); a domain 30 days old without
-    its record fails. Returns how many were checked."""
+    """The worker's pass: check the pending domains of open customers not checked in the last
+    hour (see _due for which), stopping after PASS_SECONDS; a domain 30 days old without its
+    record fails. Returns how many were checked."""
     now = now or timezone.now()
     deadline = time.monotonic() + PASS_SECONDS
-    due = list(
-        VerifiedDomain.objects.for_worker()
-        .filter(status=VerifiedDomain.Status.PENDING)
-        .filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lte=now - CHECK_EVERY))
-        .order_by("last_checked_at", "created_at")[:CHECKS_PER_PASS]
-    )
     checked = 0
-    for domain in due:
+    for domain in _due(now):
         if time.monotonic() > deadline:
             break
-        # Settled meanwhile (removed, or failed) is a refusal domain_verify already audited.
+        # Removed or settled meanwhile is a refusal domain_verify already audited.
         with contextlib.suppress(ServiceError):
             domain_verify(domain=domain, actor=None, now=now)
         checked += 1
