@@ -197,17 +197,17 @@ def watch(
     have been crossed otherwise. Then it announces each threshold crossed and, each
     FORECAST_STEP percents, refreshes the counter's forecast and announces one that reaches
     the limit inside the window."""
-    if not percent_crossed(spec, limit=limit, before=before, used=used):
+    if limit is None or not percent_crossed(spec, limit=limit, before=before, used=used):
         return
     low, high = 100 * before // limit, 100 * used // limit
     start, end = spec.window_start(now), spec.window_end(now)
-    context = {"used": used, "limit": limit, "window_start": start, "now": now}
+    context: dict[str, Any] = {"used": used, "limit": limit, "window_start": start, "now": now}
     _announce_crossed(customer, spec, low, high, context)
     # The forecast moves slowly: it is refreshed each FORECAST_STEP percents, and at the limit.
     if low // FORECAST_STEP == high // FORECAST_STEP and used < limit:
         return
     forecast = refresh_forecast(customer, spec, used=used, limit=limit, now=now)
-    if forecast and used < limit and forecast.within(end):
+    if forecast and used < limit and end is not None and forecast.within(end):
         announce(customer, spec, kind="forecast", forecast=forecast, **context)
 
 
