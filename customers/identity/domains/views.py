@@ -68,17 +68,21 @@ def _rows(domains: QuerySet[VerifiedDomain], url: ActionUrl) -> list[Row]:
     return [Row(domain, url("check", domain.pk), url("remove", domain.pk)) for domain in domains]
 
 
+def _not_yet(result: VerifiedDomain) -> str | None:
+    """What a check that did not verify found, in plain words."""
+    return None if result.status == VerifiedDomain.Status.VERIFIED else result.last_result
+
+
 def _checked(request: AuthedRequest, domain: VerifiedDomain) -> None:
     """Check now, and say what was found: success, or the plain-words reason it is not yet."""
-    try:
-        result = domain_verify(domain=domain, actor=request.user)
-    except SERVICE_ERRORS as error:
-        messages.error(request, str(error))
-        return
-    if result.status == VerifiedDomain.Status.VERIFIED:
-        messages.success(request, f"{result.domain} is verified.")
-    else:
-        messages.warning(request, result.last_result)
+    attempt(
+        request,
+        f"{domain.domain} is verified.",
+        domain_verify,
+        warning=_not_yet,
+        domain=domain,
+        actor=request.user,
+    )
 
 
 # --- the portal -------------------------------------------------------------------------------
