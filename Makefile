@@ -8,10 +8,13 @@ PORT ?= 8000
 
 .PHONY: run reset-demo test test-fast lint format install migrate seed check-deploy api-fuzz bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt tests/idp/oidc/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	# The SSO tests' identity provider (panva's oidc-provider), test-only, from npm's lockfile.
+	if command -v npm >/dev/null; then npm ci --prefix tests/idp/oidc --no-audit --no-fund --silent; \
+	  else echo "npm not found: the SSO tests that need a real OpenID provider will skip"; fi
 	touch $(STAMP)
 
 install: $(STAMP)

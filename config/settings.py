@@ -64,6 +64,9 @@ AUDIT_ARCHIVE_DIR = env.path("AUDIT_ARCHIVE_DIR", default=VAR_DIR / "audit-archi
 # private, loopback and link-local destinations are refused unless DEBUG or this.
 AUDIT_STREAM_FILE_DIR = env.path("AUDIT_STREAM_FILE_DIR", default=VAR_DIR / "audit-streams")
 AUDIT_STREAM_ALLOW_PRIVATE = env.bool("AUDIT_STREAM_ALLOW_PRIVATE", default=DEBUG)
+# A customer's identity provider (its discovery, keys and token endpoint) must be public and
+# HTTPS, unless this is on (development, and the tests' provider on loopback).
+SSO_ALLOW_PRIVATE = env.bool("SSO_ALLOW_PRIVATE", default=DEBUG)
 # Webhook signing secrets are kept encrypted under this key (default: derived from SECRET_KEY).
 WEBHOOK_SECRETS_KEY = env.str("WEBHOOK_SECRETS_KEY", default="")
 # Domain verification asks these DNS servers ("host" or "host:port"; empty: the system's).

@@ -11,6 +11,7 @@ from customers.identity.models import (
     User,
     UserManager,
 )
+from customers.identity.sso.models import SsoConnection
 from customers.people.models import CustomerUser, Invitation
 from customers.platform.models import ThrottleWindow
 from customers.platform.slugs import (
@@ -58,6 +59,7 @@ __all__ = [
     "Invitation",
     "Membership",
     "Organization",
+    "SsoConnection",
     "ThrottleWindow",
     "User",
     "UserManager",

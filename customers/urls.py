@@ -6,7 +6,8 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from customers.identity import views as account
 from customers.identity.domains import views as domains
-from customers.identity.forms import SignInForm
+from customers.identity.sso import sign_in as sso_sign_in
+from customers.identity.sso import views as sso
 from customers.people import views as invites
 from customers.portal import two_factor
 from customers.portal import views as portal
@@ -15,13 +16,9 @@ from customers.webhooks import views as webhooks
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", account.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=SignInForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("accounts/login/", sso_sign_in.SignInView.as_view(), name="login"),
+    path("sso/<uuid:connection_id>/start/", sso_sign_in.sso_start, name="sso_start"),
+    path("sso/oidc/callback/", sso_sign_in.sso_oidc_callback, name="sso_oidc_callback"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
@@ -113,6 +110,26 @@ console_patterns = [
         domains.console_domain_remove,
         name="domain_remove",
     ),
+    path("<uuid:customer_id>/sso/", sso.console_sso, name="sso"),
+    path(
+        "<uuid:customer_id>/sso/<uuid:connection_id>/",
+        sso.console_sso_connection,
+        name="sso_connection",
+    ),
+    path(
+        "<uuid:customer_id>/sso/<uuid:connection_id>/test",
+        sso.console_sso_test,
+        name="sso_test",
+    ),
+    *[
+        path(
+            f"<uuid:customer_id>/sso/<uuid:connection_id>/{action}",
+            sso.console_sso_switch,
+            {"action": action},
+            name=f"sso_{action}",
+        )
+        for action in ("activate", "deactivate", "delete")
+    ],
     path(
         "<uuid:customer_id>/connections/<uuid:connection_id>/revoke",
         console.connection_revoke,
@@ -162,6 +179,18 @@ portal_patterns = [
     path("domains/", domains.portal_domains, name="domains"),
     path("domains/<uuid:domain_id>/check", domains.portal_domain_check, name="domain_check"),
     path("domains/<uuid:domain_id>/remove", domains.portal_domain_remove, name="domain_remove"),
+    path("sso/", sso.portal_sso, name="sso"),
+    path("sso/<uuid:connection_id>/", sso.portal_sso_connection, name="sso_connection"),
+    path("sso/<uuid:connection_id>/test", sso.portal_sso_test, name="sso_test"),
+    *[
+        path(
+            f"sso/<uuid:connection_id>/{action}",
+            sso.portal_sso_switch,
+            {"action": action},
+            name=f"sso_{action}",
+        )
+        for action in ("activate", "deactivate", "delete")
+    ],
     path("api-tokens/", portal.tokens, name="tokens"),
     path("api-tokens/<uuid:token_id>/revoke", portal.token_revoke, name="token_revoke"),
     path("two-factor/setup/", two_factor.two_factor_setup, name="two_factor_setup"),

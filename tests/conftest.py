@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import importlib
 from io import StringIO
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -64,6 +66,23 @@ def _audit_folders(settings, tmp_path):
     # Checkpoints and archives describe one database; each test has its own.
     settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
     settings.AUDIT_ARCHIVE_DIR = tmp_path / "audit-archive"
+
+
+@pytest.fixture
+def support_group(db) -> Group:
+    """The "Support" group that customers' migration 0003 makes. Under xdist a transactional
+    test that ran earlier on the same worker empties every table, migration data included, so
+    this puts the group back as that migration builds it."""
+    migration = importlib.import_module("customers.migrations.0003_support_group")
+    group, created = Group.objects.get_or_create(name="Support")
+    if created:
+        wanted = [(a, "view", m) for a, m in migration.VIEW_ONLY + migration.VIEW_AND_CHANGE]
+        wanted += [(a, "change", m) for a, m in migration.VIEW_AND_CHANGE]
+        group.permissions.set(
+            Permission.objects.get(content_type__app_label=a, codename=f"{verb}_{m}")
+            for a, verb, m in wanted
+        )
+    return group
 
 
 @pytest.fixture

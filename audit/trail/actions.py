@@ -39,6 +39,7 @@ class Action(StrEnum):
     CUSTOMER_UPDATED = "customer.updated"
     CUSTOMER_VIEWED = "customer.viewed"
     CUSTOMER_USER_LOCKED = "customer_user.locked"
+    CUSTOMER_USER_PROVISIONED = "customer_user.provisioned"
     CUSTOMER_USER_REMOVED = "customer_user.removed"
     CUSTOMER_USER_ROLE_CHANGED = "customer_user.role_changed"
     CUSTOMER_USER_UNLOCKED = "customer_user.unlocked"
@@ -76,6 +77,14 @@ class Action(StrEnum):
     POOLED_CAP_CHANGED = "pooled_cap.changed"
     PORTAL_IP_DENIED = "portal.ip_denied"
     QUOTA_EXCEEDED = "quota.exceeded"
+    SSO_CONNECTION_ACTIVATED = "sso_connection.activated"
+    SSO_CONNECTION_CREATED = "sso_connection.created"
+    SSO_CONNECTION_DEACTIVATED = "sso_connection.deactivated"
+    SSO_CONNECTION_DELETED = "sso_connection.deleted"
+    SSO_CONNECTION_TESTED = "sso_connection.tested"
+    SSO_CONNECTION_UPDATED = "sso_connection.updated"
+    SSO_REFUSED = "sso.refused"
+    SSO_SIGNED_IN = "sso.signed_in"
     TWO_FACTOR_ENABLED = "two_factor.enabled"
     TWO_FACTOR_FAILED = "two_factor.failed"
     TWO_FACTOR_VERIFIED = "two_factor.verified"
@@ -117,6 +126,8 @@ NAMES = {
     "audit_log": "Audit Log",
     "two_factor": "two-factor",
     "logout": "sign-out",
+    "sso": "SSO",
+    "sso_connection": "SSO connection",
 }
 
 

@@ -1,4 +1,5 @@
-"""Sign-in bookkeeping: when this session signed in (forced 2FA ends older sessions)."""
+"""Sign-in bookkeeping: when this session signed in (forced 2FA ends older sessions), and
+through which customer's SSO, if it did."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 SESSION_SIGNED_IN_AT = "signed_in_at"
+# The customer whose SSO connection signed this session in (set by the SSO callback): its
+# forced SSO is satisfied, and its identity provider stands for the second factor.
+SESSION_SSO_CUSTOMER = "sso_customer"
 
 
 @receiver(user_logged_in)

@@ -12,6 +12,7 @@ keeps ``.unscoped()`` to the places allowed it):
   expiries, health passes); it then acts on each row under that row's own organization;
 * ``.by_secret()``: finding the one row a presented secret names (an API key, an invitation
   link) before anyone knows the tenant; the caller filters on the secret's hash at once;
+* ``.for_sign_in()``: the SSO connection a sign-in is routed to, before anyone is signed in;
 * ``.for_person(user)``: a person's own rows in every organization (their memberships and
   seats), which is how a request finds its tenant in the first place;
 * ``.for_support()``: what support staff's admin offers across tenants (a filter's choices).
@@ -69,7 +70,7 @@ def scope_bypass() -> Iterator[None]:
 class TenantQuerySet(models.QuerySet[Any]):
     # What the queryset was scoped to: None (not scoped), "organization", "customer",
     # "related" (reached through a scoped parent row), or one of the named cross-tenant reads
-    # ("unscoped", "worker", "secret", "person", "support").
+    # ("unscoped", "worker", "secret", "sign-in", "person", "support").
     _tenant_scope: str | None = None
 
     def _clone(self) -> Self:
@@ -117,6 +118,12 @@ class TenantQuerySet(models.QuerySet[Any]):
         """Every tenant's rows, to find the one a presented secret names before the tenant is
         known. Filter on the secret's hash straight away; never on anything guessable."""
         return self._scoped("secret")
+
+    def for_sign_in(self) -> Self:
+        """Every tenant's rows, to route a sign-in before anyone is signed in: the SSO
+        connections an email's verified domain leads to, or the one this session's flow began
+        with. Filter on that domain or that id straight away."""
+        return self._scoped("sign-in")
 
     def for_person(self, user: Any) -> Self:
         """One person's rows in every organization: how a request finds its tenant."""

@@ -21,7 +21,7 @@ from customers.identity.middleware import current_seat
 from customers.identity.permissions import refuse_in_portal
 from customers.identity.services.sign_in import password_sign_in_refused
 from customers.identity.services.two_factor import has_two_factor
-from customers.identity.signals import SESSION_SIGNED_IN_AT
+from customers.identity.signals import SESSION_SIGNED_IN_AT, SESSION_SSO_CUSTOMER
 from customers.people.models import CustomerUser
 from customers.platform.net import client_ip, ip_allowed
 from customers.platform.requests import AuthedRequest
@@ -66,7 +66,7 @@ def _second_factor(request: AuthedRequest, seat: CustomerUser) -> HttpResponse |
     """Pass the second factor before anything else: always once the person has enrolled a
     device, and with forced 2FA, set one up first."""
     # django-otp's middleware gives the user is_verified(); no stub knows it.
-    if getattr(request.user, "is_verified", _never)():
+    if getattr(request.user, "is_verified", _never)() or _through_sso(request, seat):
         return None
     has_device = has_two_factor(request.user)
     customer = seat.customer
@@ -88,9 +88,17 @@ def _second_factor(request: AuthedRequest, seat: CustomerUser) -> HttpResponse |
     return redirect("portal:two_factor_verify" if has_device else "portal:two_factor_setup")
 
 
-def _password_sign_in_refused(request: AuthedRequest) -> HttpResponse | None:
+def _through_sso(request: AuthedRequest, seat: CustomerUser) -> bool:
+    """Whether this session signed in through the seat's customer's own SSO."""
+    return request.session.get(SESSION_SSO_CUSTOMER) == str(seat.customer_id)
+
+
+def _password_sign_in_refused(request: AuthedRequest, seat: CustomerUser) -> HttpResponse | None:
     """The sign-in page's refusal (forced SSO), applied on every portal request too: a session
-    obtained some other way (an invitation link, a session from before SSO was forced) ends."""
+    obtained some other way (an invitation link, a session from before SSO was forced) ends;
+    one that signed in through the customer's SSO goes on."""
+    if _through_sso(request, seat):
+        return None
     refusal = password_sign_in_refused(request.user, request)
     if not refusal:
         return None
@@ -121,7 +129,7 @@ def portal_page(
             seat = current_seat(request)
             if seat is None:
                 return render(request, "portal/no_customer.html", status=403)
-            blocked = _password_sign_in_refused(request) or _blocked(request, seat)
+            blocked = _password_sign_in_refused(request, seat) or _blocked(request, seat)
             if blocked is not None:
                 return blocked
             if second_factor:

@@ -47,8 +47,9 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("invitation.expired", "An invitation expired unused.", ("invite.expired",)),
         EventType(
             "customer_user.added",
-            "A person joined a customer (an invitation accepted).",
-            ("invite.accepted",),
+            "A person joined a customer (an invitation accepted, or a first sign-in through "
+            "the customer's SSO).",
+            ("invite.accepted", "customer_user.provisioned"),
         ),
         EventType("customer_user.removed", "A person left a customer.", ("customer_user.removed",)),
         EventType(
@@ -70,6 +71,43 @@ EVENT_TYPES: dict[str, EventType] = {
             "A customer proved it controls a mail domain (a DNS TXT record): its people's "
             "sign-ins can go to its identity provider.",
             ("domain.verified",),
+        ),
+        EventType(
+            "sso_connection.created",
+            "A customer's SSO connection was set up (as a draft).",
+            ("sso_connection.created",),
+        ),
+        EventType(
+            "sso_connection.updated",
+            "An SSO connection's settings changed; data.changes holds [before, after] (a new "
+            "client secret shows as set, never its value).",
+            ("sso_connection.updated",),
+        ),
+        EventType(
+            "sso_connection.tested",
+            "An SSO connection's test ran; data.changes.last_test_ok says whether it passed.",
+            ("sso_connection.tested",),
+        ),
+        EventType(
+            "sso_connection.activated",
+            "An SSO connection signs people in from now on.",
+            ("sso_connection.activated",),
+        ),
+        EventType(
+            "sso_connection.deactivated",
+            "An SSO connection no longer signs anyone in.",
+            ("sso_connection.deactivated",),
+        ),
+        EventType(
+            "sso_connection.deleted", "An SSO connection was removed.", ("sso_connection.deleted",)
+        ),
+        EventType(
+            "sso.signed_in", "Someone signed in through their customer's SSO.", ("sso.signed_in",)
+        ),
+        EventType(
+            "sso.refused",
+            "An SSO sign-in was refused; data.message says which check failed.",
+            ("sso.refused",),
         ),
         EventType(
             "limit.changed",

@@ -135,18 +135,38 @@ class TestPut:
     def test_form_encoded_put_like_the_seeds_api(self, api, customer):
         response = api.put(
             f"/customer/{customer.pk}",
-            "force_sso=1&has_pci=true&billing_ref=PO-7",
+            "force_2fa=1&has_pci=true&billing_ref=PO-7",
             content_type="application/x-www-form-urlencoded",
         )
         assert response.status_code == 200
         body = response.json()
-        assert (body["force_sso"], body["has_pci"], body["billing_ref"]) == (True, True, "PO-7")
+        assert (body["force_2fa"], body["has_pci"], body["billing_ref"]) == (True, True, "PO-7")
         back = api.put(
             f"/customer/{customer.pk}",
-            "force_sso=0&has_pci=false",
+            "force_2fa=0&has_pci=false",
             content_type="application/x-www-form-urlencoded",
         ).json()
-        assert (back["force_sso"], back["has_pci"]) == (False, False)
+        assert (back["force_2fa"], back["has_pci"]) == (False, False)
+
+    def test_force_sso_is_refused_until_an_active_tested_connection_exists(self, api, customer):
+        from customers.identity.sso.services import (
+            sso_connection_activate,
+            sso_connection_create,
+            sso_connection_test_recorded,
+        )
+
+        refused = api.put(f"/customer/{customer.pk}", {"force_sso": True})
+        assert refused.status_code == 422
+        assert "no active, tested SSO connection" in str(refused.json())
+        customer.refresh_from_db()
+        assert not customer.force_sso
+        connection = sso_connection_create(
+            customer=customer, actor=None, name="Okta", issuer="https://i.example", client_id="c"
+        )
+        sso_connection_test_recorded(connection=connection, actor=None, passed=True, result="ok")
+        sso_connection_activate(connection=connection, actor=None)
+        assert api.put(f"/customer/{customer.pk}", {"force_sso": True}).json()["force_sso"]
+        assert not api.put(f"/customer/{customer.pk}", {"force_sso": False}).json()["force_sso"]
 
     def test_read_only_fields_are_refused_naming_them(self, api, customer):
         response = api.put(

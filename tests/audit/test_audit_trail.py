@@ -22,6 +22,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEntry, LogStream
 from config.api import api
+from customers.identity.sso.services import (
+    sso_connection_activate,
+    sso_connection_create,
+    sso_connection_test_recorded,
+)
 from customers.models import WebhookDelivery
 from customers.services import (
     api_token_create,
@@ -58,6 +63,16 @@ READ_ONLY = {
 SESSION_ONLY = {
     "organization_switch": "chooses which organization this session shows",
     "invite_landing": "moves the invitation token from the URL into the session",
+    "sso_start": "begins a sign-in at the provider; the callback records how it ended",
+    "customers:sso_test": "begins a test at the provider; the callback records its result",
+    "portal:sso_test": "begins a test at the provider; the callback records its result",
+}
+# Audited, and proved so by a test with a real identity provider (it cannot run here).
+AUDITED_ELSEWHERE = {
+    "sso_oidc_callback": (
+        "tests/portal/test_portal_sso.py: sso.signed_in, sso.refused, sso_connection.tested "
+        "and customer_user.provisioned, against oidc-provider"
+    ),
 }
 # Data-plane ingestion: the stored events and executions are the record; refusals are audited.
 API_EXEMPT = {
@@ -112,6 +127,10 @@ def world(org, owner, settings, django_capture_on_commit_callbacks, dns_zone):
     )
     domain = domain_add(customer=customer, domain="world.example", actor=owner)
     dns_zone.publish(domain.record_name, domain.record_value)  # so a check verifies it
+    sso = sso_connection_create(
+        customer=customer, actor=owner, name="World IdP", issuer="https://i.example", client_id="c"
+    )
+    sso_connection_test_recorded(connection=sso, actor=owner, passed=True, result="ok")
     console, portal = Client(), Client()
     console.force_login(owner)
     portal.force_login(admin)
@@ -131,6 +150,7 @@ def world(org, owner, settings, django_capture_on_commit_callbacks, dns_zone):
         secret=secret,
         customer_token=customer_token,
         domain=domain,
+        sso=sso,
         console=console,
         portal=portal,
     )
@@ -229,6 +249,36 @@ def _stream_add(w) -> LogStream:
         reverse("activity:stream_add"), {"kind": "file", "name": "F", "file_name": "a.jsonl"}
     )
     return LogStream.objects.for_organization(w.org).latest("created_at")
+
+
+def _sso_form(**changes):
+    return {
+        "name": "World IdP",
+        "issuer": "https://i.example",
+        "client_id": "c",
+        "email_claim": "email",
+        "first_name_claim": "given_name",
+        "last_name_claim": "family_name",
+        "groups_claim": "groups",
+        "default_role": "user",
+        **changes,
+    }
+
+
+def _sso_scenario(side, name):
+    """Post one SSO page of the console (customers:) or the portal, as its owner or admin."""
+
+    def run(w):
+        client = w.console if side == "customers" else w.portal
+        ids = [w.customer.pk] if side == "customers" else []
+        if name == "sso":
+            return client.post(reverse(f"{side}:sso", args=ids), _sso_form(name="Second"))
+        if name == "sso_deactivate":
+            sso_connection_activate(connection=w.sso, actor=w.owner)
+        data = _sso_form(name="Renamed") if name == "sso_connection" else {}
+        return client.post(reverse(f"{side}:{name}", args=[*ids, w.sso.pk]), data)
+
+    return run
 
 
 MUTATIONS: dict[str, Callable] = {
@@ -362,6 +412,11 @@ MUTATIONS: dict[str, Callable] = {
     "portal:domain_remove": lambda w: w.portal.post(
         reverse("portal:domain_remove", args=[w.domain.pk])
     ),
+    **{
+        f"{side}:{name}": _sso_scenario(side, name)
+        for side in ("customers", "portal")
+        for name in ("sso", "sso_connection", "sso_activate", "sso_deactivate", "sso_delete")
+    },
 }
 
 
@@ -420,7 +475,7 @@ API_MUTATIONS: dict[str, Callable] = {
 
 
 def test_every_url_is_classified():
-    classified = READ_ONLY | set(SESSION_ONLY) | set(MUTATIONS)
+    classified = READ_ONLY | set(SESSION_ONLY) | set(AUDITED_ELSEWHERE) | set(MUTATIONS)
     assert url_names() == classified
 
 

@@ -4,7 +4,6 @@ a record in the admin, write a "*.viewed" entry; the customer's page lists who v
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from audit.models import AuditEntry
@@ -62,11 +61,11 @@ def test_the_detail_page_stays_within_its_query_budget_with_reads_on(
         owner_client.get(customer.get_absolute_url())
 
 
-def test_support_staff_opening_records_in_the_admin_is_recorded(watched, owner):
+def test_support_staff_opening_records_in_the_admin_is_recorded(watched, owner, support_group):
     customer = make_customer(watched, actor=owner)
     seat = make_seat(customer, role="user")
     support = UserFactory(email="support@tenantry.test", is_staff=True)
-    support.groups.add(Group.objects.get(name="Support"))
+    support.groups.add(support_group)
     client = Client()
     client.force_login(support)
     assert client.get(f"/admin/customers/customer/{customer.pk}/change/").status_code == 200

@@ -14,15 +14,18 @@ from tests.factories import make_connection
 
 pytestmark = pytest.mark.django_db
 
-READ_ONLY = {"list", "create", "detail", "edit", "domains"}
+# Pages that show a form: GET reads, POST writes.
+READ_ONLY = {"list", "create", "detail", "edit", "domains", "sso", "sso_connection"}
 CUSTOMER_URLS = [p.name for p in console_patterns if "customer_id" in str(p.pattern)]
 MUTATING = [name for name in CUSTOMER_URLS if name not in READ_ONLY]
 
 
-def url_for(name, customer, connection=None, invitation=None, domain=None):
+def url_for(name, customer, connection=None, invitation=None, domain=None, sso=None):
     kwargs = {"customer_id": customer.pk}
     if name.startswith("domain_"):
         kwargs["domain_id"] = domain.pk if domain else uuid.uuid4()
+    if name.startswith("sso_"):
+        kwargs["connection_id"] = sso.pk if sso else uuid.uuid4()
     if name == "connection_revoke":
         kwargs["connection_id"] = connection.pk if connection else uuid.uuid4()
     if "invitation" in name:
@@ -46,7 +49,21 @@ def test_every_customer_url_is_covered():
         "domains",
         "domain_check",
         "domain_remove",
+        "sso",
+        "sso_connection",
+        "sso_test",
+        "sso_activate",
+        "sso_deactivate",
+        "sso_delete",
     }
+
+
+def sso_connection_of(customer):
+    from customers.identity.sso.services import sso_connection_create
+
+    return sso_connection_create(
+        customer=customer, actor=None, name="Okta", issuer="https://i.example", client_id="c"
+    )
 
 
 @pytest.mark.parametrize("name", CUSTOMER_URLS)
@@ -57,7 +74,8 @@ def test_another_organizations_customer_is_404(owner_client, foreign_customer, n
     connection = make_connection(foreign_customer)
     invitation = foreign_customer.invitations.first()
     domain = domain_add(customer=foreign_customer, domain="foreign.example", actor=None)
-    url = url_for(name, foreign_customer, connection, invitation, domain)
+    sso = sso_connection_of(foreign_customer)
+    url = url_for(name, foreign_customer, connection, invitation, domain, sso)
 
     response = getattr(owner_client, method)(url)
 
@@ -85,12 +103,13 @@ def test_a_child_of_another_customer_is_404(owner_client, org, owner, customer, 
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("name", [*MUTATING, "edit", "domains"])
+@pytest.mark.parametrize("name", [*MUTATING, "edit", "domains", "sso", "sso_connection"])
 def test_viewers_get_403_on_every_mutating_url_and_it_is_audited(
     viewer_client, org, customer, name
 ):
     connection = make_connection(customer)
-    url = url_for(name, customer, connection, customer.admin_invitation)
+    sso = sso_connection_of(customer)
+    url = url_for(name, customer, connection, customer.admin_invitation, sso=sso)
 
     response = viewer_client.post(url, {"confirm_slug": customer.slug, "email": "a@b.test"})
 
@@ -112,7 +131,8 @@ def test_viewers_cannot_open_the_create_form(viewer_client, org):
 @pytest.mark.parametrize("name", MUTATING)
 def test_mutating_urls_refuse_get(owner_client, customer, name):
     connection = make_connection(customer)
-    url = url_for(name, customer, connection, customer.admin_invitation)
+    sso = sso_connection_of(customer)
+    url = url_for(name, customer, connection, customer.admin_invitation, sso=sso)
     assert owner_client.get(url).status_code == 405
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from audit.models import AuditEntry
@@ -15,17 +14,17 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def support(db):
+def support(support_group):
     user = UserFactory(email="support@tenantry.test", is_staff=True)
-    user.groups.add(Group.objects.get(name="Support"))
+    user.groups.add(support_group)
     client = Client()
     client.force_login(user)
     client.user = user
     return client
 
 
-def test_the_support_group_can_view_everything_and_change_customers_only(db):
-    group = Group.objects.get(name="Support")
+def test_the_support_group_can_view_everything_and_change_customers_only(support_group):
+    group = support_group
     codenames = set(group.permissions.values_list("codename", flat=True))
     assert {"view_customer", "change_customer", "view_auditentry", "view_apitoken"} <= codenames
     assert not {c for c in codenames if c.startswith("delete_")}

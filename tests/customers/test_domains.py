@@ -4,11 +4,9 @@ PostgreSQL), the worker's pass, and the portal's and the console's pages."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,6 +27,7 @@ from customers.models import WebhookEvent
 from customers.platform.errors import Conflict, Invalid
 from tests.conftest import requires_postgres
 from tests.factories import make_customer
+from tests.threads import race
 
 
 def publish(zone, claim: VerifiedDomain) -> None:
@@ -321,27 +320,6 @@ def test_a_nameserver_setting_that_is_no_address_fails_the_start_up_check(settin
 
 
 # --- races on PostgreSQL ----------------------------------------------------------------------
-
-
-def race(threads: int, work) -> list[BaseException]:
-    start = threading.Barrier(threads)
-    errors: list[BaseException] = []
-
-    def worker(n: int) -> None:
-        start.wait()
-        try:
-            work(n)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    return errors
 
 
 @requires_postgres

@@ -57,5 +57,6 @@ def page(browser, live_server) -> Iterator[object]:
 def sign_in(page, email: str, password: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Continue").click()  # identifier first
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()

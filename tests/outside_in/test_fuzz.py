@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote_plus, urljoin, urlsplit
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -205,7 +204,7 @@ def every_route() -> list[str]:
 
 
 @pytest.fixture
-def world(org, owner, settings, django_capture_on_commit_callbacks):
+def world(org, owner, settings, django_capture_on_commit_callbacks, support_group):
     """A customer with an admin, users, a connection, an invitation, activity and tokens; the
     clients of the people who use them."""
     customer = make_customer(org, actor=owner, name="Fuzz Co", admin_email="admin@fuzz.test")
@@ -232,7 +231,7 @@ def world(org, owner, settings, django_capture_on_commit_callbacks):
     settings.WEBHOOKS_ALLOW_PRIVATE = True
     endpoint, _ = endpoint_create(organization=org, url="http://127.0.0.1:9/fuzz", actor=owner)
     support = UserFactory(email="support@fuzz.test", is_staff=True)
-    support.groups.add(Group.objects.get(name="Support"))
+    support.groups.add(support_group)
     return {
         "customer": customer,
         "seat": seat,

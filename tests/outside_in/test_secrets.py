@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.test import Client
@@ -42,9 +41,9 @@ def every_audit_row_as_text() -> str:
 
 
 @pytest.fixture
-def support(db) -> Client:
+def support(support_group) -> Client:
     user = UserFactory(email="support@tenantry.test", is_staff=True, is_superuser=True)
-    user.groups.add(Group.objects.get(name="Support"))
+    user.groups.add(support_group)
     client = Client()
     client.force_login(user)
     return client

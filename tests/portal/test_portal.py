@@ -16,7 +16,7 @@ from tests.factories import UserFactory, make_connection, make_seat
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["home", "settings", "users", "connections", "usage", "tokens", "domains"]
+PAGES = ["home", "settings", "users", "connections", "usage", "tokens", "domains", "sso"]
 OBJECT_URLS = {
     "user_role": "seat_id",
     "user_lock": "seat_id",
@@ -28,12 +28,25 @@ OBJECT_URLS = {
     "token_revoke": "token_id",
     "domain_check": "domain_id",
     "domain_remove": "domain_id",
+    "sso_test": "sso_id",
+    "sso_activate": "sso_id",
+    "sso_deactivate": "sso_id",
+    "sso_delete": "sso_id",
 }
+# Pages about one object: GET shows it, POST changes it.
+OBJECT_PAGES = {"sso_connection": "sso_id"}
+
+
+def object_url(name, ids):
+    """The URL of ``name`` for the object ``ids`` holds for it."""
+    key = {**OBJECT_URLS, **OBJECT_PAGES}[name]
+    kwarg = "connection_id" if key == "sso_id" else key
+    return reverse(f"portal:{name}", kwargs={kwarg: ids[key]})
 
 
 def test_every_portal_url_is_covered():
     names = {p.name for p in portal_patterns}
-    assert names == {*PAGES, *OBJECT_URLS, "two_factor_setup", "two_factor_verify"}
+    assert names == {*PAGES, *OBJECT_URLS, *OBJECT_PAGES, "two_factor_setup", "two_factor_verify"}
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -55,7 +68,13 @@ def targets(customer, owner):
     from customers.identity.domains.services import domain_add
 
     domain = domain_add(customer=customer, domain=f"{customer.slug}.example", actor=None)
+    from customers.identity.sso.services import sso_connection_create
+
+    sso = sso_connection_create(
+        customer=customer, actor=None, name="Okta", issuer="https://i.example", client_id="c"
+    )
     return {
+        "sso_id": sso.pk,
         "domain_id": domain.pk,
         "seat_id": seat.pk,
         "invitation_id": invitation.pk,
@@ -64,22 +83,22 @@ def targets(customer, owner):
     }
 
 
-@pytest.mark.parametrize("name", OBJECT_URLS)
+@pytest.mark.parametrize("name", [*OBJECT_URLS, *OBJECT_PAGES])
 def test_another_customers_objects_are_404_in_the_same_organization(
     portal_admin, other_customer_admin, owner, name
 ):
     _, client = portal_admin
     other_seat, _ = other_customer_admin
     ids = targets(other_seat.customer, owner)
-    url = reverse(f"portal:{name}", kwargs={OBJECT_URLS[name]: ids[OBJECT_URLS[name]]})
+    url = object_url(name, ids)
     assert client.post(url, {"role": "user"}).status_code == 404
 
 
-@pytest.mark.parametrize("name", OBJECT_URLS)
+@pytest.mark.parametrize("name", [*OBJECT_URLS, *OBJECT_PAGES])
 def test_another_organizations_objects_are_404(portal_admin, foreign_seat, outsider, name):
     _, client = portal_admin
     ids = targets(foreign_seat.customer, outsider)
-    url = reverse(f"portal:{name}", kwargs={OBJECT_URLS[name]: ids[OBJECT_URLS[name]]})
+    url = object_url(name, ids)
     assert client.post(url, {"role": "user"}).status_code == 404
 
 
@@ -90,10 +109,10 @@ def foreign_seat(other_org, outsider):
     return make_seat(make_customer(other_org, actor=outsider, admin_email="z@z.test"))
 
 
-@pytest.mark.parametrize("name", OBJECT_URLS)
+@pytest.mark.parametrize("name", [*OBJECT_URLS, *OBJECT_PAGES])
 def test_random_ids_are_404(portal_admin, name):
     _, client = portal_admin
-    url = reverse(f"portal:{name}", kwargs={OBJECT_URLS[name]: uuid.uuid4()})
+    url = object_url(name, {key: uuid.uuid4() for key in [*OBJECT_URLS.values(), "sso_id"]})
     assert client.post(url).status_code == 404
 
 
@@ -101,7 +120,7 @@ def test_random_ids_are_404(portal_admin, name):
 def test_object_urls_refuse_get(portal_admin, owner, name):
     seat, client = portal_admin
     ids = targets(seat.customer, owner)
-    url = reverse(f"portal:{name}", kwargs={OBJECT_URLS[name]: ids[OBJECT_URLS[name]]})
+    url = object_url(name, ids)
     assert client.get(url).status_code == 405
 
 
@@ -118,14 +137,14 @@ def test_pages_show_only_the_own_customers_rows(portal_admin, other_customer_adm
     assert "w@widget.test" not in users
 
 
-@pytest.mark.parametrize("name", OBJECT_URLS)
+@pytest.mark.parametrize("name", [*OBJECT_URLS, *OBJECT_PAGES])
 def test_a_non_admin_user_cannot_change_anything(portal_admin, owner, org, name):
     seat, _ = portal_admin
     ids = targets(seat.customer, owner)
     member = make_seat(seat.customer, role="engineer")
     client = Client()
     client.force_login(member.user)
-    url = reverse(f"portal:{name}", kwargs={OBJECT_URLS[name]: ids[OBJECT_URLS[name]]})
+    url = object_url(name, ids)
     assert client.post(url, {"role": "user"}).status_code == 403
     assert (
         AuditEntry.objects.for_organization(org)

@@ -23,7 +23,23 @@ pytestmark = pytest.mark.django_db
 
 def set_customer(customer, **changes):
     customer.refresh_from_db()
+    if changes.get("force_sso"):
+        usable_sso_connection(customer)  # forcing SSO needs an active, tested connection
     return customer_update(customer=customer, actor=None, expected_version=None, changes=changes)
+
+
+def usable_sso_connection(customer):
+    from customers.identity.sso.services import (
+        sso_connection_activate,
+        sso_connection_create,
+        sso_connection_test_recorded,
+    )
+
+    connection = sso_connection_create(
+        customer=customer, actor=None, name="Okta", issuer="https://i.example", client_id="c"
+    )
+    sso_connection_test_recorded(connection=connection, actor=None, passed=True, result="ok")
+    return sso_connection_activate(connection=connection, actor=None)
 
 
 class TestAllowListParsing:

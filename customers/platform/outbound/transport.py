@@ -1,5 +1,6 @@
-"""Sending one POST to a checked destination: webhook deliveries and audit log streams. The
-connection goes to the address that was checked (no DNS rebinding) and follows no redirect."""
+"""One HTTP request to a checked destination: webhook deliveries and audit log streams (POST),
+and an SSO provider's discovery, keys and token endpoint. The connection goes to the address
+that was checked (no DNS rebinding) and follows no redirect."""
 
 from __future__ import annotations
 
@@ -43,18 +44,33 @@ def post(
 ) -> tuple[int, bytes]:
     """One POST, no redirects followed (http.client never follows one): status and the first
     4 KB of the answer. Raises UnsafeDestination for an address that is not allowed."""
+    return send("POST", url, body, headers, allow_private=allow_private)
+
+
+def send(
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    *,
+    allow_private: bool | None = None,
+    limit: int = EXCERPT_BYTES,
+    timeout: float = TIMEOUT_SECONDS,
+) -> tuple[int, bytes]:
+    """One request, no redirects followed: status and at most ``limit`` bytes of the answer.
+    Raises UnsafeDestination for an address that is not allowed, OSError when it fails."""
     parts = urlsplit(url)
     address = resolve_allowed(url, allow_private=allow_private)
     https = parts.scheme == "https"
     port = parts.port or (443 if https else 80)  # never read from an IPv6 literal's digits
     host = parts.hostname or ""  # resolve_allowed refused a URL without one
-    connection = (_PinnedHTTPS if https else _PinnedHTTP)(host, port, address, TIMEOUT_SECONDS)
+    connection = (_PinnedHTTPS if https else _PinnedHTTP)(host, port, address, timeout)
     try:
         target = parts.path or "/"
         if parts.query:
             target += f"?{parts.query}"
-        connection.request("POST", target, body=body, headers=headers)
+        connection.request(method, target, body=body, headers=headers)
         response = connection.getresponse()
-        return response.status, response.read(EXCERPT_BYTES)
+        return response.status, response.read(limit)
     finally:
         connection.close()

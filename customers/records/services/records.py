@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.trail.actions import Action
 from audit.trail.services import as_json, diff, record
 from customers.identity.models import ApiToken, Organization, User
+from customers.identity.sso.policy import force_sso_refusal
 from customers.people.models import CustomerUser
 from customers.people.services.invitations import invite_send
 from customers.platform.errors import Invalid, ServiceError, StaleEdit, UniqueTaken
@@ -190,6 +191,10 @@ def _apply(current: Customer, changes: dict[str, Any], before: dict[str, Any]) -
         setattr(current, field, value)
     if changes.get("force_2fa") and not before.get("force_2fa"):
         current.force_2fa_since = timezone.now()
+    if changes.get("force_sso") and not before.get("force_sso"):
+        refusal = force_sso_refusal(current)
+        if refusal:
+            raise ValidationError({"force_sso": [refusal]})
     if "plan" in changes:
         if current.plan.organization_id != current.organization_id:
             raise Invalid("Choose one of your organization's plans.")

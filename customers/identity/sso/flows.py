@@ -1,0 +1,105 @@
+"""A round trip to the identity provider, kept in the browser's session: begun by a sign-in or
+a connection test, finished once by the callback. A flow is single use and lasts ten minutes;
+one that began in another browser is not found here (login CSRF)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+
+from customers.identity.sso import oidc
+from customers.identity.sso.models import SsoConnection
+from customers.identity.sso.services import client_secret
+
+FLOWS = "sso_flows"
+# The last test's decoded answer, shown once on the connection's page.
+TEST_SHOWN = "sso_test_shown"
+LIFETIME_SECONDS = 600
+AT_ONCE = 5
+
+SIGN_IN = "sign_in"
+TEST = "test"
+
+
+class FlowUnusable(Exception):
+    """The callback matches no flow of this browser: used, expired or begun elsewhere."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    connection_id: str
+    mode: str
+    # Where to go afterwards: the page asked for (a sign-in) or the connection's page (a test).
+    then: str
+    flow: oidc.Flow
+
+
+def redirect_uri() -> str:
+    """Tenantry's one redirect URI, which every customer registers at its provider."""
+    return str(settings.SITE_URL).rstrip("/") + reverse("sso_oidc_callback")
+
+
+def begin(
+    request: HttpRequest, connection: SsoConnection, *, mode: str, then: str, login_hint: str = ""
+) -> str:
+    """The provider's authorization URL; raises oidc.SsoCheckFailed when it cannot be reached."""
+    provider = oidc.discover(connection.issuer)
+    url, flow = oidc.authorization_url(
+        provider, connection.client_id, redirect_uri(), login_hint=login_hint
+    )
+    flows: dict[str, Any] = {
+        state: pending
+        for state, pending in request.session.get(FLOWS, {}).items()
+        if time.time() - pending["flow"]["started"] < LIFETIME_SECONDS
+    }
+    # A few at once (two tabs), the oldest dropped.
+    while len(flows) >= AT_ONCE:
+        flows.pop(next(iter(flows)))
+    flows[flow.state] = asdict(Pending(str(connection.pk), mode, then, flow))
+    request.session[FLOWS] = flows
+    return url
+
+
+def take(request: HttpRequest, state: str) -> Pending:
+    """The flow this callback finishes, removed from the session so it cannot finish twice."""
+    flows = dict(request.session.get(FLOWS, {}))
+    saved = flows.pop(state, None) if state else None
+    request.session[FLOWS] = flows
+    if not saved:
+        raise FlowUnusable
+    pending = Pending(
+        connection_id=saved["connection_id"],
+        mode=saved["mode"],
+        then=saved["then"],
+        flow=oidc.Flow(**saved["flow"]),
+    )
+    if time.time() - pending.flow.started >= LIFETIME_SECONDS:
+        raise FlowUnusable
+    return pending
+
+
+def connection_of(pending: Pending) -> SsoConnection | None:
+    connection: SsoConnection | None = (
+        SsoConnection.objects.for_sign_in()
+        .select_related("customer__organization")
+        .filter(pk=UUID(pending.connection_id))
+        .first()
+    )
+    return connection
+
+
+def complete(connection: SsoConnection, pending: Pending, code: str) -> oidc.Identity:
+    return oidc.complete(
+        oidc.discover(connection.issuer),
+        client_id=connection.client_id,
+        client_secret=client_secret(connection),
+        redirect_uri=redirect_uri(),
+        code=code,
+        flow=pending.flow,
+    )

@@ -1,0 +1,349 @@
+"""OpenID Connect as a relying party: the provider's discovery document and keys, the
+authorization URL (state, nonce and PKCE), and the code's exchange for an ID token whose
+signature and claims are all checked.
+
+authlib builds and parses the protocol's messages and joserfc checks the token. Every HTTP
+request goes through the platform's checked transport (public addresses only, pinned, no
+redirects followed), because the issuer is a URL a customer typed. Each failure is an
+``SsoCheckFailed`` naming the check in plain words, for the connection test to show.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.oauth2.client import OAuth2Client
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oidc.core import CodeIDToken
+from django.conf import settings
+from django.core.cache import cache
+from joserfc import jwt
+from joserfc.errors import (
+    BadSignatureError,
+    ClaimError,
+    ExpiredTokenError,
+    JoseError,
+    MissingClaimError,
+)
+from joserfc.jwk import KeySet
+
+from customers.platform.outbound.safety import UnsafeDestination
+from customers.platform.outbound.transport import send
+
+# Asymmetric signatures only: "none" and the HMAC family (keyed with the client secret, which
+# the customer's IT staff also hold) are refused, as is anything unlisted.
+ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+SCOPE = "openid email profile"
+# How far the provider's clock may be from ours.
+LEEWAY_SECONDS = 120
+DOCUMENT_BYTES = 256 * 1024
+DISCOVERY_CACHE_SECONDS = 300
+TIMEOUT_SECONDS = 5.0
+JSON_HEADERS = {"Accept": "application/json"}
+
+
+class SsoCheckFailed(Exception):
+    """One check of a sign-in failed. ``check`` names it (shown as the test's failing step);
+    the message says, in plain words, what was wrong and what to do."""
+
+    def __init__(self, check: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.check = check
+        self.details = details or {}
+
+
+@dataclass(frozen=True)
+class Provider:
+    """What discovery says about a provider."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    scopes_supported: tuple[str, ...] = ()
+
+    @property
+    def scope(self) -> str:
+        """What to ask for: a groups claim too where the provider offers a "groups" scope
+        (Okta does; Google refuses scopes it does not know)."""
+        return SCOPE + (" groups" if "groups" in self.scopes_supported else "")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One sign-in on its way to the provider: kept in the session until the callback."""
+
+    state: str
+    nonce: str
+    verifier: str
+    started: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a checked ID token says about the person."""
+
+    claims: dict[str, Any]
+    header: dict[str, Any]
+
+
+def _allow_private() -> bool:
+    return bool(settings.SSO_ALLOW_PRIVATE)
+
+
+def _get_json(url: str, check: str, what: str) -> Any:
+    try:
+        status, body = send(
+            "GET",
+            url,
+            None,
+            JSON_HEADERS,
+            allow_private=_allow_private(),
+            limit=DOCUMENT_BYTES,
+            timeout=TIMEOUT_SECONDS,
+        )
+    except UnsafeDestination as refusal:
+        raise SsoCheckFailed(check, f"Tenantry cannot reach {url}: {refusal}") from None
+    except OSError as error:
+        raise SsoCheckFailed(
+            check, f"Could not fetch {what} from {url}: {error.strerror or error}."
+        ) from None
+    if status != 200:
+        raise SsoCheckFailed(check, f"{url} answered HTTP {status} instead of {what}.")
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise SsoCheckFailed(check, f"{url} did not answer with {what} as JSON.") from None
+
+
+def discover(issuer: str) -> Provider:
+    """The provider's endpoints from its discovery document, which must name the same issuer
+    (OpenID Connect Discovery §4.3), cached for a few minutes."""
+    key = f"sso:oidc:discovery:{issuer}"
+    cached = cache.get(key)
+    if cached:
+        return Provider(**cached)
+    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    document = _get_json(url, "discovery", "the discovery document")
+    if not isinstance(document, dict):
+        raise SsoCheckFailed("discovery", f"{url} is not a discovery document.")
+    if document.get("issuer") != issuer:
+        raise SsoCheckFailed(
+            "issuer",
+            f"The provider calls itself “{document.get('issuer')}”, not “{issuer}”. Use "
+            "exactly the issuer its discovery document names.",
+        )
+    try:
+        provider = Provider(
+            issuer=issuer,
+            authorization_endpoint=str(document["authorization_endpoint"]),
+            token_endpoint=str(document["token_endpoint"]),
+            jwks_uri=str(document["jwks_uri"]),
+            scopes_supported=tuple(
+                str(scope) for scope in document.get("scopes_supported") or () if scope
+            ),
+        )
+    except KeyError as missing:
+        raise SsoCheckFailed("discovery", f"The discovery document has no {missing}.") from None
+    cache.set(key, provider.__dict__, DISCOVERY_CACHE_SECONDS)
+    return provider
+
+
+class _Response:
+    """What authlib reads of a token endpoint's answer."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status_code = status
+        self.body = body
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise SsoCheckFailed("token", f"The token endpoint answered HTTP {self.status_code}.")
+
+
+class _Transport:
+    """authlib's HTTP session, sending through the checked transport."""
+
+    def post(self, url: str, data: dict[str, str], headers: dict[str, str], auth: Any) -> _Response:
+        uri, headers, body = auth.prepare("POST", url, dict(headers), urlencode(data))
+        try:
+            status, answer = send(
+                "POST",
+                uri,
+                body.encode(),
+                headers,
+                allow_private=_allow_private(),
+                limit=DOCUMENT_BYTES,
+                timeout=TIMEOUT_SECONDS,
+            )
+        except UnsafeDestination as refusal:
+            raise SsoCheckFailed("token", f"Tenantry cannot reach {uri}: {refusal}") from None
+        except OSError as error:
+            raise SsoCheckFailed("token", f"The token endpoint failed: {error}.") from None
+        return _Response(status, answer)
+
+
+def _client(
+    client_id: str, client_secret: str, redirect_uri: str, scope: str = SCOPE
+) -> OAuth2Client:
+    return OAuth2Client(
+        _Transport(),
+        client_id=client_id,
+        client_secret=client_secret,
+        scope=scope,
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+    )
+
+
+def authorization_url(
+    provider: Provider, client_id: str, redirect_uri: str, login_hint: str = ""
+) -> tuple[str, Flow]:
+    """Where to send the person's browser, and the flow to keep until they come back."""
+    flow = Flow(state=generate_token(32), nonce=generate_token(32), verifier=generate_token(64))
+    extra = {"login_hint": login_hint} if login_hint else {}
+    url, _state = _client(client_id, "", redirect_uri, provider.scope).create_authorization_url(
+        provider.authorization_endpoint,
+        state=flow.state,
+        code_verifier=flow.verifier,
+        nonce=flow.nonce,
+        **extra,
+    )
+    return url, flow
+
+
+def _exchange(
+    provider: Provider, client_id: str, client_secret: str, redirect_uri: str, code: str, flow: Flow
+) -> str:
+    """The code for tokens at the token endpoint: the ID token's compact form."""
+    client = _client(client_id, client_secret, redirect_uri)
+    try:
+        token = client.fetch_token(
+            provider.token_endpoint,
+            grant_type="authorization_code",
+            code=code,
+            code_verifier=flow.verifier,
+            headers={
+                "Accept": "application/json",
+                "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+            },
+        )
+    except (OAuth2Error, OAuthError) as error:
+        words = getattr(error, "description", "") or getattr(error, "error", "") or str(error)
+        hint = " Check the client secret." if "client" in str(error).lower() else ""
+        raise SsoCheckFailed("token", f"The provider refused the code: {words}.{hint}") from None
+    except ValueError:
+        raise SsoCheckFailed("token", "The token endpoint did not answer with JSON.") from None
+    id_token = token.get("id_token")
+    if not isinstance(id_token, str):
+        raise SsoCheckFailed("token", "The provider's answer has no ID token (scope openid?).")
+    return id_token
+
+
+def _keys(provider: Provider) -> KeySet:
+    document = _get_json(provider.jwks_uri, "signature", "the signing keys")
+    try:
+        return KeySet.import_key_set(document)
+    except (JoseError, ValueError, TypeError, KeyError):
+        raise SsoCheckFailed(
+            "signature", "The provider's signing keys could not be read."
+        ) from None
+
+
+def _unverified_header(id_token: str) -> dict[str, Any]:
+    """The token's header, read before its signature is checked: only to report what it says."""
+    try:
+        head = id_token.split(".")[0]
+        head += "=" * (-len(head) % 4)
+        header = json.loads(base64.urlsafe_b64decode(head))
+    except (ValueError, IndexError):
+        return {}
+    return header if isinstance(header, dict) else {}
+
+
+CLAIM_WORDS = {
+    "iss": "The ID token was issued by someone other than this connection's issuer.",
+    "aud": "The ID token is meant for another client (audience): check the client ID.",
+    "nonce": "The ID token does not answer this sign-in (nonce): it may be a replay.",
+    "azp": "The ID token was issued to another client (authorized party).",
+    "exp": "The ID token has expired: check that the provider's clock is right.",
+    "nbf": "The ID token is not valid yet: the provider's clock is ahead of ours.",
+    "iat": "The ID token was issued in the future: the provider's clock is ahead of ours.",
+}
+CLAIM_CHECKS = {"exp": "clock skew", "nbf": "clock skew", "iat": "clock skew", "aud": "audience"}
+
+
+def verify_id_token(
+    id_token: str, keys: KeySet, *, issuer: str, client_id: str, nonce: str, now: int | None = None
+) -> Identity:
+    """The token's claims once its signature (by one of the provider's keys, with an allowed
+    algorithm), issuer, audience, nonce and times have all been checked."""
+    header = _unverified_header(id_token)
+    if header.get("alg") not in ALGORITHMS:
+        raise SsoCheckFailed(
+            "signature",
+            f"The ID token is signed with “{header.get('alg')}”; Tenantry accepts only "
+            f"{', '.join(ALGORITHMS)}.",
+            {"header": header},
+        )
+    try:
+        token = jwt.decode(id_token, keys, algorithms=list(ALGORITHMS))
+    except BadSignatureError:
+        raise SsoCheckFailed(
+            "signature",
+            "The ID token's signature does not match the provider's keys.",
+            {"header": header},
+        ) from None
+    except JoseError as error:
+        raise SsoCheckFailed(
+            "signature",
+            f"The ID token could not be verified: {error.description or error}.",
+            {"header": header},
+        ) from None
+    claims = CodeIDToken(
+        token.claims,
+        token.header,
+        options={
+            "iss": {"essential": True, "value": issuer},
+            "aud": {"essential": True, "value": client_id},
+            "nonce": {"essential": True, "value": nonce},
+        },
+        params={"nonce": nonce, "client_id": client_id},
+    )
+    try:
+        claims.validate(now=now, leeway=LEEWAY_SECONDS)
+    except (ExpiredTokenError, ClaimError) as error:
+        name = getattr(error, "claim", "exp").split(",")[0]
+        words = CLAIM_WORDS.get(name)
+        if isinstance(error, MissingClaimError) or not words:
+            words = f"The ID token has no valid “{name}” claim."
+        raise SsoCheckFailed(
+            CLAIM_CHECKS.get(name, name), words, {"claims": token.claims, "header": header}
+        ) from None
+    return Identity(claims=dict(token.claims), header=dict(token.header))
+
+
+def complete(
+    provider: Provider,
+    *,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str,
+    code: str,
+    flow: Flow,
+) -> Identity:
+    """The callback's work: exchange the code and check the ID token it brings."""
+    id_token = _exchange(provider, client_id, client_secret, redirect_uri, code, flow)
+    return verify_id_token(
+        id_token, _keys(provider), issuer=provider.issuer, client_id=client_id, nonce=flow.nonce
+    )

@@ -1,0 +1,191 @@
+"""Signing in through SSO: the identifier-first sign-in page (an email whose verified domain
+has an active connection goes to that provider, others get the password form), the start of
+the round trip, and the callback that finishes a sign-in or a connection test."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+
+from audit.trail.actions import Action
+from audit.trail.services import Outcome, record
+from customers.identity.domains.models import VerifiedDomain
+from customers.identity.forms import SignInForm
+from customers.identity.models import User
+from customers.identity.signals import SESSION_SSO_CUSTOMER
+from customers.identity.sso import flows, oidc
+from customers.identity.sso.models import SsoConnection
+from customers.identity.sso.provisioning import SignInRefused, email_of
+from customers.identity.sso.provisioning import sso_sign_in as seat_for_sign_in
+from customers.identity.sso.services import sso_connection_test_recorded
+from customers.platform.net import local_path
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+GONE = (
+    "This sign-in can't be finished: it was already used, it took longer than ten minutes, "
+    "or it began in another browser. Start again from the sign-in page."
+)
+
+
+def routes_for(email: str) -> list[SsoConnection]:
+    """The active connections an email's domain leads to: of each customer that verified the
+    domain (one per organization). People of an organization (the console) keep passwords."""
+    email = email.strip().lower()
+    if "@" not in email:
+        return []
+    person = User.objects.filter(email__iexact=email).first()
+    if person and person.memberships.exists():
+        return []
+    customers = VerifiedDomain.objects.for_sign_in().filter(
+        domain=email.rsplit("@", 1)[1], status=VerifiedDomain.Status.VERIFIED
+    )
+    return list(
+        SsoConnection.objects.for_sign_in()
+        .filter(customer_id__in=customers.values("customer_id"), status=SsoConnection.Status.ACTIVE)
+        .select_related("customer__organization")
+        .order_by("customer__name", "name")
+    )
+
+
+def start_url(connection: SsoConnection, next_path: str, email: str) -> str:
+    query = {k: v for k, v in {"next": next_path, "login_hint": email}.items() if v}
+    path = reverse("sso_start", args=[connection.pk])
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+class SignInView(auth_views.LoginView):
+    """Identifier first: "Continue" with only an email routes it (to its one provider, or to a
+    choice of them beside the password form); with a password it signs in. ``?password=1``
+    goes straight to the password form."""
+
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.POST.get("step") != "identify":
+            return super().post(request, *args, **kwargs)
+        email = request.POST.get("username", "").strip()
+        routes = routes_for(email)
+        next_path = local_path(request.POST.get("next", "")) or ""
+        if len(routes) == 1:
+            return redirect(start_url(routes[0], next_path, email))
+        form = self.get_form_class()(request, initial={"username": email})
+        context = self.get_context_data(form=form)
+        context.update(
+            identified=True,
+            routes=[(c, start_url(c, next_path, email)) for c in routes],
+        )
+        return self.render_to_response(context)
+
+
+def _refusal_page(request: HttpRequest, reason: str, status: int = 403) -> HttpResponse:
+    return render(request, "registration/sso_refused.html", {"reason": reason}, status=status)
+
+
+@never_cache
+def sso_start(request: HttpRequest, connection_id: UUID) -> HttpResponse:
+    """Send the browser to the connection's provider to sign in."""
+    connection = get_object_or_404(
+        SsoConnection.objects.for_sign_in().select_related("customer__organization"),
+        pk=connection_id,
+        status=SsoConnection.Status.ACTIVE,
+    )
+    then = local_path(request.GET.get("next", "")) or reverse("portal:home")
+    try:
+        url = flows.begin(
+            request,
+            connection,
+            mode=flows.SIGN_IN,
+            then=then,
+            login_hint=request.GET.get("login_hint", "")[:254],
+        )
+    except oidc.SsoCheckFailed as failure:
+        return _refusal_page(request, f"{connection.name} can't be reached: {failure}", 502)
+    return redirect(url)
+
+
+@never_cache
+def sso_oidc_callback(request: HttpRequest) -> HttpResponse:
+    """Where every provider sends the browser back, with a code (or an error) and the state."""
+    try:
+        pending = flows.take(request, request.GET.get("state", ""))
+    except flows.FlowUnusable:
+        return _refusal_page(request, GONE, 400)
+    connection = flows.connection_of(pending)
+    if connection is None:
+        return _refusal_page(request, "That SSO connection was removed meanwhile.", 404)
+    if pending.mode == flows.TEST:
+        return _finish_test(request, connection, pending)
+    error, code = request.GET.get("error"), request.GET.get("code", "")
+    if error or not code:
+        said = request.GET.get("error_description") or error or "no code"
+        return _refused(request, connection, f"Your identity provider said: {said}.")
+    try:
+        identity = flows.complete(connection, pending, code)
+        seat = seat_for_sign_in(connection=connection, claims=identity.claims)
+    except oidc.SsoCheckFailed as failure:
+        return _refused(request, connection, str(failure))
+    except SignInRefused as refusal:  # audited by the service
+        return _refusal_page(request, str(refusal))
+    login(request, seat.user, backend=MODEL_BACKEND)
+    request.session[SESSION_SSO_CUSTOMER] = str(connection.customer_id)
+    return redirect(pending.then)
+
+
+def _refused(request: HttpRequest, connection: SsoConnection, reason: str) -> HttpResponse:
+    record(
+        action=Action.SSO_REFUSED,
+        organization=connection.customer.organization,
+        resource=connection,
+        outcome=Outcome.DENIED,
+        message=reason,
+    )
+    return _refusal_page(request, f"Signing in through {connection.name} failed. {reason}")
+
+
+def _test_result(
+    request: HttpRequest, connection: SsoConnection, pending: flows.Pending
+) -> tuple[bool, str, dict[str, Any]]:
+    """Whether the test passed, what it found in plain words, and the decoded answer."""
+    error, code = request.GET.get("error"), request.GET.get("code", "")
+    shown: dict[str, Any] = {}
+    try:
+        if error or not code:
+            said = request.GET.get("error_description") or error or "no code"
+            raise oidc.SsoCheckFailed("provider", f"The provider said: {said}.")
+        identity = flows.complete(connection, pending, code)
+        shown = {"claims": identity.claims, "header": identity.header}
+        email = email_of(connection, identity.claims)
+    except oidc.SsoCheckFailed as failure:
+        return False, f"Failed at “{failure.check}”: {failure}", shown or failure.details
+    except SignInRefused as refusal:
+        return False, f"Failed at “email”: {refusal}", shown
+    return True, f"Passed: the provider signed in {email}.", shown
+
+
+def _finish_test(
+    request: HttpRequest, connection: SsoConnection, pending: flows.Pending
+) -> HttpResponse:
+    """Record what the test found (the failing check in plain words, or who it signed in)
+    and show the decoded answer once on the connection's page."""
+    actor = request.user if request.user.is_authenticated else None
+    passed, result, shown = _test_result(request, connection, pending)
+    sso_connection_test_recorded(connection=connection, actor=actor, passed=passed, result=result)
+    request.session[flows.TEST_SHOWN] = {
+        "connection": str(connection.pk),
+        "passed": passed,
+        "result": result,
+        "decoded": json.dumps(shown, indent=2, sort_keys=True, default=str) if shown else "",
+    }
+    (messages.success if passed else messages.error)(request, result)
+    return redirect(pending.then)

@@ -1,0 +1,296 @@
+"""The SSO setup pages: the portal's, where a customer's admins connect their own identity
+provider, and the console's, where the organization's owners and admins do it for a
+customer. Both list the connections, edit one, test it with a real round trip, and switch
+it on or off."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from customers.identity.permissions import (
+    organization_required,
+    refuse_write,
+    write_access_required,
+)
+from customers.identity.sso import flows, oidc
+from customers.identity.sso.forms import SsoConnectionForm
+from customers.identity.sso.models import SsoConnection
+from customers.identity.sso.services import (
+    sso_connection_activate,
+    sso_connection_create,
+    sso_connection_deactivate,
+    sso_connection_delete,
+    sso_connection_test_recorded,
+    sso_connection_update,
+)
+from customers.platform.errors import SERVICE_ERRORS
+from customers.platform.requests import AuthedRequest
+from customers.platform.responses import attempt, refusal_onto_form
+from customers.portal.access import portal_page, render_portal
+from customers.records.models import Customer
+
+# A page's URL: (name, connection id or None) → path, for the portal's or the console's names.
+Url = Callable[[str, UUID | None], str]
+
+
+def _created(request: AuthedRequest, form: SsoConnectionForm, customer: Customer) -> Any:
+    """The new connection, or None with the refusal on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        connection = sso_connection_create(customer=customer, actor=request.user, **form.settings())
+    except SERVICE_ERRORS as error:
+        refusal_onto_form(form, error, field="name")
+        return None
+    messages.success(request, f"“{connection.name}” saved as a draft: test it, then activate it.")
+    return connection
+
+
+def _updated(request: AuthedRequest, form: SsoConnectionForm, connection: SsoConnection) -> bool:
+    if not form.is_valid():
+        return False
+    try:
+        after = sso_connection_update(
+            connection=connection, actor=request.user, changes=form.settings()
+        )
+    except SERVICE_ERRORS as error:
+        refusal_onto_form(form, error, field="issuer")
+        return False
+    if connection.is_active and not after.is_active:
+        messages.warning(
+            request, f"Saved. “{after.name}” is a draft again until a new test passes."
+        )
+    else:
+        messages.success(request, f"“{after.name}” saved.")
+    return True
+
+
+def _test_shown(request: AuthedRequest, connection: SsoConnection) -> dict[str, Any] | None:
+    """The last test's decoded answer, once, on its connection's page."""
+    shown = request.session.get(flows.TEST_SHOWN)
+    if shown and shown.get("connection") == str(connection.pk):
+        del request.session[flows.TEST_SHOWN]
+        return dict(shown)
+    return None
+
+
+def _list_page(
+    request: AuthedRequest, customer: Customer, url: Url, template: str, can_change: bool
+) -> HttpResponse:
+    form = SsoConnectionForm(request.POST or None)
+    if request.method == "POST" and can_change:
+        connection = _created(request, form, customer)
+        if connection is not None:
+            return redirect(url("sso_connection", connection.pk))
+    connections = list(SsoConnection.objects.for_customer(customer))
+    context = {
+        "customer": customer,
+        "form": form,
+        "rows": [(c, url("sso_connection", c.pk)) for c in connections],
+        "redirect_uri": flows.redirect_uri(),
+        "can_change": can_change,
+    }
+    if template.startswith("portal/"):
+        return render_portal(request, template, context, status=422 if form.errors else 200)
+    return render(request, template, context, status=422 if form.errors else 200)
+
+
+def _detail_page(
+    request: AuthedRequest,
+    connection: SsoConnection,
+    url: Url,
+    template: str,
+    can_change: bool,
+) -> HttpResponse:
+    form = SsoConnectionForm(request.POST or None, connection=connection)
+    if request.method == "POST" and can_change and _updated(request, form, connection):
+        return redirect(url("sso_connection", connection.pk))
+    context = {
+        "customer": connection.customer,
+        "connection": connection,
+        "form": form,
+        "redirect_uri": flows.redirect_uri(),
+        "can_change": can_change,
+        "test": _test_shown(request, connection),
+        "actions": {
+            name: url(f"sso_{name}", connection.pk)
+            for name in ("test", "activate", "deactivate", "delete")
+        },
+        "back": url("sso", None),
+    }
+    status = 422 if form.errors else 200
+    if template.startswith("portal/"):
+        return render_portal(request, template, context, status=status)
+    return render(request, template, context, status=status)
+
+
+def _test(request: AuthedRequest, connection: SsoConnection, back: str) -> HttpResponse:
+    """Begin a test round trip: the admin signs in at the provider, and the callback records
+    what each check found."""
+    try:
+        url = flows.begin(request, connection, mode=flows.TEST, then=back)
+    except oidc.SsoCheckFailed as failure:
+        result = f"Failed at “{failure.check}”: {failure}"
+        _failed_before_provider(request, connection, result)
+        return redirect(back)
+    return redirect(url)
+
+
+def _failed_before_provider(request: AuthedRequest, connection: SsoConnection, result: str) -> None:
+    """A test that failed before reaching the provider (discovery): recorded and shown."""
+    sso_connection_test_recorded(
+        connection=connection, actor=request.user, passed=False, result=result
+    )
+    messages.error(request, result)
+
+
+def _switch(request: AuthedRequest, connection: SsoConnection, action: str) -> None:
+    if action == "activate":
+        attempt(
+            request,
+            f"“{connection.name}” is active: people at your verified domains sign in through it.",
+            sso_connection_activate,
+            connection=connection,
+            actor=request.user,
+        )
+    elif action == "deactivate":
+        attempt(
+            request,
+            f"“{connection.name}” is inactive: it signs nobody in.",
+            sso_connection_deactivate,
+            connection=connection,
+            actor=request.user,
+        )
+    else:
+        attempt(
+            request,
+            f"“{connection.name}” removed.",
+            sso_connection_delete,
+            connection=connection,
+            actor=request.user,
+        )
+
+
+# --- the portal -------------------------------------------------------------------------------
+
+
+def _portal_url(name: str, connection_id: UUID | None) -> str:
+    return reverse(f"portal:{name}", args=[connection_id] if connection_id else [])
+
+
+def _portal_connection(request: AuthedRequest, connection_id: UUID) -> SsoConnection:
+    connection: SsoConnection = get_object_or_404(
+        SsoConnection.objects.for_customer(request.customer).select_related(
+            "customer__organization"
+        ),
+        pk=connection_id,
+    )
+    return connection
+
+
+@portal_page(admin_only=True, read_admin_only=True)
+def portal_sso(request: AuthedRequest) -> HttpResponse:
+    return _list_page(request, request.customer, _portal_url, "portal/sso.html", True)
+
+
+@portal_page(admin_only=True, read_admin_only=True)
+def portal_sso_connection(request: AuthedRequest, connection_id: UUID) -> HttpResponse:
+    connection = _portal_connection(request, connection_id)
+    return _detail_page(request, connection, _portal_url, "portal/sso_connection.html", True)
+
+
+@require_POST
+@portal_page(admin_only=True, read_admin_only=True)
+def portal_sso_test(request: AuthedRequest, connection_id: UUID) -> HttpResponse:
+    connection = _portal_connection(request, connection_id)
+    return _test(request, connection, _portal_url("sso_connection", connection.pk))
+
+
+@require_POST
+@portal_page(admin_only=True, read_admin_only=True)
+def portal_sso_switch(request: AuthedRequest, connection_id: UUID, action: str) -> HttpResponse:
+    connection = _portal_connection(request, connection_id)
+    _switch(request, connection, action)
+    if action == "delete":
+        return redirect("portal:sso")
+    return redirect("portal:sso_connection", connection.pk)
+
+
+# --- the console ------------------------------------------------------------------------------
+
+
+def _customer(request: AuthedRequest, customer_id: UUID) -> Customer:
+    customer: Customer = get_object_or_404(
+        Customer.objects.for_organization(request.organization).select_related("organization"),
+        pk=customer_id,
+    )
+    return customer
+
+
+def _console_url(customer: Customer) -> Url:
+    def url(name: str, connection_id: UUID | None) -> str:
+        args = [customer.pk, connection_id] if connection_id else [customer.pk]
+        return reverse(f"customers:{name}", args=args)
+
+    return url
+
+
+def _console_connection(
+    request: AuthedRequest, customer_id: UUID, connection_id: UUID
+) -> SsoConnection:
+    customer = _customer(request, customer_id)
+    connection: SsoConnection = get_object_or_404(
+        SsoConnection.objects.for_customer(customer).select_related("customer__organization"),
+        pk=connection_id,
+    )
+    return connection
+
+
+@organization_required
+def console_sso(request: AuthedRequest, customer_id: UUID) -> HttpResponse:
+    customer = _customer(request, customer_id)
+    if request.method == "POST" and not request.membership.can_write:
+        refuse_write(request)
+    can_change = request.membership.can_write and not customer.is_deleted
+    return _list_page(request, customer, _console_url(customer), "customers/sso.html", can_change)
+
+
+@organization_required
+def console_sso_connection(
+    request: AuthedRequest, customer_id: UUID, connection_id: UUID
+) -> HttpResponse:
+    connection = _console_connection(request, customer_id, connection_id)
+    if request.method == "POST" and not request.membership.can_write:
+        refuse_write(request)
+    url = _console_url(connection.customer)
+    can_change = request.membership.can_write and not connection.customer.is_deleted
+    return _detail_page(request, connection, url, "customers/sso_connection.html", can_change)
+
+
+@require_POST
+@write_access_required
+def console_sso_test(request: AuthedRequest, customer_id: UUID, connection_id: UUID) -> Any:
+    connection = _console_connection(request, customer_id, connection_id)
+    return _test(
+        request, connection, _console_url(connection.customer)("sso_connection", connection.pk)
+    )
+
+
+@require_POST
+@write_access_required
+def console_sso_switch(
+    request: AuthedRequest, customer_id: UUID, connection_id: UUID, action: str
+) -> Any:
+    connection = _console_connection(request, customer_id, connection_id)
+    _switch(request, connection, action)
+    if action == "delete":
+        return redirect("customers:sso", customer_id)
+    return redirect("customers:sso_connection", customer_id, connection.pk)

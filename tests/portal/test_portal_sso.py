@@ -1,0 +1,314 @@
+"""SSO end to end over HTTP, against a real OpenID Connect provider (panva's oidc-provider under
+Node, on loopback): a customer admin sets up a connection in the portal, tests it with a real
+round trip, activates it; its people then sign in identifier-first, are provisioned on their
+first sign-in, and keep signing in when SSO is forced. Replays, a wrong secret and other
+customers' and viewers' requests are refused."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from django.urls import reverse
+
+from audit.models import AuditEntry
+from customers.identity.domains.models import VerifiedDomain
+from customers.identity.sso.models import SsoConnection
+from customers.identity.sso.services import sso_connection_create
+from customers.models import CustomerUser
+from customers.services import customer_update
+from tests.factories import PASSWORD, make_seat
+from tests.idp import oidc_provider
+from tests.portal.test_portal import TestSettings as PortalSettings  # not collected here
+
+CALLBACK = django_settings.SITE_URL + "/sso/oidc/callback/"
+ACCOUNTS = {
+    "grace@acme.ai": {"given_name": "Grace", "family_name": "Hopper", "groups": ["it-admins"]},
+}
+
+
+@pytest.fixture(scope="module")
+def provider():
+    with oidc_provider.running([CALLBACK], accounts=ACCOUNTS) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _loopback_provider(settings):
+    settings.SSO_ALLOW_PRIVATE = True
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def form(provider, **overrides):
+    return {
+        "name": "Acme IdP",
+        "issuer": provider.issuer,
+        "client_id": provider.client_id,
+        "client_secret": provider.client_secret,
+        "email_claim": "email",
+        "first_name_claim": "given_name",
+        "last_name_claim": "family_name",
+        "groups_claim": "groups",
+        "group_roles": "it-admins = superuser",
+        "default_role": "user",
+        "provision_users": "on",
+        **overrides,
+    }
+
+
+def verify_domain(customer, domain="acme.ai"):
+    VerifiedDomain.objects.create(
+        organization_id=customer.organization_id,
+        customer=customer,
+        domain=domain,
+        token="t",
+        status=VerifiedDomain.Status.VERIFIED,
+    )
+
+
+def run_test(client, provider, connection, email="john@acme.ai"):
+    """Press "Test connection" and sign in at the provider: the page it comes back to."""
+    started = client.post(reverse("portal:sso_test", args=[connection.pk]))
+    assert started.status_code == 302
+    assert started["Location"].startswith(provider.issuer + "/auth?")
+    back = provider.sign_in(started["Location"], email)
+    return client.get(path_of(back), follow=True)
+
+
+def ready(client, provider, customer) -> SsoConnection:
+    """A connection set up, tested and activated through the portal's pages."""
+    created = client.post(reverse("portal:sso"), form(provider))
+    assert created.status_code == 302, created.content.decode()[:2000]
+    connection = SsoConnection.objects.for_customer(customer).get()
+    run_test(client, provider, connection)
+    assert client.post(reverse("portal:sso_activate", args=[connection.pk])).status_code == 302
+    connection.refresh_from_db()
+    assert connection.is_active
+    return connection
+
+
+def sign_in_through_sso(provider, email: str, next_path: str = "") -> tuple[Client, object]:
+    """A new browser: type the email, go to the provider, come back."""
+    browser = Client()
+    routed = browser.post(
+        reverse("login"), {"username": email, "step": "identify", "next": next_path}
+    )
+    assert routed.status_code == 302, routed.content.decode()[:1500]
+    started = browser.get(routed["Location"])
+    assert started.status_code == 302
+    assert parse_qs(urlsplit(started["Location"]).query)["login_hint"] == [email]
+    back = provider.sign_in(started["Location"], email)
+    return browser, browser.get(path_of(back))
+
+
+def test_an_admin_sets_up_tests_and_activates_a_connection(provider, portal_admin):
+    seat, client = portal_admin
+    page = client.get(reverse("portal:sso")).content.decode()
+    assert CALLBACK in page  # the redirect URI to register at the provider
+    created = client.post(reverse("portal:sso"), form(provider))
+    connection = SsoConnection.objects.for_customer(seat.customer).get()
+    assert created["Location"] == reverse("portal:sso_connection", args=[connection.pk])
+    refused = client.post(reverse("portal:sso_activate", args=[connection.pk]), follow=True)
+    assert "Test “Acme IdP” first" in refused.content.decode()
+    tested = run_test(client, provider, connection).content.decode()
+    assert "Test passed." in tested
+    assert "Passed: the provider signed in john@acme.ai." in tested
+    assert "&quot;iss&quot;: &quot;" + provider.issuer in tested  # the decoded answer
+    assert provider.client_secret not in tested
+    client.post(reverse("portal:sso_activate", args=[connection.pk]))
+    connection.refresh_from_db()
+    assert connection.is_active
+    assert connection.passed_test
+    test_entry = AuditEntry.objects.unscoped().get(action="sso_connection.tested")
+    assert test_entry.outcome == "success"
+    assert provider.client_secret not in str(list(AuditEntry.objects.unscoped().values()))
+
+
+def test_a_wrong_client_secret_fails_the_test_at_the_token_step(provider, portal_admin):
+    seat, client = portal_admin
+    client.post(reverse("portal:sso"), form(provider, client_secret="not-the-secret"))
+    connection = SsoConnection.objects.for_customer(seat.customer).get()
+    page = run_test(client, provider, connection).content.decode()
+    assert "Test failed." in page
+    assert "Failed at “token”" in page
+    connection.refresh_from_db()
+    assert connection.last_test_ok is False
+    assert AuditEntry.objects.unscoped().get(action="sso_connection.tested").outcome == "failure"
+
+
+def test_an_unreachable_issuer_fails_the_test_in_plain_words(portal_admin, settings):
+    seat, client = portal_admin
+    client.post(reverse("portal:sso"), {**form_without_provider(), "issuer": "http://127.0.0.1:9"})
+    connection = SsoConnection.objects.for_customer(seat.customer).get()
+    page = client.post(reverse("portal:sso_test", args=[connection.pk]), follow=True)
+    assert "Failed at “discovery”: Could not fetch the discovery document" in (
+        page.content.decode()
+    )
+
+
+def form_without_provider():
+    return {
+        "name": "Nowhere",
+        "issuer": "https://idp.example.com",
+        "client_id": "x",
+        "client_secret": "",
+        "email_claim": "email",
+        "first_name_claim": "given_name",
+        "last_name_claim": "family_name",
+        "groups_claim": "groups",
+        "group_roles": "",
+        "default_role": "user",
+    }
+
+
+def test_a_private_issuer_is_refused_unless_allowed(portal_admin, settings):
+    settings.SSO_ALLOW_PRIVATE = False
+    seat, client = portal_admin
+    client.post(reverse("portal:sso"), {**form_without_provider(), "issuer": "http://127.0.0.1:9"})
+    connection = SsoConnection.objects.for_customer(seat.customer).get()
+    page = client.post(reverse("portal:sso_test", args=[connection.pk]), follow=True)
+    assert "private, loopback or link-local" in page.content.decode()
+
+
+def test_a_first_sign_in_routes_by_domain_and_provisions_the_person(provider, portal_admin):
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    connection = ready(client, provider, seat.customer)
+    browser, landed = sign_in_through_sso(provider, "grace@acme.ai", next_path="/portal/users/")
+    assert landed.status_code == 302
+    assert landed["Location"] == "/portal/users/"
+    assert browser.get("/portal/users/").status_code == 200
+    grace = CustomerUser.objects.for_customer(seat.customer).get(user__email="grace@acme.ai")
+    assert grace.role == "superuser"  # it-admins → superuser
+    assert grace.user.name == "Grace Hopper"
+    entry = AuditEntry.objects.unscoped().get(action="sso.signed_in")
+    assert entry.actor_label == "grace@acme.ai"
+    assert entry.resource_id == str(connection.pk)
+
+
+def test_a_callback_used_twice_or_in_another_browser_is_refused(provider, portal_admin):
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    ready(client, provider, seat.customer)
+    browser = Client()
+    routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
+    started = browser.get(routed["Location"])
+    back = path_of(provider.sign_in(started["Location"], "ada@acme.ai"))
+    stranger = Client().get(back)  # login CSRF: the code in someone else's browser
+    assert stranger.status_code == 400
+    assert "began in another browser" in stranger.content.decode()
+    assert browser.get(back).status_code == 302
+    browser.logout()
+    assert browser.get(back).status_code == 400  # and never twice
+
+
+def test_a_forged_state_or_code_signs_nobody_in(provider, portal_admin):
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    ready(client, provider, seat.customer)
+    browser = Client()
+    routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
+    started = browser.get(routed["Location"])
+    state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
+    forged = browser.get(reverse("sso_oidc_callback"), {"state": state, "code": "made-up"})
+    assert forged.status_code == 403
+    assert "The provider refused the code" in forged.content.decode()
+    assert "_auth_user_id" not in browser.session
+    assert AuditEntry.objects.unscoped().filter(action="sso.refused").exists()
+
+
+def test_an_email_without_sso_gets_the_password_form(portal_admin):
+    page = Client().post(reverse("login"), {"username": "someone@else.example", "step": "identify"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="password"' in html
+    assert 'value="someone@else.example"' in html
+
+
+def test_forced_sso_refuses_passwords_but_not_sso_sessions(provider, portal_admin):
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    ready(client, provider, seat.customer)
+    make_seat(seat.customer, email="pat@acme.ai")
+    customer_update(
+        customer=seat.customer, actor=None, expected_version=None, changes={"force_sso": True}
+    )
+    refused = Client().post(reverse("login"), {"username": "pat@acme.ai", "password": PASSWORD})
+    assert "requires single sign-on" in refused.content.decode()
+    browser, landed = sign_in_through_sso(provider, "pat@acme.ai")
+    assert landed["Location"] == reverse("portal:home")
+    assert browser.get(reverse("portal:home")).status_code == 200
+
+
+def test_the_portal_refuses_force_sso_without_a_usable_connection(portal_admin):
+    seat, client = portal_admin
+    data = PortalSettings().data(seat.customer, force_sso="on")
+    response = client.post(reverse("portal:settings"), data)
+    assert response.status_code == 422
+    assert "no active, tested SSO connection" in response.content.decode()
+    seat.customer.refresh_from_db()
+    assert not seat.customer.force_sso
+
+
+def test_other_customers_get_404_and_non_admins_403(portal_admin, other_customer_admin, owner):
+    seat, _ = portal_admin
+    connection = sso_connection_create(
+        customer=seat.customer, actor=owner, name="Okta", issuer="https://i.example", client_id="c"
+    )
+    _, other = other_customer_admin
+    for name in ("sso_connection",):
+        assert other.get(reverse(f"portal:{name}", args=[connection.pk])).status_code == 404
+    for name in ("sso_test", "sso_activate", "sso_deactivate", "sso_delete"):
+        assert other.post(reverse(f"portal:{name}", args=[connection.pk])).status_code == 404
+    member = make_seat(seat.customer, email="member@acme.ai", role="engineer")
+    browser = Client()
+    browser.force_login(member.user)
+    assert browser.get(reverse("portal:sso")).status_code == 403
+    assert browser.post(reverse("portal:sso_delete", args=[connection.pk])).status_code == 403
+    assert SsoConnection.objects.for_customer(seat.customer).exists()
+
+
+def test_the_console_sets_up_a_connection_for_a_customer(owner_client, viewer_client, acme):
+    url = reverse("customers:sso", args=[acme.pk])
+    created = owner_client.post(url, form_without_provider())
+    assert created.status_code == 302
+    connection = SsoConnection.objects.for_customer(acme).get()
+    page = owner_client.get(created["Location"]).content.decode()
+    assert "Nowhere" in page
+    assert "Test connection" in page
+    assert viewer_client.get(url).status_code == 200
+    assert viewer_client.post(url, form_without_provider()).status_code == 403
+    detail = reverse("customers:sso_connection", args=[acme.pk, connection.pk])
+    assert "Test connection" not in viewer_client.get(detail).content.decode()
+    for name in ("sso_test", "sso_activate", "sso_deactivate", "sso_delete"):
+        target = reverse(f"customers:{name}", args=[acme.pk, connection.pk])
+        assert viewer_client.post(target).status_code == 403
+
+
+def test_another_organization_gets_404_on_the_console_pages(outsider_client, acme, owner):
+    connection = sso_connection_create(
+        customer=acme, actor=owner, name="Okta", issuer="https://i.example", client_id="c"
+    )
+    assert outsider_client.get(reverse("customers:sso", args=[acme.pk])).status_code == 404
+    detail = reverse("customers:sso_connection", args=[acme.pk, connection.pk])
+    assert outsider_client.get(detail).status_code == 404
+    for name in ("sso_test", "sso_activate", "sso_deactivate", "sso_delete"):
+        target = reverse(f"customers:{name}", args=[acme.pk, connection.pk])
+        assert outsider_client.post(target).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["name", "issuer", "client_id", "group_roles", "email_claim"],
+)
+@pytest.mark.parametrize("typed", ["\x00", "é" * 600, "a\nb", "<script>", "= superuser"])
+def test_nasty_input_gets_a_message_not_an_error(portal_admin, field, typed):
+    _, client = portal_admin
+    response = client.post(reverse("portal:sso"), {**form_without_provider(), field: typed})
+    assert response.status_code in (302, 422)
