@@ -8,6 +8,7 @@ from ninja import Router
 from customers.connections import api as connections
 from customers.identity.api import organization
 from customers.identity.domains import api as domains
+from customers.identity.sso import api as sso
 from customers.people.api import invitations, users
 from customers.records.api import customer, listing
 from customers.webhooks import api as webhooks
@@ -21,6 +22,7 @@ for module in (
     invitations,
     connections,
     domains,
+    sso,
     webhooks,
 ):
     router.add_router("/", module.router)

@@ -159,6 +159,7 @@ portal_patterns = [
     path("users/<uuid:seat_id>/lock", portal.user_lock, name="user_lock"),
     path("users/<uuid:seat_id>/unlock", portal.user_unlock, name="user_unlock"),
     path("users/<uuid:seat_id>/remove", portal.user_remove, name="user_remove"),
+    path("users/<uuid:seat_id>/break-glass", portal.user_break_glass, name="user_break_glass"),
     path(
         "invitations/<uuid:invitation_id>/resend",
         portal.invitation_resend,

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from customers.identity.services.sign_in import password_sign_in_refused
+from customers.identity.services.sign_in import break_glass_signed_in, password_sign_in_refused
 from customers.platform.validators import validate_single_line
 
 
@@ -22,6 +22,7 @@ class SignInForm(AuthenticationForm):
         refusal = password_sign_in_refused(user, self.request)
         if refusal:
             raise forms.ValidationError(refusal, code="refused")
+        break_glass_signed_in(user, self.request)
 
     error_messages = {
         **AuthenticationForm.error_messages,

@@ -30,6 +30,10 @@ class CustomerUser(TenantModel):
     two_factor_enabled = models.BooleanField("2FA enabled", default=False)
     limit_services = models.BooleanField(default=False)
     require_new_password = models.BooleanField(default=False)
+    # An admin who may still sign in with a password (and a second factor) while the customer
+    # forces SSO: the way back in when the identity provider is down. Each use is audited and
+    # emailed to the other admins.
+    break_glass = models.BooleanField("break-glass", default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -70,14 +70,10 @@ def _second_factor(request: AuthedRequest, seat: CustomerUser) -> HttpResponse |
         return None
     has_device = has_two_factor(request.user)
     customer = seat.customer
-    if not customer.force_2fa and not has_device:
+    # Past forced SSO with a password (break-glass, the only way): a second factor always.
+    if not customer.force_2fa and not customer.force_sso and not has_device:
         return None
-    started = request.session.get(SESSION_SIGNED_IN_AT)
-    if (
-        customer.force_2fa
-        and customer.force_2fa_since
-        and (not started or datetime.fromisoformat(started) < customer.force_2fa_since)
-    ):
+    if _began_before_forced_2fa(request, seat):
         # A session that began before 2FA was required, and never passed it, ends here.
         logout(request)
         messages.info(
@@ -86,6 +82,16 @@ def _second_factor(request: AuthedRequest, seat: CustomerUser) -> HttpResponse |
         )
         return redirect(f"{reverse('login')}?next={reverse('portal:home')}")
     return redirect("portal:two_factor_verify" if has_device else "portal:two_factor_setup")
+
+
+def _began_before_forced_2fa(request: AuthedRequest, seat: CustomerUser) -> bool:
+    customer = seat.customer
+    started = request.session.get(SESSION_SIGNED_IN_AT)
+    return bool(
+        customer.force_2fa
+        and customer.force_2fa_since
+        and (not started or datetime.fromisoformat(started) < customer.force_2fa_since)
+    )
 
 
 def _through_sso(request: AuthedRequest, seat: CustomerUser) -> bool:

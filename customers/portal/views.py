@@ -27,6 +27,7 @@ from customers.people.services.invitations import invite_send
 from customers.people.services.seats import (
     customer_user_change_role,
     customer_user_remove,
+    customer_user_set_break_glass,
     customer_user_set_locked,
     portal_settings_update,
 )
@@ -158,6 +159,18 @@ def user_lock(request: AuthedRequest, seat: CustomerUser) -> str:
 def user_unlock(request: AuthedRequest, seat: CustomerUser) -> str:
     customer_user_set_locked(seat=seat, locked=False, actor=request.user)
     return f"{seat.user.email} can sign in again."
+
+
+@_seat_action
+def user_break_glass(request: AuthedRequest, seat: CustomerUser) -> str:
+    on = request.POST.get("on") == "1"
+    customer_user_set_break_glass(seat=seat, on=on, actor=request.user)
+    if on:
+        return (
+            f"{seat.user.email} can sign in with a password and a second factor while SSO is "
+            "forced; each such sign-in is emailed to the other admins."
+        )
+    return f"{seat.user.email} is no longer a break-glass account."
 
 
 @_seat_action

@@ -412,6 +412,9 @@ MUTATIONS: dict[str, Callable] = {
     "portal:domain_remove": lambda w: w.portal.post(
         reverse("portal:domain_remove", args=[w.domain.pk])
     ),
+    "portal:user_break_glass": lambda w: w.portal.post(
+        reverse("portal:user_break_glass", args=[w.seat.pk]), {"on": "1"}
+    ),
     **{
         f"{side}:{name}": _sso_scenario(side, name)
         for side in ("customers", "portal")
@@ -471,6 +474,24 @@ API_MUTATIONS: dict[str, Callable] = {
     "domains_add": _api("post", "/customer/{c}/domains", {"domain": "api.example"}),
     "domains_verify": lambda w: _api("post", f"/customer/{{c}}/domains/{w.domain.pk}/verify")(w),
     "domains_remove": lambda w: _api("delete", f"/customer/{{c}}/domains/{w.domain.pk}")(w),
+    "sso_connections_create": _api(
+        "post",
+        "/customer/{c}/sso-connections",
+        {"name": "API IdP", "issuer": "https://api.example", "client_id": "c"},
+    ),
+    "sso_connections_update": lambda w: _api(
+        "patch", f"/customer/{{c}}/sso-connections/{w.sso.pk}", {"name": "Renamed"}
+    )(w),
+    "sso_connections_activate": lambda w: _api(
+        "post", f"/customer/{{c}}/sso-connections/{w.sso.pk}/activate"
+    )(w),
+    "sso_connections_deactivate": lambda w: (
+        _api("post", f"/customer/{{c}}/sso-connections/{w.sso.pk}/activate")(w),
+        _api("post", f"/customer/{{c}}/sso-connections/{w.sso.pk}/deactivate")(w),
+    ),
+    "sso_connections_delete": lambda w: _api(
+        "delete", f"/customer/{{c}}/sso-connections/{w.sso.pk}"
+    )(w),
 }
 
 

@@ -29,6 +29,7 @@ from audit.devtools.seed import (
 from audit.models import AuditEntry, Execution
 from audit.streams.delivery import deliver_now as streams_deliver_now
 from audit.streams.services import audit_settings_set, stream_create
+from customers.identity.sso.services import sso_connection_create, sso_connection_test_recorded
 from customers.models import Customer, CustomerStatus, CustomerUser, Organization, User
 from customers.services import customer_update, endpoint_create, invite_send
 from customers.webhooks.delivery import deliver_now
@@ -238,6 +239,39 @@ def audit_trail_pages(settings) -> tuple[list[str], list[str]]:
     return ["/settings/audit-log/settings/"], portal
 
 
+def sso_pages() -> tuple[list[str], list[str]]:
+    """An SSO connection of the customer admin's customer whose last test failed (so its page
+    shows why), on the portal's pages and the console's."""
+    customer = (
+        CustomerUser.objects.unscoped()
+        .select_related("customer")
+        .get(user__email=customer_admin_email())
+        .customer
+    )
+    connection = sso_connection_create(
+        customer=customer,
+        actor=None,
+        name="Okta",
+        issuer="https://acme.okta.example",
+        client_id="0oa1tenantry",
+        client_secret="not-a-real-secret",
+        group_roles={"it-admins": "superuser"},
+    )
+    sso_connection_test_recorded(
+        connection=connection,
+        actor=None,
+        passed=False,
+        result="Failed at “audience”: The ID token is meant for another client (audience).",
+    )
+    portal = [
+        "/portal/sso/",
+        f"/portal/sso/{connection.pk}/",
+        f"/portal/sso/{connection.pk}/ then [data-dialog-open=sso-delete]",
+    ]
+    base = f"/settings/customers/{customer.pk}/sso/"
+    return [base, f"{base}{connection.pk}/"], portal
+
+
 def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_server, settings):
     mail.outbox = []
     support_group()
@@ -246,7 +280,10 @@ def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_se
     hooks = webhook_pages(settings)
     pages["owner"] += [*hooks, f"{hooks[1]} then [data-dialog-open=dialog-rotate]"]
     pages["viewer"] += hooks
+    sso_console, sso_portal = sso_pages()
     console, portal = audit_trail_pages(settings)
+    console += sso_console
+    portal += sso_portal
     pages["owner"] += console
     pages["viewer"] += console
     pages["customer admin"] += portal
@@ -258,6 +295,8 @@ def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_se
     }
     pages["visitor"] = [
         "/accounts/login/",
+        "/accounts/login/?password=1",
+        "/sso/oidc/callback/?state=already-used",
         "/accounts/password-reset/",
         invite_link(),
         "/admin/login/",

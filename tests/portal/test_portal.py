@@ -22,6 +22,7 @@ OBJECT_URLS = {
     "user_lock": "seat_id",
     "user_unlock": "seat_id",
     "user_remove": "seat_id",
+    "user_break_glass": "seat_id",
     "invitation_resend": "invitation_id",
     "invitation_revoke": "invitation_id",
     "connection_revoke": "connection_id",

@@ -6,10 +6,13 @@ customers' and viewers' requests are refused."""
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings as django_settings
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
@@ -38,6 +41,14 @@ def provider():
 @pytest.fixture(autouse=True)
 def _loopback_provider(settings):
     settings.SSO_ALLOW_PRIVATE = True
+
+
+def onward_url(response) -> str:
+    """Where the "Continuing to …" page sends the browser (it refreshes there, and links)."""
+    assert response.status_code == 200, response.content.decode()[:1500]
+    found = re.search(r'href="([^"]+)" id="sso-onward"', response.content.decode())
+    assert found, "no onward link"
+    return html.unescape(found.group(1))
 
 
 def path_of(url: str) -> str:
@@ -74,10 +85,9 @@ def verify_domain(customer, domain="acme.ai"):
 
 def run_test(client, provider, connection, email="john@acme.ai"):
     """Press "Test connection" and sign in at the provider: the page it comes back to."""
-    started = client.post(reverse("portal:sso_test", args=[connection.pk]))
-    assert started.status_code == 302
-    assert started["Location"].startswith(provider.issuer + "/auth?")
-    back = provider.sign_in(started["Location"], email)
+    started = onward_url(client.post(reverse("portal:sso_test", args=[connection.pk])))
+    assert started.startswith(provider.issuer + "/auth?")
+    back = provider.sign_in(started, email)
     return client.get(path_of(back), follow=True)
 
 
@@ -99,8 +109,7 @@ def sign_in_through_sso(provider, email: str, next_path: str = "") -> tuple[Clie
     routed = browser.post(
         reverse("login"), {"username": email, "step": "identify", "next": next_path}
     )
-    assert routed.status_code == 302, routed.content.decode()[:1500]
-    started = browser.get(routed["Location"])
+    started = browser.get(onward_url(routed))
     assert started.status_code == 302
     assert parse_qs(urlsplit(started["Location"]).query)["login_hint"] == [email]
     back = provider.sign_in(started["Location"], email)
@@ -198,7 +207,7 @@ def test_a_callback_used_twice_or_in_another_browser_is_refused(provider, portal
     ready(client, provider, seat.customer)
     browser = Client()
     routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
-    started = browser.get(routed["Location"])
+    started = browser.get(onward_url(routed))
     back = path_of(provider.sign_in(started["Location"], "ada@acme.ai"))
     stranger = Client().get(back)  # login CSRF: the code in someone else's browser
     assert stranger.status_code == 400
@@ -214,7 +223,7 @@ def test_a_forged_state_or_code_signs_nobody_in(provider, portal_admin):
     ready(client, provider, seat.customer)
     browser = Client()
     routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
-    started = browser.get(routed["Location"])
+    started = browser.get(onward_url(routed))
     state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
     forged = browser.get(reverse("sso_oidc_callback"), {"state": state, "code": "made-up"})
     assert forged.status_code == 403
@@ -312,3 +321,61 @@ def test_nasty_input_gets_a_message_not_an_error(portal_admin, field, typed):
     _, client = portal_admin
     response = client.post(reverse("portal:sso"), {**form_without_provider(), field: typed})
     assert response.status_code in (302, 422)
+
+
+# --- break-glass ------------------------------------------------------------------------------
+
+
+def force_sso_with_a_connection(customer):
+    from tests.portal.test_security import set_customer
+
+    set_customer(customer, force_sso=True)
+
+
+def test_a_break_glass_admin_signs_in_with_a_password_and_the_others_are_told(
+    portal_admin, django_capture_on_commit_callbacks
+):
+    seat, client = portal_admin
+    ops = make_seat(seat.customer, email="ops@acme.ai", role="superuser")
+    made = client.post(reverse("portal:user_break_glass", args=[seat.pk]), {"on": "1"})
+    assert made.status_code == 302
+    seat.refresh_from_db()
+    assert seat.break_glass
+    force_sso_with_a_connection(seat.customer)
+    mail.outbox.clear()
+
+    browser = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in = browser.post(
+            reverse("login"), {"username": "john@acme.ai", "password": PASSWORD}
+        )
+    assert signed_in.status_code == 302
+    told = [m for m in mail.outbox if m.to == [ops.user.email]]
+    assert len(told) == 1
+    assert "Break-glass sign-in to John-Acme by john@acme.ai" in told[0].subject
+    assert not [m for m in mail.outbox if m.to == ["john@acme.ai"]]
+    entry = AuditEntry.objects.unscoped().get(action="sso.break_glass_sign_in")
+    assert entry.actor_label == "john@acme.ai"
+    # Past forced SSO with a password, a second factor is always asked for.
+    assert browser.get(reverse("portal:home"))["Location"] == reverse("portal:two_factor_setup")
+    # Other people still cannot use a password.
+    refused = Client().post(reverse("login"), {"username": ops.user.email, "password": PASSWORD})
+    assert "requires single sign-on" in refused.content.decode()
+
+
+def test_only_admins_can_be_break_glass_and_losing_the_role_ends_it(portal_admin):
+    seat, client = portal_admin
+    member = make_seat(seat.customer, email="m@acme.ai", role="engineer")
+    refused = client.post(
+        reverse("portal:user_break_glass", args=[member.pk]), {"on": "1"}, follow=True
+    )
+    assert "Only an admin can be a break-glass account." in refused.content.decode()
+    member.refresh_from_db()
+    assert not member.break_glass
+    other_admin = make_seat(seat.customer, email="a@acme.ai", role="superuser")
+    client.post(reverse("portal:user_break_glass", args=[other_admin.pk]), {"on": "1"})
+    client.post(reverse("portal:user_role", args=[other_admin.pk]), {"role": "billing"})
+    other_admin.refresh_from_db()
+    assert not other_admin.break_glass
+    changed = AuditEntry.objects.unscoped().filter(action="customer_user.role_changed").last()
+    assert changed.changes["break_glass"] == [True, False]

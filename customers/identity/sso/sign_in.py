@@ -57,6 +57,13 @@ def routes_for(email: str) -> list[SsoConnection]:
     )
 
 
+def onward(request: HttpRequest, url: str, to: str) -> HttpResponse:
+    """Send the browser on to ``url`` by a page that refreshes to it (and a link), not by a
+    redirect: the page's CSP allows forms to post only to Tenantry, and browsers hold a
+    form's redirects to that, so a POST cannot be redirected to the provider."""
+    return render(request, "registration/sso_onward.html", {"url": url, "to": to})
+
+
 def start_url(connection: SsoConnection, next_path: str, email: str) -> str:
     query = {k: v for k, v in {"next": next_path, "login_hint": email}.items() if v}
     path = reverse("sso_start", args=[connection.pk])
@@ -78,7 +85,7 @@ class SignInView(auth_views.LoginView):
         routes = routes_for(email)
         next_path = local_path(request.POST.get("next", "")) or ""
         if len(routes) == 1:
-            return redirect(start_url(routes[0], next_path, email))
+            return onward(request, start_url(routes[0], next_path, email), routes[0].name)
         form = self.get_form_class()(request, initial={"username": email})
         context = self.get_context_data(form=form)
         context.update(

@@ -31,6 +31,7 @@ from customers.identity.sso.services import (
     sso_connection_test_recorded,
     sso_connection_update,
 )
+from customers.identity.sso.sign_in import onward
 from customers.platform.errors import SERVICE_ERRORS
 from customers.platform.requests import AuthedRequest
 from customers.platform.responses import attempt, refusal_onto_form
@@ -141,7 +142,7 @@ def _test(request: AuthedRequest, connection: SsoConnection, back: str) -> HttpR
         result = f"Failed at “{failure.check}”: {failure}"
         _failed_before_provider(request, connection, result)
         return redirect(back)
-    return redirect(url)
+    return onward(request, url, connection.name)
 
 
 def _failed_before_provider(request: AuthedRequest, connection: SsoConnection, result: str) -> None:

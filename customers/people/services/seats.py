@@ -109,13 +109,17 @@ def customer_user_change_role(*, seat: CustomerUser, role: str, actor: User) -> 
         _protect_last_admin(current)
     before = current.role
     current.role = role
-    current.save(update_fields=["role", "updated_at"])
+    changes: dict[str, list[Any]] = {"role": [before, role]}
+    if current.break_glass and not current.is_admin:
+        current.break_glass = False  # only admins break the glass
+        changes["break_glass"] = [True, False]
+    current.save(update_fields=["role", "break_glass", "updated_at"])
     record(
         action=Action.CUSTOMER_USER_ROLE_CHANGED,
         organization=current.customer.organization,
         actor=actor,
         resource=current,
-        changes={"role": [before, role]},
+        changes=changes,
     )
     return current
 
@@ -136,6 +140,30 @@ def customer_user_set_locked(*, seat: CustomerUser, locked: bool, actor: User) -
         actor=actor,
         resource=current,
         changes={"locked": [not locked, locked]},
+    )
+    return current
+
+
+BREAK_GLASS_ADMINS_ONLY = "Only an admin can be a break-glass account."
+
+
+@audited(Action.CUSTOMER_USER_BREAK_GLASS_CHANGED)
+@transaction.atomic
+def customer_user_set_break_glass(*, seat: CustomerUser, on: bool, actor: User) -> CustomerUser:
+    """Let an admin sign in with a password and a second factor while SSO is forced."""
+    current = _locked_seat(seat)
+    if on and not current.is_admin:
+        raise Invalid(BREAK_GLASS_ADMINS_ONLY)
+    if current.break_glass == on:
+        return current
+    current.break_glass = on
+    current.save(update_fields=["break_glass", "updated_at"])
+    record(
+        action=Action.CUSTOMER_USER_BREAK_GLASS_CHANGED,
+        organization=current.customer.organization,
+        actor=actor,
+        resource=current,
+        changes={"break_glass": [not on, on]},
     )
     return current
 
