@@ -1,5 +1,6 @@
-"""Access logs never hold a live secret link: the tokens in invitation links (/invite/<token>/)
-and password-reset links (/accounts/reset/<uid>/<token>/), and any ``token``, ``key`` or
+"""Access logs never hold a live secret link: the tokens in invitation links (/invite/<token>/),
+SSO setup links (/sso/setup/<token>/), password-reset links (/accounts/reset/<uid>/<token>/),
+and any ``token``, ``key`` or
 ``code`` query parameter, are masked in gunicorn's access log (``config/gunicorn.py``) and in
 runserver's request log. A test walks the URLconf: a new path with a token in it fails until
 it is listed here."""
@@ -20,6 +21,12 @@ SECRET_URLS = (
     # Django's reset link: /accounts/reset/<uidb64>/<token>/ (its set-password/ step is safe)
     re.compile(
         rf"({S}accounts{S}reset{S})(?!done{S})[^/%?&#\s\"]+{S}(?!set-password{S})[^/%?&#\s\"]+",
+        re.IGNORECASE,
+    ),
+    # /sso/setup/<token>/ (but not /sso/setup/<connection uuid>/, the pages it opened)
+    re.compile(
+        rf"({S}sso{S}setup{S})(?![0-9a-f]{{8}}-(?:[0-9a-f]{{4}}-){{3}}[0-9a-f]{{12}}(?:{S}|$))"
+        r"[^/%?&#\s\"]+",
         re.IGNORECASE,
     ),
     # Secrets in a query string, wherever they appear.

@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from customers.identity import views as account
 from customers.identity.domains import views as domains
+from customers.identity.sso import setup_views as sso_setup
 from customers.identity.sso import sign_in as sso_sign_in
 from customers.identity.sso import views as sso
 from customers.people import views as invites
@@ -18,7 +19,28 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", account.home, name="home"),
     path("accounts/login/", sso_sign_in.SignInView.as_view(), name="login"),
     path("sso/<uuid:connection_id>/start/", sso_sign_in.sso_start, name="sso_start"),
-    path("sso/oidc/callback/", sso_sign_in.sso_oidc_callback, name="sso_oidc_callback"),
+    path(
+        "sso/oidc/<uuid:connection_id>/callback/",
+        sso_sign_in.sso_oidc_callback,
+        name="sso_oidc_callback",
+    ),
+    path("sso/setup/", sso_setup.sso_setup, name="sso_setup"),
+    path(
+        "sso/setup/<uuid:connection_id>/",
+        sso_setup.sso_setup_connection,
+        name="sso_setup_connection",
+    ),
+    path("sso/setup/<uuid:connection_id>/test", sso_setup.sso_setup_test, name="sso_setup_test"),
+    *[
+        path(
+            f"sso/setup/<uuid:connection_id>/{action}",
+            sso_setup.sso_setup_switch,
+            {"action": action},
+            name=f"sso_setup_{action}",
+        )
+        for action in ("activate", "deactivate", "delete")
+    ],
+    path("sso/setup/<str:token>/", sso_setup.sso_setup_landing, name="sso_setup_landing"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
@@ -115,6 +137,16 @@ console_patterns = [
         "<uuid:customer_id>/sso/<uuid:connection_id>/",
         sso.console_sso_connection,
         name="sso_connection",
+    ),
+    path(
+        "<uuid:customer_id>/sso/setup-links/",
+        sso_setup.console_setup_link_send,
+        name="sso_setup_link_send",
+    ),
+    path(
+        "<uuid:customer_id>/sso/setup-links/<uuid:link_id>/revoke",
+        sso_setup.console_setup_link_revoke,
+        name="sso_setup_link_revoke",
     ),
     path(
         "<uuid:customer_id>/sso/<uuid:connection_id>/test",

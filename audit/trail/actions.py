@@ -86,6 +86,9 @@ class Action(StrEnum):
     SSO_CONNECTION_TESTED = "sso_connection.tested"
     SSO_CONNECTION_UPDATED = "sso_connection.updated"
     SSO_REFUSED = "sso.refused"
+    SSO_SETUP_LINK_OPENED = "sso_setup_link.opened"
+    SSO_SETUP_LINK_REVOKED = "sso_setup_link.revoked"
+    SSO_SETUP_LINK_SENT = "sso_setup_link.sent"
     SSO_SIGNED_IN = "sso.signed_in"
     TWO_FACTOR_ENABLED = "two_factor.enabled"
     TWO_FACTOR_FAILED = "two_factor.failed"
@@ -130,6 +133,7 @@ NAMES = {
     "logout": "sign-out",
     "sso": "SSO",
     "sso_connection": "SSO connection",
+    "sso_setup_link": "SSO setup link",
 }
 
 

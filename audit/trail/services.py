@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from customers.selectors import ApiToken, Organization, User
 
     # Who acted: a person, an API key, or the system (None, or a request's anonymous user).
-    Actor = User | ApiToken | AnonymousUser | None
+    Actor = User | ApiToken | AnonymousUser | models.Model | None
 
 Outcome = AuditEntry.Outcome
 # The model of API keys, as the entry's actor_token foreign key names it.
@@ -95,8 +95,10 @@ def _set_actor(entry: AuditEntry, actor: Actor, label: str) -> None:
         entry.actor_user = user
         entry.actor_label = user.email
     else:
+        # The system, or something that is neither a person nor a key (an SSO setup link's
+        # holder): named as it names itself.
         entry.actor_type = AuditEntry.ActorType.SYSTEM
-        entry.actor_label = "system"
+        entry.actor_label = str(actor)[:254] if kind else "system"
     if label:
         entry.actor_label = label[:254]
 

@@ -8,6 +8,7 @@ from django.db.models import Exists
 from django.http import HttpRequest, HttpResponse
 
 from customers.identity.models import Membership, User
+from customers.identity.signals import SESSION_SSO_CUSTOMER
 from customers.people.models import CustomerUser
 from customers.platform.requests import TenantRequest
 
@@ -17,14 +18,23 @@ SEAT_ATTRIBUTE = "_current_seat"
 
 def current_seat(request: TenantRequest) -> CustomerUser | None:
     """The signed-in person's seat in a customer (CustomerUser.seat_of), looked up once per
-    request however many checks ask."""
+    request however many checks ask. A session that signed in through a customer's SSO has
+    that customer's seat only: that provider vouches for nothing else."""
     if SEAT_ATTRIBUTE not in request.__dict__:
         user = getattr(request, "user", None)
-        request.__dict__[SEAT_ATTRIBUTE] = (
-            CustomerUser.seat_of(user) if isinstance(user, User) else None
-        )
+        through = _sso_customer(request)
+        found = None
+        if isinstance(user, User):
+            seats = CustomerUser.seats_of(user)
+            found = (seats.filter(customer_id=through) if through else seats).first()
+        request.__dict__[SEAT_ATTRIBUTE] = found
     seat: CustomerUser | None = request.__dict__[SEAT_ATTRIBUTE]
     return seat
+
+
+def _sso_customer(request: HttpRequest) -> str | None:
+    session = getattr(request, "session", None)
+    return session.get(SESSION_SSO_CUSTOMER) if session is not None else None
 
 
 class CurrentOrganizationMiddleware:
@@ -42,7 +52,8 @@ class CurrentOrganizationMiddleware:
         request.membership = None
         request.memberships = []
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        # A session signed in through a customer's SSO reaches that customer's portal only.
+        if user is not None and user.is_authenticated and not _sso_customer(request):
             memberships: list[Membership] = list(
                 Membership.objects.filter(user=user)
                 .select_related("organization")

@@ -14,6 +14,8 @@ SESSION_SIGNED_IN_AT = "signed_in_at"
 # The customer whose SSO connection signed this session in (set by the SSO callback): its
 # forced SSO is satisfied, and its identity provider stands for the second factor.
 SESSION_SSO_CUSTOMER = "sso_customer"
+# And the connection: once it is no longer active, the session counts as a password one.
+SESSION_SSO_CONNECTION = "sso_connection"
 
 
 @receiver(user_logged_in)

@@ -21,12 +21,19 @@ from customers.identity.middleware import current_seat
 from customers.identity.permissions import refuse_in_portal
 from customers.identity.services.sign_in import password_sign_in_refused
 from customers.identity.services.two_factor import has_two_factor
-from customers.identity.signals import SESSION_SIGNED_IN_AT, SESSION_SSO_CUSTOMER
+from customers.identity.signals import (
+    SESSION_SIGNED_IN_AT,
+    SESSION_SSO_CONNECTION,
+    SESSION_SSO_CUSTOMER,
+)
+from customers.identity.sso.models import SsoConnection
 from customers.people.models import CustomerUser
 from customers.platform.net import client_ip, ip_allowed
 from customers.platform.requests import AuthedRequest
 
 ADMIN_ONLY = "Only an admin of your customer can change this."
+# Whether this request's session passed through a still-active SSO connection, asked once.
+THROUGH_SSO = "_through_sso"
 ADMIN_ONLY_TO_READ = "Only an admin of your customer can see this page."
 
 
@@ -95,8 +102,17 @@ def _began_before_forced_2fa(request: AuthedRequest, seat: CustomerUser) -> bool
 
 
 def _through_sso(request: AuthedRequest, seat: CustomerUser) -> bool:
-    """Whether this session signed in through the seat's customer's own SSO."""
-    return request.session.get(SESSION_SSO_CUSTOMER) == str(seat.customer_id)
+    """Whether this session signed in through the seat's customer's own SSO, by a connection
+    that is still active (one deactivated or re-keyed since vouches for nobody)."""
+    if request.session.get(SESSION_SSO_CUSTOMER) != str(seat.customer_id):
+        return False
+    if THROUGH_SSO not in request.__dict__:
+        request.__dict__[THROUGH_SSO] = (
+            SsoConnection.objects.for_customer(seat.customer)
+            .filter(pk=request.session.get(SESSION_SSO_CONNECTION), status="active")
+            .exists()
+        )
+    return bool(request.__dict__[THROUGH_SSO])
 
 
 def _password_sign_in_refused(request: AuthedRequest, seat: CustomerUser) -> HttpResponse | None:

@@ -34,7 +34,7 @@ def test_set_up_change_activate_deactivate_and_remove(api, customer):
     connection = created.json()
     assert connection["status"] == "draft"
     assert connection["client_secret_set"] is True
-    assert connection["redirect_uri"].endswith("/sso/oidc/callback/")
+    assert connection["redirect_uri"].endswith(f"/sso/oidc/{connection['id']}/callback/")
     assert SECRET not in created.content.decode()
     assert api.get(base).json() == [connection]
     one = f"{base}/{connection['id']}"

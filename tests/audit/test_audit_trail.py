@@ -27,6 +27,7 @@ from customers.identity.sso.services import (
     sso_connection_create,
     sso_connection_test_recorded,
 )
+from customers.identity.sso.setup_links import setup_link_create
 from customers.models import WebhookDelivery
 from customers.services import (
     api_token_create,
@@ -65,6 +66,7 @@ SESSION_ONLY = {
     "invite_landing": "moves the invitation token from the URL into the session",
     "sso_start": "begins a sign-in at the provider; the callback records how it ended",
     "customers:sso_test": "begins a test at the provider; the callback records its result",
+    "sso_setup_test": "begins a test at the provider; the callback records its result",
     "portal:sso_test": "begins a test at the provider; the callback records its result",
 }
 # Audited, and proved so by a test with a real identity provider (it cannot run here).
@@ -131,6 +133,7 @@ def world(org, owner, settings, django_capture_on_commit_callbacks, dns_zone):
         customer=customer, actor=owner, name="World IdP", issuer="https://i.example", client_id="c"
     )
     sso_connection_test_recorded(connection=sso, actor=owner, passed=True, result="ok")
+    link, link_token = setup_link_create(customer=customer, email="it@world.test", actor=owner)
     console, portal = Client(), Client()
     console.force_login(owner)
     portal.force_login(admin)
@@ -151,6 +154,8 @@ def world(org, owner, settings, django_capture_on_commit_callbacks, dns_zone):
         customer_token=customer_token,
         domain=domain,
         sso=sso,
+        link=link,
+        link_token=link_token,
         console=console,
         portal=portal,
     )
@@ -249,6 +254,24 @@ def _stream_add(w) -> LogStream:
         reverse("activity:stream_add"), {"kind": "file", "name": "F", "file_name": "a.jsonl"}
     )
     return LogStream.objects.for_organization(w.org).latest("created_at")
+
+
+def _setup_scenario(name):
+    """What a setup link's holder does: open it (landing), then work on the customer's SSO."""
+
+    def run(w):
+        holder = Client()
+        opened = holder.get(reverse("sso_setup_landing", args=[w.link_token]))
+        if name == "sso_setup_landing":
+            return opened
+        if name == "sso_setup":
+            return holder.post(reverse("sso_setup"), _sso_form(name="From the link"))
+        if name == "sso_setup_deactivate":
+            sso_connection_activate(connection=w.sso, actor=w.owner)
+        data = _sso_form(name="Renamed") if name == "sso_setup_connection" else {}
+        return holder.post(reverse(name, args=[w.sso.pk]), data)
+
+    return run
 
 
 def _sso_form(**changes):
@@ -412,6 +435,23 @@ MUTATIONS: dict[str, Callable] = {
     "portal:domain_remove": lambda w: w.portal.post(
         reverse("portal:domain_remove", args=[w.domain.pk])
     ),
+    "customers:sso_setup_link_send": lambda w: w.console.post(
+        reverse("customers:sso_setup_link_send", args=[w.customer.pk]), {"email": "it@w.test"}
+    ),
+    "customers:sso_setup_link_revoke": lambda w: w.console.post(
+        reverse("customers:sso_setup_link_revoke", args=[w.customer.pk, w.link.pk])
+    ),
+    **{
+        f"{name}": _setup_scenario(name)
+        for name in (
+            "sso_setup",
+            "sso_setup_connection",
+            "sso_setup_activate",
+            "sso_setup_deactivate",
+            "sso_setup_delete",
+            "sso_setup_landing",
+        )
+    },
     "portal:user_break_glass": lambda w: w.portal.post(
         reverse("portal:user_break_glass", args=[w.seat.pk]), {"on": "1"}
     ),

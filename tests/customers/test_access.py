@@ -20,11 +20,13 @@ CUSTOMER_URLS = [p.name for p in console_patterns if "customer_id" in str(p.patt
 MUTATING = [name for name in CUSTOMER_URLS if name not in READ_ONLY]
 
 
-def url_for(name, customer, connection=None, invitation=None, domain=None, sso=None):
+def url_for(name, customer, connection=None, invitation=None, domain=None, sso=None, link=None):
     kwargs = {"customer_id": customer.pk}
     if name.startswith("domain_"):
         kwargs["domain_id"] = domain.pk if domain else uuid.uuid4()
-    if name.startswith("sso_"):
+    if name == "sso_setup_link_revoke":
+        kwargs["link_id"] = link.pk if link else uuid.uuid4()
+    elif name.startswith("sso_") and name != "sso_setup_link_send":
         kwargs["connection_id"] = sso.pk if sso else uuid.uuid4()
     if name == "connection_revoke":
         kwargs["connection_id"] = connection.pk if connection else uuid.uuid4()
@@ -55,7 +57,15 @@ def test_every_customer_url_is_covered():
         "sso_activate",
         "sso_deactivate",
         "sso_delete",
+        "sso_setup_link_send",
+        "sso_setup_link_revoke",
     }
+
+
+def setup_link_of(customer, owner):
+    from customers.identity.sso.setup_links import setup_link_create
+
+    return setup_link_create(customer=customer, email="it@x.example", actor=owner)[0]
 
 
 def sso_connection_of(customer):
@@ -68,14 +78,17 @@ def sso_connection_of(customer):
 
 @pytest.mark.parametrize("name", CUSTOMER_URLS)
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_another_organizations_customer_is_404(owner_client, foreign_customer, name, method):
+def test_another_organizations_customer_is_404(
+    owner_client, foreign_customer, outsider, name, method
+):
     from customers.identity.domains.services import domain_add
 
     connection = make_connection(foreign_customer)
     invitation = foreign_customer.invitations.first()
     domain = domain_add(customer=foreign_customer, domain="foreign.example", actor=None)
     sso = sso_connection_of(foreign_customer)
-    url = url_for(name, foreign_customer, connection, invitation, domain, sso)
+    link = setup_link_of(foreign_customer, outsider)
+    url = url_for(name, foreign_customer, connection, invitation, domain, sso, link)
 
     response = getattr(owner_client, method)(url)
 
@@ -105,11 +118,12 @@ def test_a_child_of_another_customer_is_404(owner_client, org, owner, customer, 
 
 @pytest.mark.parametrize("name", [*MUTATING, "edit", "domains", "sso", "sso_connection"])
 def test_viewers_get_403_on_every_mutating_url_and_it_is_audited(
-    viewer_client, org, customer, name
+    viewer_client, org, owner, customer, name
 ):
     connection = make_connection(customer)
     sso = sso_connection_of(customer)
-    url = url_for(name, customer, connection, customer.admin_invitation, sso=sso)
+    link = setup_link_of(customer, owner)
+    url = url_for(name, customer, connection, customer.admin_invitation, sso=sso, link=link)
 
     response = viewer_client.post(url, {"confirm_slug": customer.slug, "email": "a@b.test"})
 
@@ -129,10 +143,11 @@ def test_viewers_cannot_open_the_create_form(viewer_client, org):
 
 
 @pytest.mark.parametrize("name", MUTATING)
-def test_mutating_urls_refuse_get(owner_client, customer, name):
+def test_mutating_urls_refuse_get(owner_client, owner, customer, name):
     connection = make_connection(customer)
     sso = sso_connection_of(customer)
-    url = url_for(name, customer, connection, customer.admin_invitation, sso=sso)
+    link = setup_link_of(customer, owner)
+    url = url_for(name, customer, connection, customer.admin_invitation, sso=sso, link=link)
     assert owner_client.get(url).status_code == 405
 
 

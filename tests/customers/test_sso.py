@@ -208,6 +208,7 @@ def test_people_in_no_mapped_group_get_the_default_role(customer, owner):
         ({"sub": "1"}, "did not send an email address"),
         ({"sub": "1", "email": "not-an-email"}, "did not send an email address"),
         (token(email_verified=False), "is not verified"),
+        (token(email_verified="false"), "is not verified"),  # Cognito sends strings
         (token(email="ada@elsewhere.example"), "is not a verified domain of Acme Corp"),
     ],
 )
@@ -219,6 +220,19 @@ def test_sign_ins_that_cannot_be_trusted_are_refused_and_audited(customer, owner
     refused = entries("sso.refused").get()
     assert refused.outcome == "denied"
     assert words in refused.message
+    assert not CustomerUser.objects.for_customer(customer).exists()
+
+
+def test_a_console_member_is_never_signed_in_through_a_customers_sso(customer, owner, org):
+    # The console's people keep their passwords: a customer's provider cannot reach them.
+    from tests.factories import MembershipFactory
+
+    verify(customer)
+    connection = usable(customer, owner)
+    person = User.objects.create_user(email="ada@acme.example", password="x")
+    MembershipFactory(user=person, organization=org, role="viewer")
+    with pytest.raises(SignInRefused, match="belongs to an organization's console"):
+        sso_sign_in(connection=connection, claims=token())
     assert not CustomerUser.objects.for_customer(customer).exists()
 
 

@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -29,7 +30,9 @@ from audit.devtools.seed import (
 from audit.models import AuditEntry, Execution
 from audit.streams.delivery import deliver_now as streams_deliver_now
 from audit.streams.services import audit_settings_set, stream_create
+from customers.identity.sso.models import SsoConnection
 from customers.identity.sso.services import sso_connection_create, sso_connection_test_recorded
+from customers.identity.sso.setup_links import setup_link_create, setup_url
 from customers.models import Customer, CustomerStatus, CustomerUser, Organization, User
 from customers.services import customer_update, endpoint_create, invite_send
 from customers.webhooks.delivery import deliver_now
@@ -272,6 +275,20 @@ def sso_pages() -> tuple[list[str], list[str]]:
     return [base, f"{base}{connection.pk}/"], portal
 
 
+def sso_setup_pages() -> tuple[list[str], list[str]]:
+    """Two setup links for the customer that has an SSO connection (sso_pages), and the pages
+    one opens."""
+    connection = SsoConnection.objects.unscoped().select_related("customer").get(name="Okta")
+    owner = User.objects.get(email=OWNER_EMAIL)
+    links = [
+        urlsplit(
+            setup_url(setup_link_create(customer=connection.customer, email=e, actor=owner)[1])
+        ).path
+        for e in ("it-1@axe.test", "it-2@axe.test")
+    ]
+    return links, ["/sso/setup/", f"/sso/setup/{connection.pk}/"]
+
+
 def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_server, settings):
     mail.outbox = []
     support_group()
@@ -296,7 +313,7 @@ def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_se
     pages["visitor"] = [
         "/accounts/login/",
         "/accounts/login/?password=1",
-        "/sso/oidc/callback/?state=already-used",
+        "/sso/oidc/00000000-0000-4000-8000-000000000000/callback/?state=already-used",
         "/accounts/password-reset/",
         invite_link(),
         "/admin/login/",
@@ -304,6 +321,10 @@ def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_se
     ]
     pages["support"] = support_pages()
     logins["support"] = SUPPORT_EMAIL
+    # A customer's IT contact with an SSO setup link (two, one per width: a link opens once).
+    setup_links, setup_pages = sso_setup_pages()
+    pages["it contact"] = setup_pages
+    logins["it contact"] = None
     shots = Path(os.environ["SCREENSHOTS"]) if os.environ.get("SCREENSHOTS") else None
     if shots:
         shots.mkdir(parents=True, exist_ok=True)
@@ -326,6 +347,8 @@ def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_se
             elif email:
                 sign_in(page, email, DEMO_PASSWORD)
                 page.wait_for_load_state("networkidle")
+            elif who == "it contact":
+                page.goto(setup_links.pop())
             for path in pages[who]:
                 findings += audit(page, who, width, path, shots)
                 checked += 1

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from customers.identity.domains.models import VerifiedDomain
+from customers.identity.sso.models import SsoConnection
 from customers.models import CustomerUser
 from customers.services import invite_accept
 from tests.e2e.conftest import sign_in
@@ -37,17 +38,18 @@ def test_an_admin_connects_their_provider_and_a_colleague_signs_in(
     VerifiedDomain.objects.create(
         organization=org, customer=customer, domain="acme.ai", token="t", status="verified"
     )
-    callback = f"{live_server.url}/sso/oidc/callback/"
-    with oidc_provider.running([callback], accounts=ACCOUNTS) as provider:
+    with oidc_provider.running(live_server.url, accounts=ACCOUNTS) as provider:
         sign_in(page, "john@acme.ai", PASSWORD)
         page.get_by_role("link", name="SSO").click()
-        expect(page.locator("#sso-redirect-uri")).to_have_text(callback)
         page.get_by_label("Name", exact=True).fill("Acme IdP")
         page.get_by_label("Issuer URL").fill(provider.issuer)
         page.get_by_label("Client ID").fill(provider.client_id)
         page.get_by_label("Client secret").fill(provider.client_secret)
         page.get_by_role("button", name="Save as draft").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Acme IdP")
+        connection = SsoConnection.objects.for_customer(customer).get()
+        callback = f"{live_server.url}/sso/oidc/{connection.pk}/callback/"
+        expect(page.locator("#sso-redirect-uri")).to_have_text(callback)
 
         page.get_by_role("button", name="Test connection").click()
         at_the_provider(page, "john@acme.ai")

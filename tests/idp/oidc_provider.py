@@ -77,22 +77,28 @@ class Provider:
 
 @contextmanager
 def running(
-    redirect_uris: list[str], accounts: dict[str, dict] | None = None, **client: object
+    site_url: str, accounts: dict[str, dict] | None = None, **client: object
 ) -> Iterator[Provider]:
-    """A provider with one confidential client for ``redirect_uris``, stopped afterwards."""
+    """A provider with one confidential client whose redirect URIs are every connection's
+    callback under ``site_url`` (/sso/oidc/<id>/callback/), stopped afterwards."""
+    prefix = site_url.rstrip("/") + "/sso/oidc/"
     require()
     port = _free_port()
     config = {
         "client_id": "tenantry",
         "client_secret": "provider-side-secret-" + os.urandom(6).hex(),
-        "redirect_uris": redirect_uris,
+        "redirect_uris": [prefix + "registered-by-prefix/callback/"],
         **client,
     }
     process = subprocess.Popen(
         ["node", str(HERE / "server.mjs"), str(port), json.dumps([config])],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "ACCOUNTS": json.dumps(accounts or {})},
+        env={
+            **os.environ,
+            "ACCOUNTS": json.dumps(accounts or {}),
+            "REDIRECT_PREFIXES": json.dumps([prefix]),
+        },
         text=True,
     )
     try:

@@ -19,14 +19,20 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from customers.identity.domains.models import VerifiedDomain
 from customers.identity.sso.models import SsoConnection
-from customers.identity.sso.services import sso_connection_create
+from customers.identity.sso.services import sso_connection_create, sso_connection_deactivate
 from customers.models import CustomerUser
 from customers.services import customer_update
 from tests.factories import PASSWORD, make_seat
 from tests.idp import oidc_provider
 from tests.portal.test_portal import TestSettings as PortalSettings  # not collected here
 
-CALLBACK = django_settings.SITE_URL + "/sso/oidc/callback/"
+SITE_URL = django_settings.SITE_URL
+
+
+def callback_of(connection) -> str:
+    return f"{SITE_URL}/sso/oidc/{connection.pk}/callback/"
+
+
 ACCOUNTS = {
     "grace@acme.ai": {"given_name": "Grace", "family_name": "Hopper", "groups": ["it-admins"]},
 }
@@ -34,7 +40,7 @@ ACCOUNTS = {
 
 @pytest.fixture(scope="module")
 def provider():
-    with oidc_provider.running([CALLBACK], accounts=ACCOUNTS) as running:
+    with oidc_provider.running(SITE_URL, accounts=ACCOUNTS) as running:
         yield running
 
 
@@ -54,6 +60,10 @@ def onward_url(response) -> str:
 def path_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def connection_of(customer) -> SsoConnection:
+    return SsoConnection.objects.for_customer(customer).get()
 
 
 def form(provider, **overrides):
@@ -119,10 +129,12 @@ def sign_in_through_sso(provider, email: str, next_path: str = "") -> tuple[Clie
 def test_an_admin_sets_up_tests_and_activates_a_connection(provider, portal_admin):
     seat, client = portal_admin
     page = client.get(reverse("portal:sso")).content.decode()
-    assert CALLBACK in page  # the redirect URI to register at the provider
+    assert "its page then shows the redirect URI" in page
     created = client.post(reverse("portal:sso"), form(provider))
     connection = SsoConnection.objects.for_customer(seat.customer).get()
     assert created["Location"] == reverse("portal:sso_connection", args=[connection.pk])
+    detail = client.get(created["Location"]).content.decode()
+    assert callback_of(connection) in detail  # the redirect URI to register at the provider
     refused = client.post(reverse("portal:sso_activate", args=[connection.pk]), follow=True)
     assert "Test “Acme IdP” first" in refused.content.decode()
     tested = run_test(client, provider, connection).content.decode()
@@ -176,13 +188,23 @@ def form_without_provider():
     }
 
 
-def test_a_private_issuer_is_refused_unless_allowed(portal_admin, settings):
+@pytest.mark.parametrize(
+    ("issuer", "says"),
+    [
+        ("https://127.0.0.1:9", "private, loopback or link-local"),
+        ("https://[::ffff:10.0.0.1]:9", "private, loopback or link-local"),
+        ("http://idp.example.com", "must be an https:// URL"),
+    ],
+)
+def test_a_private_or_plain_http_issuer_is_refused_unless_allowed(
+    portal_admin, settings, issuer, says
+):
     settings.SSO_ALLOW_PRIVATE = False
     seat, client = portal_admin
-    client.post(reverse("portal:sso"), {**form_without_provider(), "issuer": "http://127.0.0.1:9"})
+    client.post(reverse("portal:sso"), {**form_without_provider(), "issuer": issuer})
     connection = SsoConnection.objects.for_customer(seat.customer).get()
     page = client.post(reverse("portal:sso_test", args=[connection.pk]), follow=True)
-    assert "private, loopback or link-local" in page.content.decode()
+    assert says in page.content.decode()
 
 
 def test_a_first_sign_in_routes_by_domain_and_provisions_the_person(provider, portal_admin):
@@ -225,11 +247,53 @@ def test_a_forged_state_or_code_signs_nobody_in(provider, portal_admin):
     routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
     started = browser.get(onward_url(routed))
     state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
-    forged = browser.get(reverse("sso_oidc_callback"), {"state": state, "code": "made-up"})
+    callback = reverse("sso_oidc_callback", args=[connection_of(seat.customer).pk])
+    forged = browser.get(callback, {"state": state, "code": "made-up", "iss": provider.issuer})
     assert forged.status_code == 403
     assert "The provider refused the code" in forged.content.decode()
     assert "_auth_user_id" not in browser.session
     assert AuditEntry.objects.unscoped().filter(action="sso.refused").exists()
+
+
+@pytest.mark.parametrize(
+    ("iss", "says"),
+    [(None, "promises an iss parameter; none came"), ("https://evil.example", "names the issuer")],
+)
+def test_an_answer_without_or_with_another_issuer_is_refused(provider, portal_admin, iss, says):
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    ready(client, provider, seat.customer)
+    browser = Client()
+    routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
+    started = browser.get(onward_url(routed))
+    back = provider.sign_in(started["Location"], "ada@acme.ai")
+    parts = urlsplit(back)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items() if k != "iss"}
+    if iss:
+        query["iss"] = iss
+    refused = browser.get(parts.path, query)
+    assert refused.status_code == 403
+    assert says in refused.content.decode()
+    assert "_auth_user_id" not in browser.session
+
+
+def test_an_answer_for_another_connection_is_never_exchanged(provider, portal_admin, owner):
+    # The IdP mix-up: a flow begun with connection A whose answer arrives at B's redirect URI.
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    ready(client, provider, seat.customer)
+    other = sso_connection_create(
+        customer=seat.customer, actor=owner, name="B", issuer="https://b.example", client_id="b"
+    )
+    browser = Client()
+    routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
+    started = browser.get(onward_url(routed))
+    back = urlsplit(provider.sign_in(started["Location"], "ada@acme.ai"))
+    elsewhere = reverse("sso_oidc_callback", args=[other.pk])
+    mixed = browser.get(f"{elsewhere}?{back.query}")
+    assert mixed.status_code == 400
+    assert "came back for a different connection" in mixed.content.decode()
+    assert "_auth_user_id" not in browser.session
 
 
 def test_an_email_without_sso_gets_the_password_form(portal_admin):
@@ -379,3 +443,62 @@ def test_only_admins_can_be_break_glass_and_losing_the_role_ends_it(portal_admin
     assert not other_admin.break_glass
     changed = AuditEntry.objects.unscoped().filter(action="customer_user.role_changed").last()
     assert changed.changes["break_glass"] == [True, False]
+
+
+# --- what an SSO session reaches --------------------------------------------------------------
+
+
+def test_an_sso_session_reaches_its_own_customers_seat_only(provider, portal_admin, owner, org):
+    from tests.factories import make_customer
+
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    ready(client, provider, seat.customer)
+    earlier = make_customer(org, actor=owner, name="Earlier Co", admin_email="x@earlier.test")
+    make_seat(earlier, email="grace@acme.ai", role="superuser")  # her first seat
+    browser, _ = sign_in_through_sso(provider, "grace@acme.ai")
+    home = browser.get(reverse("portal:home")).content.decode()
+    assert "John-Acme" in home
+    assert "Earlier Co" not in home
+    assert browser.get("/settings/customers/").status_code in (302, 403)
+
+
+def test_a_deactivated_connection_no_longer_vouches_for_its_sessions(provider, portal_admin):
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    connection = ready(client, provider, seat.customer)
+    customer_update(
+        customer=seat.customer, actor=None, expected_version=None, changes={"force_2fa": True}
+    )
+    browser, _ = sign_in_through_sso(provider, "grace@acme.ai")
+    assert browser.get(reverse("portal:home")).status_code == 200  # the provider's factor
+    sso_connection_deactivate(connection=connection, actor=None)
+    asked = browser.get(reverse("portal:home"))
+    assert asked.status_code == 302
+    assert asked["Location"] == reverse("portal:two_factor_setup")
+
+
+@pytest.mark.parametrize("typed", ["a\x00b@acme.ai", "x" * 300 + "@acme.ai", "@", "é@é"])
+def test_odd_emails_at_the_identify_step_get_the_password_form(db, typed):
+    page = Client().post(reverse("login"), {"username": typed, "step": "identify"})
+    assert page.status_code == 200
+    assert 'name="password"' in page.content.decode()
+
+
+def test_the_providers_own_error_text_is_never_shown_or_recorded(provider, portal_admin):
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    connection = ready(client, provider, seat.customer)
+    browser = Client()
+    routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
+    started = browser.get(onward_url(routed))
+    state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
+    lure = "Call +1 555 0100 to restore your account"
+    answer = browser.get(
+        reverse("sso_oidc_callback", args=[connection.pk]),
+        {"state": state, "error": "access_denied", "error_description": lure},
+    )
+    assert answer.status_code == 403
+    assert "refused or cancelled" in answer.content.decode()
+    assert lure not in answer.content.decode()
+    assert lure not in str(list(AuditEntry.objects.unscoped().values_list("message", flat=True)))

@@ -39,7 +39,9 @@ class SsoConnectionOut(Schema):
     issuer: str
     client_id: str
     client_secret_set: bool = Field(..., description="The secret itself is never returned")
-    redirect_uri: str = Field(..., description="Register this at the identity provider")
+    redirect_uri: str = Field(
+        ..., description="This connection's own redirect URI: register it at the provider"
+    )
     email_claim: str
     first_name_claim: str
     last_name_claim: str
@@ -85,7 +87,7 @@ def connection_out(connection: SsoConnection) -> dict[str, Any]:
         "issuer": connection.issuer,
         "client_id": connection.client_id,
         "client_secret_set": connection.has_secret,
-        "redirect_uri": redirect_uri(),
+        "redirect_uri": redirect_uri(connection),
         "email_claim": connection.email_claim,
         "first_name_claim": connection.first_name_claim,
         "last_name_claim": connection.last_name_claim,

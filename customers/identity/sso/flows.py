@@ -40,9 +40,12 @@ class Pending:
     flow: oidc.Flow
 
 
-def redirect_uri() -> str:
-    """Tenantry's one redirect URI, which every customer registers at its provider."""
-    return str(settings.SITE_URL).rstrip("/") + reverse("sso_oidc_callback")
+def redirect_uri(connection: SsoConnection) -> str:
+    """The connection's own redirect URI, registered at its provider. One per connection, so
+    an answer can only come back to the connection whose provider sent it (an IdP mix-up
+    cannot hand one provider's code to another's token endpoint)."""
+    path = reverse("sso_oidc_callback", args=[connection.pk])
+    return str(settings.SITE_URL).rstrip("/") + path
 
 
 def begin(
@@ -51,7 +54,7 @@ def begin(
     """The provider's authorization URL; raises oidc.SsoCheckFailed when it cannot be reached."""
     provider = oidc.discover(connection.issuer)
     url, flow = oidc.authorization_url(
-        provider, connection.client_id, redirect_uri(), login_hint=login_hint
+        provider, connection.client_id, redirect_uri(connection), login_hint=login_hint
     )
     flows: dict[str, Any] = {
         state: pending
@@ -94,12 +97,22 @@ def connection_of(pending: Pending) -> SsoConnection | None:
     return connection
 
 
-def complete(connection: SsoConnection, pending: Pending, code: str) -> oidc.Identity:
+def complete(
+    connection: SsoConnection, pending: Pending, code: str, iss: str | None
+) -> oidc.Identity:
+    """Check who answered (RFC 9207's iss, when sent or promised), then exchange the code."""
+    provider = oidc.discover(connection.issuer)
+    if iss is not None and iss != provider.issuer:
+        raise oidc.SsoCheckFailed(
+            "issuer", f"The answer names the issuer “{iss[:200]}”, not this connection's."
+        )
+    if iss is None and provider.sends_iss:
+        raise oidc.SsoCheckFailed("issuer", "The provider promises an iss parameter; none came.")
     return oidc.complete(
-        oidc.discover(connection.issuer),
+        provider,
         client_id=connection.client_id,
         client_secret=client_secret(connection),
-        redirect_uri=redirect_uri(),
+        redirect_uri=redirect_uri(connection),
         code=code,
         flow=pending.flow,
     )

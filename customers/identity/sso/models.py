@@ -112,3 +112,39 @@ ROLE_RANK = [
     CustomerUser.Role.BILLING,
     CustomerUser.Role.USER,
 ]
+
+
+class SsoSetupLink(TenantModel):
+    """A link the organization sends to a customer's IT contact, who may have no account: it
+    opens that one customer's SSO setup, once, for an hour, within seven days of being sent."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organization", "customer", "-created_at"], name="sso_link_cust")
+        ]
+
+    def __str__(self) -> str:
+        # How the audit log names what this link's holder did.
+        return f"SSO setup link sent to {self.email}"
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.opened_at:
+            return "used"
+        return "expired" if self.expires_at <= timezone.now() else "pending"

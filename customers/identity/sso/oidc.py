@@ -11,6 +11,7 @@ redirects followed), because the issuer is a URL a customer typed. Each failure 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -68,6 +69,9 @@ class Provider:
     token_endpoint: str
     jwks_uri: str
     scopes_supported: tuple[str, ...] = ()
+    # RFC 9207: the provider says it names itself in every answer (iss), so one without it
+    # did not come from it.
+    sends_iss: bool = False
 
     @property
     def scope(self) -> str:
@@ -119,39 +123,56 @@ def _get_json(url: str, check: str, what: str) -> Any:
         raise SsoCheckFailed(check, f"{url} answered HTTP {status} instead of {what}.")
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise SsoCheckFailed(check, f"{url} did not answer with {what} as JSON.") from None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def check_issuer(url: str, *, what: str = "The issuer") -> None:
+    """HTTPS only (the client secret, the code and the signing keys travel over it), unless
+    private providers are allowed (development, and the tests' provider on loopback)."""
+    if not url.startswith("https://") and not _allow_private():
+        raise SsoCheckFailed("discovery", f"{what} must be an https:// URL: {url[:200]}")
 
 
 def discover(issuer: str) -> Provider:
     """The provider's endpoints from its discovery document, which must name the same issuer
     (OpenID Connect Discovery §4.3), cached for a few minutes."""
-    key = f"sso:oidc:discovery:{issuer}"
+    check_issuer(issuer)
+    key = "sso:oidc:discovery:" + hashlib.sha256(issuer.encode()).hexdigest()
     cached = cache.get(key)
     if cached:
         return Provider(**cached)
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
     document = _get_json(url, "discovery", "the discovery document")
-    if not isinstance(document, dict):
-        raise SsoCheckFailed("discovery", f"{url} is not a discovery document.")
+    if not isinstance(document, dict) or not all(
+        isinstance(document.get(k), str)
+        for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+    ):
+        raise SsoCheckFailed(
+            "discovery",
+            f"{url} is not a discovery document (it needs issuer, authorization_endpoint, "
+            "token_endpoint and jwks_uri).",
+        )
     if document.get("issuer") != issuer:
         raise SsoCheckFailed(
             "issuer",
             f"The provider calls itself “{document.get('issuer')}”, not “{issuer}”. Use "
             "exactly the issuer its discovery document names.",
         )
-    try:
-        provider = Provider(
-            issuer=issuer,
-            authorization_endpoint=str(document["authorization_endpoint"]),
-            token_endpoint=str(document["token_endpoint"]),
-            jwks_uri=str(document["jwks_uri"]),
-            scopes_supported=tuple(
-                str(scope) for scope in document.get("scopes_supported") or () if scope
-            ),
-        )
-    except KeyError as missing:
-        raise SsoCheckFailed("discovery", f"The discovery document has no {missing}.") from None
+    provider = Provider(
+        issuer=issuer,
+        authorization_endpoint=document["authorization_endpoint"],
+        token_endpoint=document["token_endpoint"],
+        jwks_uri=document["jwks_uri"],
+        scopes_supported=_strings(document.get("scopes_supported")),
+        sends_iss=document.get("authorization_response_iss_parameter_supported") is True,
+    )
+    for url in (provider.authorization_endpoint, provider.token_endpoint, provider.jwks_uri):
+        check_issuer(url, what="an endpoint of the discovery document")
     cache.set(key, provider.__dict__, DISCOVERY_CACHE_SECONDS)
     return provider
 
@@ -164,7 +185,10 @@ class _Response:
         self.body = body
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        try:
+            return json.loads(self.body)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
 
     def raise_for_status(self) -> None:
         if self.status_code >= 400:

@@ -43,6 +43,10 @@ SEATS_FULL = (
 SEAT_LOCKED = "Your account at {customer} was locked by one of its admins. Ask them to unlock it."
 CUSTOMER_CLOSED = "{customer} is {status}, so its people cannot sign in."
 USER_INACTIVE = "This account is deactivated. Contact {organization}."
+ORGANIZATION_MEMBER = (
+    "{email} belongs to an organization's console, and those accounts sign in with their "
+    "password: single sign-on through a customer's provider cannot reach them."
+)
 CONNECTION_INACTIVE = "“{name}” is not active, so it signs nobody in."
 
 
@@ -55,7 +59,9 @@ def email_of(connection: SsoConnection, claims: dict[str, Any]) -> str:
     email = claims.get(connection.email_claim)
     if not isinstance(email, str) or "@" not in email:
         raise SignInRefused(NO_EMAIL.format(claim=connection.email_claim))
-    if claims.get("email_verified") is False:
+    # Entra ID sends no email_verified at all; a provider that says "not verified", as a
+    # boolean or as Cognito's string, is believed.
+    if str(claims.get("email_verified", "")).lower() == "false":
         raise SignInRefused(EMAIL_UNVERIFIED.format(email=email))
     return User.objects.normalize_email(email.strip()).lower()
 
@@ -127,6 +133,9 @@ def _seat_for(connection: SsoConnection, email: str, claims: dict[str, Any]) -> 
                 domain=email.rsplit("@", 1)[1], customer=customer.name, email=email
             )
         )
+    person = User.objects.filter(email__iexact=email).first()
+    if person is not None and person.memberships.exists():
+        raise SignInRefused(ORGANIZATION_MEMBER.format(email=email))
     seat: CustomerUser | None = (
         CustomerUser.objects.for_customer(customer)
         .filter(user__email__iexact=email)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.trail.actions import Action
 from audit.trail.services import Outcome, record
 from customers.identity.models import ApiToken, User
-from customers.identity.sso.models import SsoConnection
+from customers.identity.sso.models import SsoConnection, SsoSetupLink
 from customers.people.models import CustomerUser
 from customers.platform.errors import Conflict, Invalid, ServiceError
 from customers.platform.outbound.secrets import decrypt, encrypt
@@ -22,10 +22,12 @@ from customers.records.services.common import (
     locked_customer,
 )
 
-Actor = User | ApiToken | None
+# A person, an API key, the system, or the holder of a setup link (SsoSetupLink).
+Actor = User | ApiToken | SsoSetupLink | None
 
 # Settings that say who the provider is: changing one means the last test no longer holds.
-PROVIDER_FIELDS = ("issuer", "client_id")
+# (and which claim names the person: a claim people may edit themselves would let them pick).
+PROVIDER_FIELDS = ("issuer", "client_id", "email_claim")
 EDITABLE = (
     "name",
     "issuer",

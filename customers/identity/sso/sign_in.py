@@ -22,8 +22,9 @@ from audit.trail.services import Outcome, record
 from customers.identity.domains.models import VerifiedDomain
 from customers.identity.forms import SignInForm
 from customers.identity.models import User
-from customers.identity.signals import SESSION_SSO_CUSTOMER
+from customers.identity.signals import SESSION_SSO_CONNECTION, SESSION_SSO_CUSTOMER
 from customers.identity.sso import flows, oidc
+from customers.identity.sso.grants import actor_of
 from customers.identity.sso.models import SsoConnection
 from customers.identity.sso.provisioning import SignInRefused, email_of
 from customers.identity.sso.provisioning import sso_sign_in as seat_for_sign_in
@@ -41,7 +42,7 @@ def routes_for(email: str) -> list[SsoConnection]:
     """The active connections an email's domain leads to: of each customer that verified the
     domain (one per organization). People of an organization (the console) keep passwords."""
     email = email.strip().lower()
-    if "@" not in email:
+    if "@" not in email or len(email) > 254 or "\x00" in email:
         return []
     person = User.objects.filter(email__iexact=email).first()
     if person and person.memberships.exists():
@@ -121,13 +122,45 @@ def sso_start(request: HttpRequest, connection_id: UUID) -> HttpResponse:
     return redirect(url)
 
 
+# A provider's error codes (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6) in words. Only
+# these are shown or recorded, never the answer's own text: anyone can put text in a URL.
+PROVIDER_ERRORS = {
+    "access_denied": "the sign-in was refused or cancelled there",
+    "login_required": "you need to sign in there first",
+    "interaction_required": "it needs you to do something there first",
+    "consent_required": "it needs your consent first",
+    "account_selection_required": "it needs you to choose an account first",
+    "invalid_request": "the request was not valid",
+    "unauthorized_client": "Tenantry is not allowed to use this flow there",
+    "unsupported_response_type": "it does not support the authorization code flow",
+    "invalid_scope": "it refused the scopes asked for",
+    "server_error": "it failed",
+    "temporarily_unavailable": "it is unavailable for now",
+}
+MIXED_UP = (
+    "This answer came back for a different connection than the sign-in began with, so it "
+    "was not used. Start again from the sign-in page."
+)
+
+
+def provider_said(error: str | None) -> str:
+    """What the provider's answer says, in words: never the provider's own text."""
+    if not error:
+        return "The provider sent no code back."
+    words = PROVIDER_ERRORS.get(error)
+    return f"The provider said {words} ({error})." if words else "The provider sent an error."
+
+
 @never_cache
-def sso_oidc_callback(request: HttpRequest) -> HttpResponse:
-    """Where every provider sends the browser back, with a code (or an error) and the state."""
+def sso_oidc_callback(request: HttpRequest, connection_id: UUID) -> HttpResponse:
+    """Where the connection's provider sends the browser back, with a code (or an error) and
+    the state; the flow the state names must have begun with this very connection."""
     try:
         pending = flows.take(request, request.GET.get("state", ""))
     except flows.FlowUnusable:
         return _refusal_page(request, GONE, 400)
+    if pending.connection_id != str(connection_id):
+        return _refusal_page(request, MIXED_UP, 400)
     connection = flows.connection_of(pending)
     if connection is None:
         return _refusal_page(request, "That SSO connection was removed meanwhile.", 404)
@@ -135,10 +168,9 @@ def sso_oidc_callback(request: HttpRequest) -> HttpResponse:
         return _finish_test(request, connection, pending)
     error, code = request.GET.get("error"), request.GET.get("code", "")
     if error or not code:
-        said = request.GET.get("error_description") or error or "no code"
-        return _refused(request, connection, f"Your identity provider said: {said}.")
+        return _refused(request, connection, provider_said(error))
     try:
-        identity = flows.complete(connection, pending, code)
+        identity = flows.complete(connection, pending, code, request.GET.get("iss"))
         seat = seat_for_sign_in(connection=connection, claims=identity.claims)
     except oidc.SsoCheckFailed as failure:
         return _refused(request, connection, str(failure))
@@ -146,6 +178,7 @@ def sso_oidc_callback(request: HttpRequest) -> HttpResponse:
         return _refusal_page(request, str(refusal))
     login(request, seat.user, backend=MODEL_BACKEND)
     request.session[SESSION_SSO_CUSTOMER] = str(connection.customer_id)
+    request.session[SESSION_SSO_CONNECTION] = str(connection.pk)
     return redirect(pending.then)
 
 
@@ -168,9 +201,8 @@ def _test_result(
     shown: dict[str, Any] = {}
     try:
         if error or not code:
-            said = request.GET.get("error_description") or error or "no code"
-            raise oidc.SsoCheckFailed("provider", f"The provider said: {said}.")
-        identity = flows.complete(connection, pending, code)
+            raise oidc.SsoCheckFailed("provider", provider_said(error))
+        identity = flows.complete(connection, pending, code, request.GET.get("iss"))
         shown = {"claims": identity.claims, "header": identity.header}
         email = email_of(connection, identity.claims)
     except oidc.SsoCheckFailed as failure:
@@ -185,7 +217,7 @@ def _finish_test(
 ) -> HttpResponse:
     """Record what the test found (the failing check in plain words, or who it signed in)
     and show the decoded answer once on the connection's page."""
-    actor = request.user if request.user.is_authenticated else None
+    actor = actor_of(request)
     passed, result, shown = _test_result(request, connection, pending)
     sso_connection_test_recorded(connection=connection, actor=actor, passed=passed, result=result)
     request.session[flows.TEST_SHOWN] = {

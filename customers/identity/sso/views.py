@@ -22,7 +22,8 @@ from customers.identity.permissions import (
 )
 from customers.identity.sso import flows, oidc
 from customers.identity.sso.forms import SsoConnectionForm
-from customers.identity.sso.models import SsoConnection
+from customers.identity.sso.grants import actor_of
+from customers.identity.sso.models import SsoConnection, SsoSetupLink
 from customers.identity.sso.services import (
     sso_connection_activate,
     sso_connection_create,
@@ -34,7 +35,12 @@ from customers.identity.sso.services import (
 from customers.identity.sso.sign_in import onward
 from customers.platform.errors import SERVICE_ERRORS
 from customers.platform.requests import AuthedRequest
-from customers.platform.responses import attempt, refusal_onto_form
+from customers.platform.responses import (
+    attempt,
+    private_page,
+    refusal_onto_form,
+    secret_to_show,
+)
 from customers.portal.access import portal_page, render_portal
 from customers.records.models import Customer
 
@@ -42,12 +48,22 @@ from customers.records.models import Customer
 Url = Callable[[str, UUID | None], str]
 
 
+def _render(
+    request: AuthedRequest, template: str, context: dict[str, Any], status: int
+) -> HttpResponse:
+    if template.startswith("portal/"):
+        return render_portal(request, template, context, status=status)
+    return render(request, template, context, status=status)
+
+
 def _created(request: AuthedRequest, form: SsoConnectionForm, customer: Customer) -> Any:
     """The new connection, or None with the refusal on the form."""
     if not form.is_valid():
         return None
     try:
-        connection = sso_connection_create(customer=customer, actor=request.user, **form.settings())
+        connection = sso_connection_create(
+            customer=customer, actor=actor_of(request), **form.settings()
+        )
     except SERVICE_ERRORS as error:
         refusal_onto_form(form, error, field="name")
         return None
@@ -60,7 +76,7 @@ def _updated(request: AuthedRequest, form: SsoConnectionForm, connection: SsoCon
         return False
     try:
         after = sso_connection_update(
-            connection=connection, actor=request.user, changes=form.settings()
+            connection=connection, actor=actor_of(request), changes=form.settings()
         )
     except SERVICE_ERRORS as error:
         refusal_onto_form(form, error, field="issuer")
@@ -83,8 +99,13 @@ def _test_shown(request: AuthedRequest, connection: SsoConnection) -> dict[str, 
     return None
 
 
-def _list_page(
-    request: AuthedRequest, customer: Customer, url: Url, template: str, can_change: bool
+def list_page(
+    request: AuthedRequest,
+    customer: Customer,
+    url: Url,
+    template: str,
+    can_change: bool,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     form = SsoConnectionForm(request.POST or None)
     if request.method == "POST" and can_change:
@@ -96,15 +117,13 @@ def _list_page(
         "customer": customer,
         "form": form,
         "rows": [(c, url("sso_connection", c.pk)) for c in connections],
-        "redirect_uri": flows.redirect_uri(),
         "can_change": can_change,
+        **(extra or {}),
     }
-    if template.startswith("portal/"):
-        return render_portal(request, template, context, status=422 if form.errors else 200)
-    return render(request, template, context, status=422 if form.errors else 200)
+    return _render(request, template, context, 422 if form.errors else 200)
 
 
-def _detail_page(
+def detail_page(
     request: AuthedRequest,
     connection: SsoConnection,
     url: Url,
@@ -118,7 +137,7 @@ def _detail_page(
         "customer": connection.customer,
         "connection": connection,
         "form": form,
-        "redirect_uri": flows.redirect_uri(),
+        "redirect_uri": flows.redirect_uri(connection),
         "can_change": can_change,
         "test": _test_shown(request, connection),
         "actions": {
@@ -127,13 +146,10 @@ def _detail_page(
         },
         "back": url("sso", None),
     }
-    status = 422 if form.errors else 200
-    if template.startswith("portal/"):
-        return render_portal(request, template, context, status=status)
-    return render(request, template, context, status=status)
+    return _render(request, template, context, 422 if form.errors else 200)
 
 
-def _test(request: AuthedRequest, connection: SsoConnection, back: str) -> HttpResponse:
+def test_start(request: AuthedRequest, connection: SsoConnection, back: str) -> HttpResponse:
     """Begin a test round trip: the admin signs in at the provider, and the callback records
     what each check found."""
     try:
@@ -148,19 +164,19 @@ def _test(request: AuthedRequest, connection: SsoConnection, back: str) -> HttpR
 def _failed_before_provider(request: AuthedRequest, connection: SsoConnection, result: str) -> None:
     """A test that failed before reaching the provider (discovery): recorded and shown."""
     sso_connection_test_recorded(
-        connection=connection, actor=request.user, passed=False, result=result
+        connection=connection, actor=actor_of(request), passed=False, result=result
     )
     messages.error(request, result)
 
 
-def _switch(request: AuthedRequest, connection: SsoConnection, action: str) -> None:
+def switch(request: AuthedRequest, connection: SsoConnection, action: str) -> None:
     if action == "activate":
         attempt(
             request,
             f"“{connection.name}” is active: people at your verified domains sign in through it.",
             sso_connection_activate,
             connection=connection,
-            actor=request.user,
+            actor=actor_of(request),
         )
     elif action == "deactivate":
         attempt(
@@ -168,7 +184,7 @@ def _switch(request: AuthedRequest, connection: SsoConnection, action: str) -> N
             f"“{connection.name}” is inactive: it signs nobody in.",
             sso_connection_deactivate,
             connection=connection,
-            actor=request.user,
+            actor=actor_of(request),
         )
     else:
         attempt(
@@ -176,7 +192,7 @@ def _switch(request: AuthedRequest, connection: SsoConnection, action: str) -> N
             f"“{connection.name}” removed.",
             sso_connection_delete,
             connection=connection,
-            actor=request.user,
+            actor=actor_of(request),
         )
 
 
@@ -199,27 +215,27 @@ def _portal_connection(request: AuthedRequest, connection_id: UUID) -> SsoConnec
 
 @portal_page(admin_only=True, read_admin_only=True)
 def portal_sso(request: AuthedRequest) -> HttpResponse:
-    return _list_page(request, request.customer, _portal_url, "portal/sso.html", True)
+    return list_page(request, request.customer, _portal_url, "portal/sso.html", True)
 
 
 @portal_page(admin_only=True, read_admin_only=True)
 def portal_sso_connection(request: AuthedRequest, connection_id: UUID) -> HttpResponse:
     connection = _portal_connection(request, connection_id)
-    return _detail_page(request, connection, _portal_url, "portal/sso_connection.html", True)
+    return detail_page(request, connection, _portal_url, "portal/sso_connection.html", True)
 
 
 @require_POST
 @portal_page(admin_only=True, read_admin_only=True)
 def portal_sso_test(request: AuthedRequest, connection_id: UUID) -> HttpResponse:
     connection = _portal_connection(request, connection_id)
-    return _test(request, connection, _portal_url("sso_connection", connection.pk))
+    return test_start(request, connection, _portal_url("sso_connection", connection.pk))
 
 
 @require_POST
 @portal_page(admin_only=True, read_admin_only=True)
 def portal_sso_switch(request: AuthedRequest, connection_id: UUID, action: str) -> HttpResponse:
     connection = _portal_connection(request, connection_id)
-    _switch(request, connection, action)
+    switch(request, connection, action)
     if action == "delete":
         return redirect("portal:sso")
     return redirect("portal:sso_connection", connection.pk)
@@ -228,7 +244,7 @@ def portal_sso_switch(request: AuthedRequest, connection_id: UUID, action: str) 
 # --- the console ------------------------------------------------------------------------------
 
 
-def _customer(request: AuthedRequest, customer_id: UUID) -> Customer:
+def console_customer(request: AuthedRequest, customer_id: UUID) -> Customer:
     customer: Customer = get_object_or_404(
         Customer.objects.for_organization(request.organization).select_related("organization"),
         pk=customer_id,
@@ -247,7 +263,7 @@ def _console_url(customer: Customer) -> Url:
 def _console_connection(
     request: AuthedRequest, customer_id: UUID, connection_id: UUID
 ) -> SsoConnection:
-    customer = _customer(request, customer_id)
+    customer = console_customer(request, customer_id)
     connection: SsoConnection = get_object_or_404(
         SsoConnection.objects.for_customer(customer).select_related("customer__organization"),
         pk=connection_id,
@@ -257,11 +273,17 @@ def _console_connection(
 
 @organization_required
 def console_sso(request: AuthedRequest, customer_id: UUID) -> HttpResponse:
-    customer = _customer(request, customer_id)
+    customer = console_customer(request, customer_id)
     if request.method == "POST" and not request.membership.can_write:
         refuse_write(request)
     can_change = request.membership.can_write and not customer.is_deleted
-    return _list_page(request, customer, _console_url(customer), "customers/sso.html", can_change)
+    shown = secret_to_show(request) if request.method == "GET" else None
+    links = SsoSetupLink.objects.for_customer(customer).select_related("created_by")[:10]
+    extra = {"new_link": shown, "links": links}
+    page = list_page(
+        request, customer, _console_url(customer), "customers/sso.html", can_change, extra
+    )
+    return private_page(page, shown)
 
 
 @organization_required
@@ -273,14 +295,14 @@ def console_sso_connection(
         refuse_write(request)
     url = _console_url(connection.customer)
     can_change = request.membership.can_write and not connection.customer.is_deleted
-    return _detail_page(request, connection, url, "customers/sso_connection.html", can_change)
+    return detail_page(request, connection, url, "customers/sso_connection.html", can_change)
 
 
 @require_POST
 @write_access_required
 def console_sso_test(request: AuthedRequest, customer_id: UUID, connection_id: UUID) -> Any:
     connection = _console_connection(request, customer_id, connection_id)
-    return _test(
+    return test_start(
         request, connection, _console_url(connection.customer)("sso_connection", connection.pk)
     )
 
@@ -291,7 +313,7 @@ def console_sso_switch(
     request: AuthedRequest, customer_id: UUID, connection_id: UUID, action: str
 ) -> Any:
     connection = _console_connection(request, customer_id, connection_id)
-    _switch(request, connection, action)
+    switch(request, connection, action)
     if action == "delete":
         return redirect("customers:sso", customer_id)
     return redirect("customers:sso_connection", customer_id, connection.pk)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import time
 from urllib.parse import urlsplit
 
 from customers.platform.outbound.safety import resolve_allowed
@@ -61,6 +62,7 @@ def send(
     Raises UnsafeDestination for an address that is not allowed, OSError when it fails."""
     parts = urlsplit(url)
     address = resolve_allowed(url, allow_private=allow_private)
+    deadline = time.monotonic() + 2 * timeout
     https = parts.scheme == "https"
     port = parts.port or (443 if https else 80)  # never read from an IPv6 literal's digits
     host = parts.hostname or ""  # resolve_allowed refused a URL without one
@@ -71,6 +73,22 @@ def send(
             target += f"?{parts.query}"
         connection.request(method, target, body=body, headers=headers)
         response = connection.getresponse()
-        return response.status, response.read(limit)
+        return response.status, _read(response, limit, deadline)
     finally:
         connection.close()
+
+
+def _read(response: http.client.HTTPResponse, limit: int, deadline: float) -> bytes:
+    """At most ``limit`` bytes, by ``deadline``: the socket's timeout bounds each read, and
+    this the whole answer, so a peer sending a byte at a time cannot hold the worker."""
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = response.read1(min(left, 65536))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the answer took too long")
+    return b"".join(chunks)
