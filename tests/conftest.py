@@ -154,6 +154,21 @@ def outsider_client(outsider) -> Client:
     return _client_for(outsider)
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Under pytest-xdist each worker counts its own figures: it hands them to the controller."""
+    from tests.figures import FIGURES
+
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["figures"] = dict(FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    from tests.figures import FIGURES
+
+    FIGURES.update(getattr(node, "workeroutput", {}).get("figures", {}))
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """The outside-in checks' figures (tests/figures.py), for CI's log and the closing note."""
     from tests.figures import FIGURES

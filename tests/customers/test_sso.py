@@ -297,3 +297,28 @@ def test_first_sign_ins_racing_for_the_last_seats_never_overfill_them(org, owner
     assert len(errors) == 5
     assert all(isinstance(e, SignInRefused) for e in errors)
     assert entries("sso.refused").count() == 5
+
+
+def test_the_role_follows_the_providers_groups_at_every_sign_in(customer, owner):
+    verify(customer)
+    connection = usable(customer, owner, group_roles={"it-admins": "superuser", "eng": "engineer"})
+    make_seat(customer, email="boss@acme.example", role="superuser")  # another admin
+    seat = sso_sign_in(connection=connection, claims=token(groups=["it-admins"]))
+    assert seat.role == "superuser"
+    moved = sso_sign_in(connection=connection, claims=token(groups=["eng"]))
+    assert moved.role == "engineer"
+    changed = entries("customer_user.role_changed").get()
+    assert changed.changes == {"role": ["superuser", "engineer"]}
+    assert changed.actor_label == "SSO connection “Okta”"
+    # No groups claim at all: the role is left as it is.
+    assert sso_sign_in(connection=connection, claims=token()).role == "engineer"
+
+
+def test_the_customers_last_admin_stays_one_whatever_the_groups_say(customer, owner):
+    verify(customer)
+    connection = usable(customer, owner, group_roles={"it-admins": "superuser"})
+    seat = sso_sign_in(connection=connection, claims=token(groups=["it-admins"]))
+    assert seat.role == "superuser"
+    again = sso_sign_in(connection=connection, claims=token(groups=[]))
+    assert again.role == "superuser"
+    assert not entries("customer_user.role_changed").exists()

@@ -20,7 +20,8 @@ from tests.factories import make_customer
 from tests.figures import count
 from tests.receiver import hanging_receiver
 
-pytestmark = pytest.mark.django_db
+# serial: it bounds how long a delivery waits, which a loaded machine can stretch.
+pytestmark = [pytest.mark.django_db, pytest.mark.serial]
 
 HANG_SECONDS = 2  # the senders' timeout here (10 s in production): the test waits it out once
 

@@ -18,7 +18,13 @@ from tests.receiver import running_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [requires_postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# serial: its waits are bounds on a real worker, which a loaded machine can stretch.
+pytestmark = [
+    requires_postgres,
+    pytest.mark.slow,
+    pytest.mark.serial,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def start_worker(**extra_env: str) -> subprocess.Popen:

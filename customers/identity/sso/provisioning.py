@@ -119,9 +119,8 @@ def sso_sign_in(*, connection: SsoConnection, claims: dict[str, Any]) -> Custome
         raise _refused(connection, email, str(refusal)) from None
 
 
-def _seat_for(connection: SsoConnection, email: str, claims: dict[str, Any]) -> CustomerUser:
-    customer = locked_customer(connection.customer)
-    current = locked_connection(connection)
+def _check_open(current: SsoConnection, customer: Customer, email: str) -> None:
+    """The connection, the customer and the email's domain all allow a sign-in."""
     if not current.is_active:
         raise SignInRefused(CONNECTION_INACTIVE.format(name=current.name))
     if customer.is_closed:
@@ -136,6 +135,12 @@ def _seat_for(connection: SsoConnection, email: str, claims: dict[str, Any]) -> 
     person = User.objects.filter(email__iexact=email).first()
     if person is not None and person.memberships.exists():
         raise SignInRefused(ORGANIZATION_MEMBER.format(email=email))
+
+
+def _seat_for(connection: SsoConnection, email: str, claims: dict[str, Any]) -> CustomerUser:
+    customer = locked_customer(connection.customer)
+    current = locked_connection(connection)
+    _check_open(current, customer, email)
     seat: CustomerUser | None = (
         CustomerUser.objects.for_customer(customer)
         .filter(user__email__iexact=email)
@@ -144,6 +149,8 @@ def _seat_for(connection: SsoConnection, email: str, claims: dict[str, Any]) -> 
     )
     if seat is None:
         seat = _provision(current, customer, email, claims)
+    else:
+        _follow_groups(current, seat, claims)
     if seat.locked:
         raise SignInRefused(SEAT_LOCKED.format(customer=customer.name))
     if not seat.user.is_active:
@@ -158,6 +165,43 @@ def _seat_for(connection: SsoConnection, email: str, claims: dict[str, Any]) -> 
         message=f"{email} signed in to {customer.name} through “{current.name}”.",
     )
     return seat
+
+
+def _follow_groups(connection: SsoConnection, seat: CustomerUser, claims: dict[str, Any]) -> None:
+    """With group roles set and the groups claim sent, the seat's role follows the provider's
+    groups at every sign-in (someone moved out of "it-admins" stops being an admin), except
+    that the customer's last admin stays one."""
+    if not connection.group_roles or connection.groups_claim not in claims:
+        return
+    role = connection.role_for(claims[connection.groups_claim])
+    if role == seat.role:
+        return
+    if seat.is_admin and not _other_admins(seat):
+        return
+    before, seat.role = seat.role, role
+    changes: dict[str, list[Any]] = {"role": [before, role]}
+    if seat.break_glass and not seat.is_admin:
+        seat.break_glass = False
+        changes["break_glass"] = [True, False]
+    seat.save(update_fields=["role", "break_glass", "updated_at"])
+    record(
+        action=Action.CUSTOMER_USER_ROLE_CHANGED,
+        organization=seat.customer.organization,
+        actor=None,
+        actor_label=f"SSO connection “{connection.name}”",
+        resource=seat,
+        changes=changes,
+        message="The role follows the provider's groups at sign-in.",
+    )
+
+
+def _other_admins(seat: CustomerUser) -> bool:
+    return bool(
+        CustomerUser.objects.for_customer(seat.customer)
+        .filter(role=CustomerUser.Role.SUPERUSER, locked=False)
+        .exclude(pk=seat.pk)
+        .exists()
+    )
 
 
 def _provision(
