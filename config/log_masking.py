@@ -14,6 +14,7 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 S = "(?:/|%2F)"  # a slash, or one escaped inside a ?next= parameter
+S2 = "(?:/|%2F|%252F)+"  # one or more slashes, escaped once or twice
 # The one list of URLs that carry a secret. Each pattern's groups are kept, the rest masked.
 SECRET_URLS = (
     # /invite/<token>/ (but not /invite/accept/, the form the token was swapped for)
@@ -23,10 +24,11 @@ SECRET_URLS = (
         rf"({S}accounts{S}reset{S})(?!done{S})[^/%?&#\s\"]+{S}(?!set-password{S})[^/%?&#\s\"]+",
         re.IGNORECASE,
     ),
-    # /sso/setup/<token>/ (but not /sso/setup/<connection uuid>/, the pages it opened)
+    # /sso/setup/<token>/ (but not /sso/setup/<connection uuid>/, the pages it opened): in
+    # any spelling Django still routes (escaped or doubly escaped slashes, //, /./).
     re.compile(
-        rf"({S}sso{S}setup{S})(?![0-9a-f]{{8}}-(?:[0-9a-f]{{4}}-){{3}}[0-9a-f]{{12}}(?:{S}|$))"
-        r"[^/%?&#\s\"]+",
+        rf"(sso(?:{S2}|/\.)+setup{S2})(?![0-9a-f]{{8}}-(?:[0-9a-f]{{4}}-){{3}}[0-9a-f]{{12}}(?:{S2}|$))"
+        r"[^/?&#\s\"]+",
         re.IGNORECASE,
     ),
     # Secrets in a query string, wherever they appear.

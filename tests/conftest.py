@@ -190,6 +190,14 @@ def receiver(settings):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (an SSO provider's discovery, remembered failures)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_real_dns(settings):
     """No test reaches a real DNS server: a lookup without ``dns_zone`` asks a loopback port
     nothing answers, briefly."""

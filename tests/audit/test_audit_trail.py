@@ -22,6 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEntry, LogStream
 from config.api import api
+from customers.identity.domains.models import VerifiedDomain
 from customers.identity.sso.services import (
     sso_connection_activate,
     sso_connection_create,
@@ -133,6 +134,9 @@ def world(org, owner, settings, django_capture_on_commit_callbacks, dns_zone):
         customer=customer, actor=owner, name="World IdP", issuer="https://i.example", client_id="c"
     )
     sso_connection_test_recorded(connection=sso, actor=owner, passed=True, result="ok")
+    VerifiedDomain.objects.create(
+        organization=org, customer=customer, domain="world.test", token="t", status="verified"
+    )
     link, link_token = setup_link_create(customer=customer, email="it@world.test", actor=owner)
     console, portal = Client(), Client()
     console.force_login(owner)
@@ -261,7 +265,7 @@ def _setup_scenario(name):
 
     def run(w):
         holder = Client()
-        opened = holder.get(reverse("sso_setup_landing", args=[w.link_token]))
+        opened = holder.post(reverse("sso_setup_landing", args=[w.link_token]))
         if name == "sso_setup_landing":
             return opened
         if name == "sso_setup":
@@ -436,7 +440,7 @@ MUTATIONS: dict[str, Callable] = {
         reverse("portal:domain_remove", args=[w.domain.pk])
     ),
     "customers:sso_setup_link_send": lambda w: w.console.post(
-        reverse("customers:sso_setup_link_send", args=[w.customer.pk]), {"email": "it@w.test"}
+        reverse("customers:sso_setup_link_send", args=[w.customer.pk]), {"email": "b@world.test"}
     ),
     "customers:sso_setup_link_revoke": lambda w: w.console.post(
         reverse("customers:sso_setup_link_revoke", args=[w.customer.pk, w.link.pk])

@@ -63,8 +63,16 @@ def test_every_customer_url_is_covered():
 
 
 def setup_link_of(customer, owner):
+    from customers.identity.domains.models import VerifiedDomain
     from customers.identity.sso.setup_links import setup_link_create
 
+    VerifiedDomain.objects.create(
+        organization_id=customer.organization_id,
+        customer=customer,
+        domain="x.example",
+        token="t",
+        status="verified",
+    )
     return setup_link_create(customer=customer, email="it@x.example", actor=owner)[0]
 
 

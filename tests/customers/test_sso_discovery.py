@@ -20,10 +20,11 @@ from customers.identity.sso.oidc import SsoCheckFailed, discover
 @contextmanager
 def serving(answer: bytes | Callable[[str], bytes], *, slow: bool = False) -> Iterator[str]:
     """A server on loopback answering every GET with ``answer`` (or what it makes of the
-    server's own URL); the URL."""
+    server's own URL); the URL. ``asked`` lists the paths it was asked for."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            asked.append(self.path)
             body = answer(base) if callable(answer) else answer
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -56,6 +57,18 @@ def serving(answer: bytes | Callable[[str], bytes], *, slow: bool = False) -> It
 def _loopback(settings):
     settings.SSO_ALLOW_PRIVATE = True
     cache.clear()
+
+
+asked: list[str] = []
+
+
+def test_a_failed_discovery_is_remembered_for_half_a_minute():
+    asked.clear()
+    with serving(b"not json") as url:
+        for _ in range(5):
+            with pytest.raises(SsoCheckFailed, match="did not answer"):
+                discover(url)
+    assert len(asked) == 1  # the public sign-in start cannot make it wait every time
 
 
 def document(issuer: str, **changes: object) -> bytes:
@@ -119,3 +132,13 @@ def test_a_provider_answering_a_byte_at_a_time_is_cut_off(settings, monkeypatch)
         discover(url)
     assert caught.value.check == "discovery"
     assert time.monotonic() - started < 4
+
+
+def test_userinfo_about_someone_else_is_refused():
+    from customers.identity.sso.oidc import Provider, _userinfo
+
+    with serving(json.dumps({"sub": "someone-else", "email": "ceo@acme.example"}).encode()) as url:
+        provider = Provider(url, url + "/auth", url + "/token", url + "/jwks", (), url + "/me")
+        with pytest.raises(SsoCheckFailed, match="about someone else"):
+            _userinfo(provider, "access-token", "the-id-tokens-subject")
+        assert _userinfo(provider, "t", "someone-else")["email"] == "ceo@acme.example"

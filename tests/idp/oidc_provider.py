@@ -77,7 +77,11 @@ class Provider:
 
 @contextmanager
 def running(
-    site_url: str, accounts: dict[str, dict] | None = None, **client: object
+    site_url: str,
+    accounts: dict[str, dict] | None = None,
+    *,
+    claims_in_id_token: bool = False,
+    **client: object,
 ) -> Iterator[Provider]:
     """A provider with one confidential client whose redirect URIs are every connection's
     callback under ``site_url`` (/sso/oidc/<id>/callback/), stopped afterwards."""
@@ -98,6 +102,7 @@ def running(
             **os.environ,
             "ACCOUNTS": json.dumps(accounts or {}),
             "REDIRECT_PREFIXES": json.dumps([prefix]),
+            **({"CLAIMS_IN_ID_TOKEN": "1"} if claims_in_id_token else {}),
         },
         text=True,
     )

@@ -502,3 +502,15 @@ def test_the_providers_own_error_text_is_never_shown_or_recorded(provider, porta
     assert "refused or cancelled" in answer.content.decode()
     assert lure not in answer.content.decode()
     assert lure not in str(list(AuditEntry.objects.unscoped().values_list("message", flat=True)))
+
+
+def test_a_provider_that_puts_the_claims_in_the_id_token_works_too(portal_admin):
+    # Okta and Google: email and names in the ID token itself, no userinfo call needed.
+    seat, client = portal_admin
+    with oidc_provider.running(SITE_URL, accounts=ACCOUNTS, claims_in_id_token=True) as okta:
+        verify_domain(seat.customer)
+        ready(client, okta, seat.customer)
+        _, landed = sign_in_through_sso(okta, "grace@acme.ai")
+        assert landed["Location"] == reverse("portal:home")
+    grace = CustomerUser.objects.for_customer(seat.customer).get(user__email="grace@acme.ai")
+    assert grace.user.name == "Grace Hopper"

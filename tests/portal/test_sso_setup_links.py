@@ -35,6 +35,21 @@ def _loopback_provider(settings):
     settings.SSO_ALLOW_PRIVATE = True
 
 
+@pytest.fixture(autouse=True)
+def _acme_ai_verified(acme):
+    from tests.portal.test_portal_sso import verify_domain
+
+    verify_domain(acme)  # links go to an address at a verified domain
+
+
+def open_link(browser, url):
+    """What the IT contact does: open the link (a page with a button), press the button."""
+    shown = browser.get(path_of(url))
+    assert shown.status_code == 200
+    assert shown["Referrer-Policy"] == "same-origin"
+    return browser.post(path_of(url))
+
+
 def send_link(owner_client, customer, django_capture_on_commit_callbacks, email="it@acme.ai"):
     """The owner sends a link; the URL as the email carries it."""
     mail.outbox.clear()
@@ -56,7 +71,7 @@ def test_an_it_contact_sets_up_and_tests_sso_through_a_link(
 ):
     url = send_link(owner_client, acme, django_capture_on_commit_callbacks)
     it = Client()
-    landed = it.get(path_of(url))
+    landed = open_link(it, url)
     assert landed.status_code == 302
     assert landed["Referrer-Policy"] == "no-referrer"
     assert landed["Location"] == reverse("sso_setup")
@@ -85,8 +100,8 @@ def test_an_it_contact_sets_up_and_tests_sso_through_a_link(
 
 def test_a_link_opens_once(owner_client, acme, django_capture_on_commit_callbacks):
     url = send_link(owner_client, acme, django_capture_on_commit_callbacks)
-    assert Client().get(path_of(url)).status_code == 302
-    again = Client().get(path_of(url))
+    assert open_link(Client(), url).status_code == 302
+    again = open_link(Client(), url)
     assert again.status_code == 410
     assert "already opened" in again.content.decode()
     denied = AuditEntry.objects.unscoped().filter(action="sso_setup_link.opened", outcome="denied")
@@ -98,10 +113,10 @@ def test_a_link_expires_and_its_session_ends_after_an_hour(
 ):
     url = send_link(owner_client, acme, django_capture_on_commit_callbacks)
     with time_machine.travel(timezone.now() + timedelta(days=8)):
-        assert "has expired" in Client().get(path_of(url)).content.decode()
+        assert "has expired" in open_link(Client(), url).content.decode()
     other = send_link(owner_client, acme, django_capture_on_commit_callbacks, email="b@acme.ai")
     it = Client()
-    it.get(path_of(other))
+    open_link(it, other)
     assert it.get(reverse("sso_setup")).status_code == 200
     with time_machine.travel(timezone.now() + timedelta(minutes=61)):
         ended = it.get(reverse("sso_setup"))
@@ -115,8 +130,8 @@ def test_a_withdrawn_link_and_a_made_up_one_open_nothing(
     url = send_link(owner_client, acme, django_capture_on_commit_callbacks)
     link = SsoSetupLink.objects.for_customer(acme).get()
     owner_client.post(reverse("customers:sso_setup_link_revoke", args=[acme.pk, link.pk]))
-    assert "was withdrawn" in Client().get(path_of(url)).content.decode()
-    assert Client().get("/sso/setup/made-up-token/").status_code == 410
+    assert "was withdrawn" in open_link(Client(), url).content.decode()
+    assert Client().post("/sso/setup/made-up-token/").status_code == 410
     assert Client().get(reverse("sso_setup")).status_code == 403
 
 
@@ -131,7 +146,7 @@ def test_a_link_reaches_its_own_customer_only(
     )
     url = send_link(owner_client, acme, django_capture_on_commit_callbacks)
     it = Client()
-    it.get(path_of(url))
+    open_link(it, url)
     assert it.get(reverse("sso_setup_connection", args=[theirs.pk])).status_code == 404
     for name in (
         "sso_setup_test",
@@ -169,3 +184,72 @@ def test_a_bad_email_is_refused_with_the_reason(owner_client, acme, email):
     assert sent.status_code == 200
     assert "is not a valid email address" in sent.content.decode()
     assert not SsoSetupLink.objects.for_customer(acme).exists()
+
+
+def test_mail_scanners_fetching_the_link_use_up_nothing(
+    owner_client, acme, django_capture_on_commit_callbacks
+):
+    url = send_link(owner_client, acme, django_capture_on_commit_callbacks)
+    scanner = Client()
+    assert scanner.head(path_of(url)).status_code == 200
+    assert scanner.get(path_of(url)).status_code == 200
+    assert scanner.get(reverse("sso_setup")).status_code == 403  # it opened nothing
+    it = Client(enforce_csrf_checks=True)
+    page = it.get(path_of(url)).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    assert it.post(path_of(url), {"csrfmiddlewaretoken": token}).status_code == 302
+    assert it.get(reverse("sso_setup")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("email", "says"),
+    [
+        ("contractor@gmail.com", "verified domains (acme.ai)"),
+        ("it@acme.ai.evil.example", "acme.ai"),
+    ],
+)
+def test_links_go_only_to_an_address_at_a_verified_domain(owner_client, acme, email, says):
+    sent = owner_client.post(
+        reverse("customers:sso_setup_link_send", args=[acme.pk]), {"email": email}, follow=True
+    )
+    assert says in sent.content.decode()
+    assert not SsoSetupLink.objects.for_customer(acme).exists()
+    refused = AuditEntry.objects.unscoped().get(action="sso_setup_link.sent")
+    assert refused.outcome == "failure"
+
+
+def test_a_link_holder_switching_sso_on_is_told_to_the_customers_admins(
+    provider, owner_client, acme, owner, django_capture_on_commit_callbacks
+):
+    from tests.factories import make_seat
+
+    make_seat(acme, email="admin@acme.ai", role="superuser")
+    url = send_link(owner_client, acme, django_capture_on_commit_callbacks)
+    it = Client()
+    open_link(it, url)
+    it.post(reverse("sso_setup"), form(provider))
+    connection = SsoConnection.objects.for_customer(acme).get()
+    started = onward_url(it.post(reverse("sso_setup_test", args=[connection.pk])))
+    it.get(path_of(provider.sign_in(started, "it@acme.ai")))
+    mail.outbox.clear()
+    it.post(reverse("sso_setup_activate", args=[connection.pk]))
+    told = sorted(address for m in mail.outbox for address in m.to)
+    assert told == ["admin@acme.ai", owner.email]
+    assert "was activated by it@acme.ai" in mail.outbox[0].body
+
+
+def test_an_opened_link_can_be_withdrawn_during_its_hour_and_a_suspension_ends_it(
+    owner_client, acme, owner, django_capture_on_commit_callbacks
+):
+    from customers.services import customer_suspend
+
+    url = send_link(owner_client, acme, django_capture_on_commit_callbacks)
+    it = Client()
+    open_link(it, url)
+    page = owner_client.get(reverse("customers:sso", args=[acme.pk])).content.decode()
+    assert "Withdraw" in page
+    other = send_link(owner_client, acme, django_capture_on_commit_callbacks, email="b@acme.ai")
+    second = Client()
+    open_link(second, other)
+    customer_suspend(customer=acme, actor=owner)
+    assert second.get(reverse("sso_setup")).status_code == 403

@@ -38,6 +38,8 @@ class Pending:
     # Where to go afterwards: the page asked for (a sign-in) or the connection's page (a test).
     then: str
     flow: oidc.Flow
+    # A test begun on a setup link's pages: the link's id, for the audit to name its holder.
+    by_link: str = ""
 
 
 def redirect_uri(connection: SsoConnection) -> str:
@@ -49,7 +51,13 @@ def redirect_uri(connection: SsoConnection) -> str:
 
 
 def begin(
-    request: HttpRequest, connection: SsoConnection, *, mode: str, then: str, login_hint: str = ""
+    request: HttpRequest,
+    connection: SsoConnection,
+    *,
+    mode: str,
+    then: str,
+    login_hint: str = "",
+    by_link: str = "",
 ) -> str:
     """The provider's authorization URL; raises oidc.SsoCheckFailed when it cannot be reached."""
     provider = oidc.discover(connection.issuer)
@@ -64,7 +72,7 @@ def begin(
     # A few at once (two tabs), the oldest dropped.
     while len(flows) >= AT_ONCE:
         flows.pop(next(iter(flows)))
-    flows[flow.state] = asdict(Pending(str(connection.pk), mode, then, flow))
+    flows[flow.state] = asdict(Pending(str(connection.pk), mode, then, flow, by_link))
     request.session[FLOWS] = flows
     return url
 
@@ -81,6 +89,7 @@ def take(request: HttpRequest, state: str) -> Pending:
         mode=saved["mode"],
         then=saved["then"],
         flow=oidc.Flow(**saved["flow"]),
+        by_link=saved.get("by_link", ""),
     )
     if time.time() - pending.flow.started >= LIFETIME_SECONDS:
         raise FlowUnusable

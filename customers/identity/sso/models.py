@@ -4,6 +4,7 @@ provider's claims map onto Tenantry's people and roles, and what its last test f
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.db import models
@@ -13,6 +14,9 @@ from customers.identity.models import Organization, User
 from customers.people.models import CustomerUser
 from customers.platform.tenancy import TenantModel
 from customers.records.models import Customer
+
+# How long the browser that opened a setup link may work on the setup.
+OPEN_FOR = timedelta(hours=1)
 
 
 def _no_groups() -> dict[str, str]:
@@ -140,6 +144,15 @@ class SsoSetupLink(TenantModel):
     def __str__(self) -> str:
         # How the audit log names what this link's holder did.
         return f"SSO setup link sent to {self.email}"
+
+    @property
+    def withdrawable(self) -> bool:
+        """Unused and unexpired, or opened less than an hour ago (its browser is still in)."""
+        if self.revoked_at:
+            return False
+        if self.opened_at:
+            return self.opened_at > timezone.now() - OPEN_FOR
+        return self.expires_at > timezone.now()
 
     @property
     def state(self) -> str:

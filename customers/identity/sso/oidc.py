@@ -46,6 +46,7 @@ SCOPE = "openid email profile"
 LEEWAY_SECONDS = 120
 DOCUMENT_BYTES = 256 * 1024
 DISCOVERY_CACHE_SECONDS = 300
+FAILURE_CACHE_SECONDS = 30
 TIMEOUT_SECONDS = 5.0
 JSON_HEADERS = {"Accept": "application/json"}
 
@@ -69,6 +70,7 @@ class Provider:
     token_endpoint: str
     jwks_uri: str
     scopes_supported: tuple[str, ...] = ()
+    userinfo_endpoint: str = ""
     # RFC 9207: the provider says it names itself in every answer (iss), so one without it
     # did not come from it.
     sends_iss: bool = False
@@ -127,6 +129,10 @@ def _get_json(url: str, check: str, what: str) -> Any:
         raise SsoCheckFailed(check, f"{url} did not answer with {what} as JSON.") from None
 
 
+def _string(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _strings(value: Any) -> tuple[str, ...]:
     return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
@@ -140,12 +146,26 @@ def check_issuer(url: str, *, what: str = "The issuer") -> None:
 
 def discover(issuer: str) -> Provider:
     """The provider's endpoints from its discovery document, which must name the same issuer
-    (OpenID Connect Discovery §4.3), cached for a few minutes."""
+    (OpenID Connect Discovery §4.3), cached for a few minutes. A failure is remembered for
+    half a minute: the public sign-in start cannot make Tenantry wait on a dead provider for
+    every request."""
     check_issuer(issuer)
     key = "sso:oidc:discovery:" + hashlib.sha256(issuer.encode()).hexdigest()
     cached = cache.get(key)
+    if cached and "failed" in cached:
+        raise SsoCheckFailed(cached["failed"], cached["message"])
     if cached:
         return Provider(**cached)
+    try:
+        provider = _discover(issuer)
+    except SsoCheckFailed as failure:
+        cache.set(key, {"failed": failure.check, "message": str(failure)}, FAILURE_CACHE_SECONDS)
+        raise
+    cache.set(key, provider.__dict__, DISCOVERY_CACHE_SECONDS)
+    return provider
+
+
+def _discover(issuer: str) -> Provider:
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
     document = _get_json(url, "discovery", "the discovery document")
     if not isinstance(document, dict) or not all(
@@ -170,10 +190,14 @@ def discover(issuer: str) -> Provider:
         jwks_uri=document["jwks_uri"],
         scopes_supported=_strings(document.get("scopes_supported")),
         sends_iss=document.get("authorization_response_iss_parameter_supported") is True,
+        userinfo_endpoint=_string(document.get("userinfo_endpoint")),
     )
-    for url in (provider.authorization_endpoint, provider.token_endpoint, provider.jwks_uri):
-        check_issuer(url, what="an endpoint of the discovery document")
-    cache.set(key, provider.__dict__, DISCOVERY_CACHE_SECONDS)
+    endpoints = (provider.authorization_endpoint, provider.token_endpoint, provider.jwks_uri)
+    for endpoint in (
+        *endpoints,
+        *([provider.userinfo_endpoint] if provider.userinfo_endpoint else []),
+    ):
+        check_issuer(endpoint, what="an endpoint of the discovery document")
     return provider
 
 
@@ -248,8 +272,9 @@ def authorization_url(
 
 def _exchange(
     provider: Provider, client_id: str, client_secret: str, redirect_uri: str, code: str, flow: Flow
-) -> str:
-    """The code for tokens at the token endpoint: the ID token's compact form."""
+) -> tuple[str, str]:
+    """The code for tokens at the token endpoint: the ID token's compact form and the access
+    token (empty when none came)."""
     client = _client(client_id, client_secret, redirect_uri)
     try:
         token = client.fetch_token(
@@ -268,10 +293,10 @@ def _exchange(
         raise SsoCheckFailed("token", f"The provider refused the code: {words}.{hint}") from None
     except ValueError:
         raise SsoCheckFailed("token", "The token endpoint did not answer with JSON.") from None
-    id_token = token.get("id_token")
+    id_token, access_token = token.get("id_token"), token.get("access_token")
     if not isinstance(id_token, str):
         raise SsoCheckFailed("token", "The provider's answer has no ID token (scope openid?).")
-    return id_token
+    return id_token, access_token if isinstance(access_token, str) else ""
 
 
 def _keys(provider: Provider) -> KeySet:
@@ -366,8 +391,39 @@ def complete(
     code: str,
     flow: Flow,
 ) -> Identity:
-    """The callback's work: exchange the code and check the ID token it brings."""
-    id_token = _exchange(provider, client_id, client_secret, redirect_uri, code, flow)
-    return verify_id_token(
+    """The callback's work: exchange the code and check the ID token it brings; then, where
+    the provider keeps the person's claims at its userinfo endpoint (as OpenID Connect allows,
+    and Entra ID and oidc-provider do by default), add those."""
+    id_token, access_token = _exchange(provider, client_id, client_secret, redirect_uri, code, flow)
+    identity = verify_id_token(
         id_token, _keys(provider), issuer=provider.issuer, client_id=client_id, nonce=flow.nonce
     )
+    if provider.userinfo_endpoint and access_token:
+        extra = _userinfo(provider, access_token, identity.claims["sub"])
+        identity = Identity(claims={**extra, **identity.claims}, header=identity.header)
+    return identity
+
+
+def _userinfo(provider: Provider, access_token: str, subject: str) -> dict[str, Any]:
+    """The userinfo endpoint's claims, which must be about the ID token's subject (OpenID
+    Connect Core §5.3.2); the ID token's own claims win over them."""
+    try:
+        status, body = send(
+            "GET",
+            provider.userinfo_endpoint,
+            None,
+            {**JSON_HEADERS, "Authorization": f"Bearer {access_token}"},
+            allow_private=_allow_private(),
+            limit=DOCUMENT_BYTES,
+            timeout=TIMEOUT_SECONDS,
+        )
+        claims = json.loads(body) if status == 200 else None
+    except (UnsafeDestination, OSError, ValueError, RecursionError):
+        claims = None
+    if not isinstance(claims, dict):
+        raise SsoCheckFailed("userinfo", "The provider's userinfo endpoint did not answer.")
+    if claims.get("sub") != subject:
+        raise SsoCheckFailed(
+            "userinfo", "The userinfo endpoint answered about someone else (its sub differs)."
+        )
+    return claims

@@ -19,8 +19,10 @@ from django.utils import timezone
 
 from audit.trail.actions import Action
 from audit.trail.services import Outcome, record
+from customers.identity.domains.models import VerifiedDomain
 from customers.identity.models import User
-from customers.identity.sso.models import SsoSetupLink
+from customers.identity.sso.models import OPEN_FOR, SsoSetupLink
+from customers.people.models import CustomerUser
 from customers.platform import mail
 from customers.platform.errors import Conflict, Invalid, ServiceError
 from customers.records.models import Customer
@@ -29,8 +31,7 @@ from customers.records.services.common import audited, locked_customer
 logger = logging.getLogger(__name__)
 
 VALID_FOR = timedelta(days=7)
-# How long the browser that opened a link may work on the setup.
-SESSION_LASTS = timedelta(hours=1)
+SESSION_LASTS = OPEN_FOR
 
 UNUSABLE = {
     "used": "This setup link was already opened. Ask {org} for a new one.",
@@ -38,6 +39,14 @@ UNUSABLE = {
     "revoked": "This setup link was withdrawn. Ask {org} for a new one.",
 }
 UNKNOWN = "This setup link is not valid. Check that the whole link was copied."
+NOT_AT_A_VERIFIED_DOMAIN = (
+    "Send setup links to an address at one of {name}'s verified domains ({domains}): whoever "
+    "holds the link chooses the identity provider its people sign in through."
+)
+NO_VERIFIED_DOMAIN = (
+    "{name} has no verified domain yet. Setup links go to an address at one of its verified "
+    "domains: verify one first."
+)
 CLOSED = "{name} is {status}: its SSO cannot be set up now."
 
 
@@ -73,6 +82,7 @@ def setup_link_create(*, customer: Customer, email: str, actor: User) -> tuple[S
         validate_email(email)
     except ValidationError:
         raise Invalid(f"“{email}” is not a valid email address.") from None
+    _check_domain(current, email)
     token = secrets.token_urlsafe(32)
     link = SsoSetupLink.objects.create(
         organization_id=current.organization_id,
@@ -96,6 +106,21 @@ def setup_link_create(*, customer: Customer, email: str, actor: User) -> tuple[S
     context |= {"url": setup_url(token), "expires_at": link.expires_at, "inviter": actor.email}
     transaction.on_commit(lambda: _send(email, context))
     return link, token
+
+
+def _check_domain(customer: Customer, email: str) -> None:
+    """The link may only go to someone at the customer's own, proven, mail domain."""
+    domains = sorted(
+        VerifiedDomain.objects.for_customer(customer)
+        .filter(status=VerifiedDomain.Status.VERIFIED)
+        .values_list("domain", flat=True)
+    )
+    if not domains:
+        raise ServiceError(NO_VERIFIED_DOMAIN.format(name=customer.name))
+    if email.rsplit("@", 1)[1] not in domains:
+        raise Invalid(
+            NOT_AT_A_VERIFIED_DOMAIN.format(name=customer.name, domains=", ".join(domains))
+        )
 
 
 def _send(email: str, context: dict[str, object]) -> None:
@@ -127,7 +152,7 @@ def setup_link_open(*, token: str) -> SsoSetupLink:
 def _open(token: str) -> SsoSetupLink:
     link: SsoSetupLink | None = (
         SsoSetupLink.objects.by_secret()
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("customer__organization")
         .filter(token_hash=_hash(token))
         .first()
@@ -173,3 +198,17 @@ def setup_link_revoke(*, link: SsoSetupLink, actor: User) -> SsoSetupLink:
         changes={"revoked_at": [None, current.revoked_at.isoformat()]},
     )
     return current
+
+
+def activation_announced(*, link: SsoSetupLink, connection_name: str) -> None:
+    """A link's holder switched a connection on: the customer's admins and whoever sent the
+    link hear of it, since people now sign in through a provider someone outside chose."""
+    customer = link.customer
+    to = set(CustomerUser.admin_emails(customer))
+    if link.created_by is not None:
+        to.add(link.created_by.email)
+    context = {"customer": customer.name, "connection": connection_name, "who": link.email}
+    try:
+        mail.send(mail.letter("customers/email/sso_setup_activated", context), sorted(to))
+    except Exception:  # the activation stands and is audited; the notice is logged
+        logger.exception("The SSO activation notice for %s could not be emailed", customer.name)

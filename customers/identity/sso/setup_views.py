@@ -16,11 +16,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from customers.identity.permissions import write_access_required
-from customers.identity.sso.grants import SETUP_GRANT, setup_link_of
+from customers.identity.sso.grants import ACTING_LINK, SETUP_GRANT, setup_link_of
 from customers.identity.sso.models import SsoConnection, SsoSetupLink
 from customers.identity.sso.setup_links import (
     SESSION_LASTS,
     SetupLinkUnusable,
+    activation_announced,
     setup_link_create,
     setup_link_open,
     setup_link_revoke,
@@ -45,8 +46,14 @@ GONE = (
 
 @never_cache
 def sso_setup_landing(request: HttpRequest, token: str) -> HttpResponse:
-    """Open the link once, keep the grant in this browser's session and drop the secret from
-    the URL (as the invitation link does)."""
+    """GET shows a button; its POST opens the link once, keeps the grant in this browser's
+    session and drops the secret from the URL (as the invitation link does). Mail scanners
+    that fetch every link (GET, HEAD) so use up nothing."""
+    if request.method != "POST":
+        page = render(request, "registration/sso_setup_open.html", {"token": token})
+        # The token's URL is sent to Tenantry alone (the POST's Referer), never elsewhere.
+        page["Referrer-Policy"] = "same-origin"
+        return page
     try:
         link = setup_link_open(token=token)
     except SetupLinkUnusable as refusal:
@@ -72,6 +79,7 @@ def _granted(request: HttpRequest) -> SsoSetupLink | HttpResponse:
     link = setup_link_of(request)
     if link is None:
         return render(request, "registration/sso_refused.html", {"reason": GONE}, status=403)
+    request.__dict__[ACTING_LINK] = link  # what these pages change, the link's holder changes
     return link
 
 
@@ -120,7 +128,12 @@ def sso_setup_switch(request: AuthedRequest, connection_id: UUID, action: str) -
     if isinstance(link, HttpResponse):
         return link
     connection = _setup_connection(link, connection_id)
+    was_active = connection.is_active
     switch(request, connection, action)
+    if action == "activate" and not was_active:
+        connection.refresh_from_db()
+        if connection.is_active:
+            activation_announced(link=link, connection_name=connection.name)
     if action == "delete":
         return redirect("sso_setup")
     return redirect("sso_setup_connection", connection.pk)
@@ -140,7 +153,11 @@ def console_setup_link_send(request: AuthedRequest, customer_id: UUID) -> HttpRe
     except SERVICE_ERRORS as error:
         messages.error(request, refusal_text(error))
         return redirect("customers:sso", customer.pk)
-    messages.success(request, f"Setup link emailed to {link.email}; it works once, for seven days.")
+    messages.success(
+        request,
+        f"Setup link for {link.email}: copy it below; it is on its way by email too. It opens "
+        "once, within seven days.",
+    )
     return show_secret_once(request, setup_url(token), reverse("customers:sso", args=[customer.pk]))
 
 

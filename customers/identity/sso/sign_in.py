@@ -24,7 +24,7 @@ from customers.identity.forms import SignInForm
 from customers.identity.models import User
 from customers.identity.signals import SESSION_SSO_CONNECTION, SESSION_SSO_CUSTOMER
 from customers.identity.sso import flows, oidc
-from customers.identity.sso.grants import actor_of
+from customers.identity.sso.grants import actor_of, link_by_id
 from customers.identity.sso.models import SsoConnection
 from customers.identity.sso.provisioning import SignInRefused, email_of
 from customers.identity.sso.provisioning import sso_sign_in as seat_for_sign_in
@@ -217,7 +217,7 @@ def _finish_test(
 ) -> HttpResponse:
     """Record what the test found (the failing check in plain words, or who it signed in)
     and show the decoded answer once on the connection's page."""
-    actor = actor_of(request)
+    actor = link_by_id(pending.by_link) if pending.by_link else actor_of(request)
     passed, result, shown = _test_result(request, connection, pending)
     sso_connection_test_recorded(connection=connection, actor=actor, passed=passed, result=result)
     request.session[flows.TEST_SHOWN] = {

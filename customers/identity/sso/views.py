@@ -6,13 +6,16 @@ it on or off."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from customers.identity.permissions import (
@@ -152,8 +155,10 @@ def detail_page(
 def test_start(request: AuthedRequest, connection: SsoConnection, back: str) -> HttpResponse:
     """Begin a test round trip: the admin signs in at the provider, and the callback records
     what each check found."""
+    link = actor_of(request)
+    by_link = str(link.pk) if isinstance(link, SsoSetupLink) else ""
     try:
-        url = flows.begin(request, connection, mode=flows.TEST, then=back)
+        url = flows.begin(request, connection, mode=flows.TEST, then=back, by_link=by_link)
     except oidc.SsoCheckFailed as failure:
         result = f"Failed at “{failure.check}”: {failure}"
         _failed_before_provider(request, connection, result)
@@ -278,7 +283,15 @@ def console_sso(request: AuthedRequest, customer_id: UUID) -> HttpResponse:
         refuse_write(request)
     can_change = request.membership.can_write and not customer.is_deleted
     shown = secret_to_show(request) if request.method == "GET" else None
-    links = SsoSetupLink.objects.for_customer(customer).select_related("created_by")[:10]
+    # Every link that still opens something, and the last month's others.
+    links = (
+        SsoSetupLink.objects.for_customer(customer)
+        .filter(
+            Q(revoked_at__isnull=True, expires_at__gt=timezone.now())
+            | Q(created_at__gt=timezone.now() - timedelta(days=30))
+        )
+        .select_related("created_by")[:100]
+    )
     extra = {"new_link": shown, "links": links}
     page = list_page(
         request, customer, _console_url(customer), "customers/sso.html", can_change, extra

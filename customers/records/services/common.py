@@ -40,6 +40,7 @@ def audited(action: Action) -> Callable[[Callable[..., T]], Callable[..., T]]:
                             "endpoint",
                             "stream",
                             "domain",
+                            "link",
                         )
                         if kwargs.get(name) is not None
                     ),

@@ -14,9 +14,10 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['given_name', 'family_name'], groups: ['groups'] },
   scopes: ['openid', 'email', 'profile', 'groups'],
   pkce: { required: () => true },
-  // As Okta and Google do: the ID token itself carries the scopes' claims (email, names,
-  // groups), not only the userinfo endpoint.
-  conformIdTokenClaims: false,
+  // The provider's default, as Entra ID's: with an access token issued, the scopes' claims
+  // (email, names, groups) come from the userinfo endpoint, not the ID token. CLAIMS_IN_ID_TOKEN
+  // puts them in the ID token instead, as Okta and Google do.
+  conformIdTokenClaims: !process.env.CLAIMS_IN_ID_TOKEN,
   async findAccount(ctx, id) {
     return {
       accountId: id,
