@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.cache import cache
 
-from customers.identity.sso.oidc import SsoCheckFailed, discover
+from customers.identity.sso.idtoken import SsoCheckFailed
+from customers.identity.sso.oidc import discover
 
 
 @contextmanager

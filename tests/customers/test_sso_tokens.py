@@ -12,7 +12,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 
-from customers.identity.sso.oidc import LEEWAY_SECONDS, SsoCheckFailed, verify_id_token
+from customers.identity.sso.idtoken import LEEWAY_SECONDS, SsoCheckFailed, verify_id_token
 
 ISSUER = "https://idp.example.com"
 CLIENT = "tenantry-client"

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from customers.identity.sso import oidc
+from customers.identity.sso.idtoken import Identity, SsoCheckFailed
 from customers.identity.sso.models import SsoConnection
 from customers.identity.sso.services import client_secret
 
@@ -59,7 +60,7 @@ def begin(
     login_hint: str = "",
     by_link: str = "",
 ) -> str:
-    """The provider's authorization URL; raises oidc.SsoCheckFailed when it cannot be reached."""
+    """The provider's authorization URL; raises SsoCheckFailed when it cannot be reached."""
     provider = oidc.discover(connection.issuer)
     url, flow = oidc.authorization_url(
         provider, connection.client_id, redirect_uri(connection), login_hint=login_hint
@@ -106,17 +107,15 @@ def connection_of(pending: Pending) -> SsoConnection | None:
     return connection
 
 
-def complete(
-    connection: SsoConnection, pending: Pending, code: str, iss: str | None
-) -> oidc.Identity:
+def complete(connection: SsoConnection, pending: Pending, code: str, iss: str | None) -> Identity:
     """Check who answered (RFC 9207's iss, when sent or promised), then exchange the code."""
     provider = oidc.discover(connection.issuer)
     if iss is not None and iss != provider.issuer:
-        raise oidc.SsoCheckFailed(
+        raise SsoCheckFailed(
             "issuer", f"The answer names the issuer “{iss[:200]}”, not this connection's."
         )
     if iss is None and provider.sends_iss:
-        raise oidc.SsoCheckFailed("issuer", "The provider promises an iss parameter; none came.")
+        raise SsoCheckFailed("issuer", "The provider promises an iss parameter; none came.")
     return oidc.complete(
         provider,
         client_id=connection.client_id,

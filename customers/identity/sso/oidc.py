@@ -2,7 +2,7 @@
 authorization URL (state, nonce and PKCE), and the code's exchange for an ID token whose
 signature and claims are all checked.
 
-authlib builds and parses the protocol's messages and joserfc checks the token. Every HTTP
+authlib builds and parses the protocol's messages; idtoken.py checks the token. Every HTTP
 request goes through the platform's checked transport (public addresses only, pinned, no
 redirects followed), because the issuer is a URL a customer typed. Each failure is an
 ``SsoCheckFailed`` naming the check in plain words, for the connection test to show.
@@ -10,7 +10,6 @@ redirects followed), because the issuer is a URL a customer typed. Each failure 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import time
@@ -22,43 +21,23 @@ from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.oauth2.client import OAuth2Client
 from authlib.oauth2.rfc6749.errors import OAuth2Error
-from authlib.oidc.core import CodeIDToken
 from django.conf import settings
 from django.core.cache import cache
-from joserfc import jwt
 from joserfc.errors import (
-    BadSignatureError,
-    ClaimError,
-    ExpiredTokenError,
     JoseError,
-    MissingClaimError,
 )
 from joserfc.jwk import KeySet
 
+from customers.identity.sso.idtoken import Identity, SsoCheckFailed, verify_id_token
 from customers.platform.outbound.safety import UnsafeDestination
 from customers.platform.outbound.transport import send
 
-# Asymmetric signatures only: "none" and the HMAC family (keyed with the client secret, which
-# the customer's IT staff also hold) are refused, as is anything unlisted.
-ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 SCOPE = "openid email profile"
-# How far the provider's clock may be from ours.
-LEEWAY_SECONDS = 120
 DOCUMENT_BYTES = 256 * 1024
 DISCOVERY_CACHE_SECONDS = 300
 FAILURE_CACHE_SECONDS = 30
 TIMEOUT_SECONDS = 5.0
 JSON_HEADERS = {"Accept": "application/json"}
-
-
-class SsoCheckFailed(Exception):
-    """One check of a sign-in failed. ``check`` names it (shown as the test's failing step);
-    the message says, in plain words, what was wrong and what to do."""
-
-    def __init__(self, check: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.check = check
-        self.details = details or {}
 
 
 @dataclass(frozen=True)
@@ -90,14 +69,6 @@ class Flow:
     nonce: str
     verifier: str
     started: float = field(default_factory=time.time)
-
-
-@dataclass(frozen=True)
-class Identity:
-    """What a checked ID token says about the person."""
-
-    claims: dict[str, Any]
-    header: dict[str, Any]
 
 
 def _allow_private() -> bool:
@@ -307,79 +278,6 @@ def _keys(provider: Provider) -> KeySet:
         raise SsoCheckFailed(
             "signature", "The provider's signing keys could not be read."
         ) from None
-
-
-def _unverified_header(id_token: str) -> dict[str, Any]:
-    """The token's header, read before its signature is checked: only to report what it says."""
-    try:
-        head = id_token.split(".")[0]
-        head += "=" * (-len(head) % 4)
-        header = json.loads(base64.urlsafe_b64decode(head))
-    except (ValueError, IndexError):
-        return {}
-    return header if isinstance(header, dict) else {}
-
-
-CLAIM_WORDS = {
-    "iss": "The ID token was issued by someone other than this connection's issuer.",
-    "aud": "The ID token is meant for another client (audience): check the client ID.",
-    "nonce": "The ID token does not answer this sign-in (nonce): it may be a replay.",
-    "azp": "The ID token was issued to another client (authorized party).",
-    "exp": "The ID token has expired: check that the provider's clock is right.",
-    "nbf": "The ID token is not valid yet: the provider's clock is ahead of ours.",
-    "iat": "The ID token was issued in the future: the provider's clock is ahead of ours.",
-}
-CLAIM_CHECKS = {"exp": "clock skew", "nbf": "clock skew", "iat": "clock skew", "aud": "audience"}
-
-
-def verify_id_token(
-    id_token: str, keys: KeySet, *, issuer: str, client_id: str, nonce: str, now: int | None = None
-) -> Identity:
-    """The token's claims once its signature (by one of the provider's keys, with an allowed
-    algorithm), issuer, audience, nonce and times have all been checked."""
-    header = _unverified_header(id_token)
-    if header.get("alg") not in ALGORITHMS:
-        raise SsoCheckFailed(
-            "signature",
-            f"The ID token is signed with “{header.get('alg')}”; Tenantry accepts only "
-            f"{', '.join(ALGORITHMS)}.",
-            {"header": header},
-        )
-    try:
-        token = jwt.decode(id_token, keys, algorithms=list(ALGORITHMS))
-    except BadSignatureError:
-        raise SsoCheckFailed(
-            "signature",
-            "The ID token's signature does not match the provider's keys.",
-            {"header": header},
-        ) from None
-    except JoseError as error:
-        raise SsoCheckFailed(
-            "signature",
-            f"The ID token could not be verified: {error.description or error}.",
-            {"header": header},
-        ) from None
-    claims = CodeIDToken(
-        token.claims,
-        token.header,
-        options={
-            "iss": {"essential": True, "value": issuer},
-            "aud": {"essential": True, "value": client_id},
-            "nonce": {"essential": True, "value": nonce},
-        },
-        params={"nonce": nonce, "client_id": client_id},
-    )
-    try:
-        claims.validate(now=now, leeway=LEEWAY_SECONDS)
-    except (ExpiredTokenError, ClaimError) as error:
-        name = getattr(error, "claim", "exp").split(",")[0]
-        words = CLAIM_WORDS.get(name)
-        if isinstance(error, MissingClaimError) or not words:
-            words = f"The ID token has no valid “{name}” claim."
-        raise SsoCheckFailed(
-            CLAIM_CHECKS.get(name, name), words, {"claims": token.claims, "header": header}
-        ) from None
-    return Identity(claims=dict(token.claims), header=dict(token.header))
 
 
 def complete(

@@ -23,8 +23,9 @@ from customers.identity.domains.models import VerifiedDomain
 from customers.identity.forms import SignInForm
 from customers.identity.models import User
 from customers.identity.signals import SESSION_SSO_CONNECTION, SESSION_SSO_CUSTOMER
-from customers.identity.sso import flows, oidc
+from customers.identity.sso import flows
 from customers.identity.sso.grants import actor_of, link_by_id
+from customers.identity.sso.idtoken import SsoCheckFailed
 from customers.identity.sso.models import SsoConnection
 from customers.identity.sso.provisioning import SignInRefused, email_of
 from customers.identity.sso.provisioning import sso_sign_in as seat_for_sign_in
@@ -117,7 +118,7 @@ def sso_start(request: HttpRequest, connection_id: UUID) -> HttpResponse:
             then=then,
             login_hint=request.GET.get("login_hint", "")[:254],
         )
-    except oidc.SsoCheckFailed as failure:
+    except SsoCheckFailed as failure:
         return _refusal_page(request, f"{connection.name} can't be reached: {failure}", 502)
     return redirect(url)
 
@@ -172,7 +173,7 @@ def sso_oidc_callback(request: HttpRequest, connection_id: UUID) -> HttpResponse
     try:
         identity = flows.complete(connection, pending, code, request.GET.get("iss"))
         seat = seat_for_sign_in(connection=connection, claims=identity.claims)
-    except oidc.SsoCheckFailed as failure:
+    except SsoCheckFailed as failure:
         return _refused(request, connection, str(failure))
     except SignInRefused as refusal:  # audited by the service
         return _refusal_page(request, str(refusal))
@@ -201,11 +202,11 @@ def _test_result(
     shown: dict[str, Any] = {}
     try:
         if error or not code:
-            raise oidc.SsoCheckFailed("provider", provider_said(error))
+            raise SsoCheckFailed("provider", provider_said(error))
         identity = flows.complete(connection, pending, code, request.GET.get("iss"))
         shown = {"claims": identity.claims, "header": identity.header}
         email = email_of(connection, identity.claims)
-    except oidc.SsoCheckFailed as failure:
+    except SsoCheckFailed as failure:
         return False, f"Failed at “{failure.check}”: {failure}", shown or failure.details
     except SignInRefused as refusal:
         return False, f"Failed at “email”: {refusal}", shown

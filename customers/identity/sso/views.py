@@ -23,9 +23,10 @@ from customers.identity.permissions import (
     refuse_write,
     write_access_required,
 )
-from customers.identity.sso import flows, oidc
+from customers.identity.sso import flows
 from customers.identity.sso.forms import SsoConnectionForm
 from customers.identity.sso.grants import actor_of
+from customers.identity.sso.idtoken import SsoCheckFailed
 from customers.identity.sso.models import SsoConnection, SsoSetupLink
 from customers.identity.sso.services import (
     sso_connection_activate,
@@ -159,7 +160,7 @@ def test_start(request: AuthedRequest, connection: SsoConnection, back: str) -> 
     by_link = str(link.pk) if isinstance(link, SsoSetupLink) else ""
     try:
         url = flows.begin(request, connection, mode=flows.TEST, then=back, by_link=by_link)
-    except oidc.SsoCheckFailed as failure:
+    except SsoCheckFailed as failure:
         result = f"Failed at “{failure.check}”: {failure}"
         _failed_before_provider(request, connection, result)
         return redirect(back)
