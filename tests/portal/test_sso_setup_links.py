@@ -253,3 +253,18 @@ def test_an_opened_link_can_be_withdrawn_during_its_hour_and_a_suspension_ends_i
     open_link(second, other)
     customer_suspend(customer=acme, actor=owner)
     assert second.get(reverse("sso_setup")).status_code == 403
+
+
+def test_opening_a_link_gives_the_browser_a_new_session(
+    owner_client, acme, django_capture_on_commit_callbacks
+):
+    url = send_link(owner_client, acme, django_capture_on_commit_callbacks)
+    it = Client()
+    session = it.session  # a session that exists before the link is opened
+    session["planted"] = True
+    session.save()
+    planted = session.session_key
+    assert it.session.session_key == planted
+    open_link(it, url)
+    assert it.session.session_key != planted  # a session fixed beforehand gains nothing
+    assert it.get(reverse("sso_setup")).status_code == 200

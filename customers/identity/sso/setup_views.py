@@ -61,6 +61,7 @@ def sso_setup_landing(request: HttpRequest, token: str) -> HttpResponse:
         page.status_code = 410
         page["Referrer-Policy"] = "no-referrer"
         return page
+    request.session.cycle_key()  # a session planted before the link was opened gains nothing
     request.session[SETUP_GRANT] = {
         "link": str(link.pk),
         "until": (timezone.now() + SESSION_LASTS).isoformat(),
