@@ -514,3 +514,32 @@ def test_a_provider_that_puts_the_claims_in_the_id_token_works_too(portal_admin)
         assert landed["Location"] == reverse("portal:home")
     grace = CustomerUser.objects.for_customer(seat.customer).get(user__email="grace@acme.ai")
     assert grace.user.name == "Grace Hopper"
+
+
+def test_the_sso_pages_ask_the_same_queries_however_many_connections(
+    portal_admin, owner_client, owner
+):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    seat, client = portal_admin
+    customer = seat.customer
+    pages = [
+        (client, reverse("portal:sso")),
+        (owner_client, reverse("customers:sso", args=[customer.pk])),
+    ]
+
+    def queries(browser, url):
+        with CaptureQueriesContext(db) as captured:
+            assert browser.get(url).status_code == 200
+        return len(captured)
+
+    sso_connection_create(
+        customer=customer, actor=owner, name="One", issuer="https://1.example", client_id="c"
+    )
+    before = [queries(b, u) for b, u in pages]
+    for n in range(2, 5):
+        sso_connection_create(
+            customer=customer, actor=owner, name=f"N{n}", issuer="https://n.example", client_id="c"
+        )
+    assert [queries(b, u) for b, u in pages] == before
