@@ -39,10 +39,11 @@ reset-demo: $(STAMP)
 	rm -rf var
 	$(MAKE) run
 
-# On every core (pytest-xdist, one file per worker at a time), then alone the few tests whose
+# On every core (pytest-xdist, one file per worker at a time, in collection order: the long
+# accessibility walk starts first, beside everything else), then alone the few tests whose
 # waits bound a real worker (marked serial), so a busy machine cannot stretch them.
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not serial" -n auto --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not serial" -n auto --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
 
 # The loop while working: no browser tests and none marked slow (real workers and servers,

@@ -154,6 +154,16 @@ def outsider_client(outsider) -> Client:
     return _client_for(outsider)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The accessibility walk takes minutes: its file goes first (after pytest-django's own
+    ordering), so under pytest-xdist one worker starts it at once while the others take the
+    rest, instead of everyone waiting on it at the end."""
+    first = [item for item in items if "tests/e2e/test_accessibility.py" in item.nodeid]
+    if first:
+        items[:] = first + [item for item in items if item not in first]
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Under pytest-xdist each worker counts its own figures: it hands them to the controller."""
     from tests.figures import FIGURES
