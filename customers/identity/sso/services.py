@@ -25,8 +25,8 @@ from customers.records.services.common import (
 # A person, an API key, the system, or the holder of a setup link (SsoSetupLink).
 Actor = User | ApiToken | SsoSetupLink | None
 
-# Settings that say who the provider is: changing one means the last test no longer holds.
-# (and which claim names the person: a claim people may edit themselves would let them pick).
+# Settings that say who the provider is, and which claim names the person: changing one voids
+# the last test (a claim people may edit themselves would let them choose who they are).
 PROVIDER_FIELDS = ("issuer", "client_id", "email_claim")
 EDITABLE = (
     "name",
@@ -53,9 +53,6 @@ FORCE_SSO_RELIES = (
 NAME_TAKEN = "{customer} already has a connection named “{name}”."
 TOO_MANY = "{customer} has {limit} SSO connections already; remove one before adding another."
 ROLE_UNKNOWN = "“{role}” is not a customer role: use one of {roles}."
-ACTIVE_CHANGED = (
-    "The provider settings changed, so “{name}” is a draft again until a new test passes."
-)
 
 
 def _check_role(role: str) -> None:
