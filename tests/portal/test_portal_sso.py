@@ -257,7 +257,10 @@ def test_a_forged_state_or_code_signs_nobody_in(provider, portal_admin):
 
 @pytest.mark.parametrize(
     ("iss", "says"),
-    [(None, "promises an iss parameter; none came"), ("https://evil.example", "names the issuer")],
+    [
+        (None, "promises an iss parameter; none came"),
+        ("https://evil.example", "names another issuer"),
+    ],
 )
 def test_an_answer_without_or_with_another_issuer_is_refused(provider, portal_admin, iss, says):
     seat, client = portal_admin

@@ -111,9 +111,8 @@ def complete(connection: SsoConnection, pending: Pending, code: str, iss: str | 
     """Check who answered (RFC 9207's iss, when sent or promised), then exchange the code."""
     provider = oidc.discover(connection.issuer)
     if iss is not None and iss != provider.issuer:
-        raise SsoCheckFailed(
-            "issuer", f"The answer names the issuer “{iss[:200]}”, not this connection's."
-        )
+        # Not echoed: anyone can put text in the URL, and this message is recorded.
+        raise SsoCheckFailed("issuer", "The answer names another issuer than this connection's.")
     if iss is None and provider.sends_iss:
         raise SsoCheckFailed("issuer", "The provider promises an iss parameter; none came.")
     return oidc.complete(
