@@ -4,8 +4,11 @@ import importlib
 from io import StringIO
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.management import create_contenttypes
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -76,6 +79,10 @@ def support_group(db) -> Group:
     migration = importlib.import_module("customers.migrations.0003_support_group")
     group, created = Group.objects.get_or_create(name="Support")
     if created:
+        # The flush took the content types and permissions too: made again as migrate does.
+        for app_config in django_apps.get_app_configs():
+            create_contenttypes(app_config, verbosity=0)
+            create_permissions(app_config, verbosity=0)
         wanted = [(a, "view", m) for a, m in migration.VIEW_ONLY + migration.VIEW_AND_CHANGE]
         wanted += [(a, "change", m) for a, m in migration.VIEW_AND_CHANGE]
         group.permissions.set(
