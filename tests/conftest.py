@@ -6,9 +6,8 @@ from io import StringIO
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.management import create_contenttypes
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -71,6 +70,17 @@ def _audit_folders(settings, tmp_path):
     settings.AUDIT_ARCHIVE_DIR = tmp_path / "audit-archive"
 
 
+def _permission(app: str, verb: str, model: str) -> Permission:
+    model_class = django_apps.get_model(app, model)
+    content_type = ContentType.objects.get_for_model(model_class, for_concrete_model=False)
+    permission, _ = Permission.objects.get_or_create(
+        content_type=content_type,
+        codename=f"{verb}_{model}",
+        defaults={"name": f"Can {verb} {model_class._meta.verbose_name_raw}"},
+    )
+    return permission
+
+
 @pytest.fixture
 def support_group(db) -> Group:
     """The "Support" group that customers' migration 0003 makes. Under xdist a transactional
@@ -79,16 +89,11 @@ def support_group(db) -> Group:
     migration = importlib.import_module("customers.migrations.0003_support_group")
     group, created = Group.objects.get_or_create(name="Support")
     if created:
-        # The flush took the content types and permissions too: made again as migrate does.
-        for app_config in django_apps.get_app_configs():
-            create_contenttypes(app_config, verbosity=0)
-            create_permissions(app_config, verbosity=0)
+        # The flush may have taken the content types and permissions too: made as needed.
+        ContentType.objects.clear_cache()
         wanted = [(a, "view", m) for a, m in migration.VIEW_ONLY + migration.VIEW_AND_CHANGE]
         wanted += [(a, "change", m) for a, m in migration.VIEW_AND_CHANGE]
-        group.permissions.set(
-            Permission.objects.get(content_type__app_label=a, codename=f"{verb}_{m}")
-            for a, verb, m in wanted
-        )
+        group.permissions.set(_permission(a, verb, m) for a, verb, m in wanted)
     return group
 
 
