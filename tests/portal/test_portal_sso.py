@@ -113,6 +113,14 @@ def ready(client, provider, customer) -> SsoConnection:
     return connection
 
 
+def begin_sign_in(email: str) -> tuple[Client, object]:
+    """A new browser types ``email`` and is sent on: the browser, and the start's redirect
+    to the provider."""
+    browser = Client()
+    routed = browser.post(reverse("login"), {"username": email, "step": "identify"})
+    return browser, browser.get(onward_url(routed))
+
+
 def sign_in_through_sso(provider, email: str, next_path: str = "") -> tuple[Client, object]:
     """A new browser: type the email, go to the provider, come back."""
     browser = Client()
@@ -227,9 +235,7 @@ def test_a_callback_used_twice_or_in_another_browser_is_refused(provider, portal
     seat, client = portal_admin
     verify_domain(seat.customer)
     ready(client, provider, seat.customer)
-    browser = Client()
-    routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
-    started = browser.get(onward_url(routed))
+    browser, started = begin_sign_in("ada@acme.ai")
     back = path_of(provider.sign_in(started["Location"], "ada@acme.ai"))
     stranger = Client().get(back)  # login CSRF: the code in someone else's browser
     assert stranger.status_code == 400
@@ -243,9 +249,7 @@ def test_a_forged_state_or_code_signs_nobody_in(provider, portal_admin):
     seat, client = portal_admin
     verify_domain(seat.customer)
     ready(client, provider, seat.customer)
-    browser = Client()
-    routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
-    started = browser.get(onward_url(routed))
+    browser, started = begin_sign_in("ada@acme.ai")
     state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
     callback = reverse("sso_oidc_callback", args=[connection_of(seat.customer).pk])
     forged = browser.get(callback, {"state": state, "code": "made-up", "iss": provider.issuer})
@@ -266,9 +270,7 @@ def test_an_answer_without_or_with_another_issuer_is_refused(provider, portal_ad
     seat, client = portal_admin
     verify_domain(seat.customer)
     ready(client, provider, seat.customer)
-    browser = Client()
-    routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
-    started = browser.get(onward_url(routed))
+    browser, started = begin_sign_in("ada@acme.ai")
     back = provider.sign_in(started["Location"], "ada@acme.ai")
     parts = urlsplit(back)
     query = {k: v[0] for k, v in parse_qs(parts.query).items() if k != "iss"}
@@ -288,9 +290,7 @@ def test_an_answer_for_another_connection_is_never_exchanged(provider, portal_ad
     other = sso_connection_create(
         customer=seat.customer, actor=owner, name="B", issuer="https://b.example", client_id="b"
     )
-    browser = Client()
-    routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
-    started = browser.get(onward_url(routed))
+    browser, started = begin_sign_in("ada@acme.ai")
     back = urlsplit(provider.sign_in(started["Location"], "ada@acme.ai"))
     elsewhere = reverse("sso_oidc_callback", args=[other.pk])
     mixed = browser.get(f"{elsewhere}?{back.query}")
@@ -492,9 +492,7 @@ def test_the_providers_own_error_text_is_never_shown_or_recorded(provider, porta
     seat, client = portal_admin
     verify_domain(seat.customer)
     connection = ready(client, provider, seat.customer)
-    browser = Client()
-    routed = browser.post(reverse("login"), {"username": "ada@acme.ai", "step": "identify"})
-    started = browser.get(onward_url(routed))
+    browser, started = begin_sign_in("ada@acme.ai")
     state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
     lure = "Call +1 555 0100 to restore your account"
     answer = browser.get(
