@@ -15,6 +15,12 @@ $(STAMP): requirements.txt requirements-dev.txt tests/idp/oidc/package-lock.json
 	# The SSO tests' identity provider (panva's oidc-provider), test-only, from npm's lockfile.
 	if command -v npm >/dev/null; then npm ci --prefix tests/idp/oidc --no-audit --no-fund --silent; \
 	  else echo "npm not found: the SSO tests that need a real OpenID provider will skip"; fi
+	# SAML signatures are checked by Debian's xmlsec1 (pysaml2 calls it).
+	if ! command -v xmlsec1 >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null || \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null); \
+	  else echo "xmlsec1 not found: SAML connections need it (apt-get install xmlsec1)"; fi; fi
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -67,6 +67,8 @@ AUDIT_STREAM_ALLOW_PRIVATE = env.bool("AUDIT_STREAM_ALLOW_PRIVATE", default=DEBU
 # A customer's identity provider (its discovery, keys and token endpoint) must be public and
 # HTTPS, unless this is on (development, and the tests' provider on loopback).
 SSO_ALLOW_PRIVATE = env.bool("SSO_ALLOW_PRIVATE", default=DEBUG)
+# SAML signatures are checked by this xmlsec1 (Debian's package), which pysaml2 runs.
+SAML_XMLSEC_BINARY = env.str("SAML_XMLSEC_BINARY", default="/usr/bin/xmlsec1")
 # Webhook signing secrets are kept encrypted under this key (default: derived from SECRET_KEY).
 WEBHOOK_SECRETS_KEY = env.str("WEBHOOK_SECRETS_KEY", default="")
 # Domain verification asks these DNS servers ("host" or "host:port"; empty: the system's).
@@ -289,6 +291,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "axes": {"level": "WARNING"},
+        # pysaml2 logs each response's subject at INFO (and its refusals at ERROR, which are
+        # the refusals Tenantry reports in words): emails are not for the log.
+        "saml2": {"level": "CRITICAL"},
+        "xmlschema": {"level": "WARNING"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         # Django's own default sends its errors ("Internal Server Error: /invite/…") to an
         # unfiltered handler; ours masks secret links there too.

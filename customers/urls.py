@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from customers.identity import views as account
 from customers.identity.domains import views as domains
+from customers.identity.sso import saml_views as sso_saml
 from customers.identity.sso import setup_views as sso_setup
 from customers.identity.sso import sign_in as sso_sign_in
 from customers.identity.sso import views as sso
@@ -24,6 +25,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
         sso_sign_in.sso_oidc_callback,
         name="sso_oidc_callback",
     ),
+    path(
+        "sso/saml/<uuid:connection_id>/metadata/",
+        sso_saml.sso_saml_metadata,
+        name="sso_saml_metadata",
+    ),
+    path("sso/saml/<uuid:connection_id>/acs/", sso_saml.sso_saml_acs, name="sso_saml_acs"),
     path("sso/setup/", sso_setup.sso_setup, name="sso_setup"),
     path(
         "sso/setup/<uuid:connection_id>/",

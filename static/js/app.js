@@ -234,4 +234,10 @@
       .replace(/[^\w\s-]/g, "").replace(/[-\s]+/g, "-").replace(/^[-_]+|[-_]+$/g, "")
       .slice(0, length).replace(/[-_]+$/, "");
   }
+  // A form marked data-autosubmit goes on by itself (the SAML response posted once more from
+  // Tenantry's own page, so the browser sends its session cookie); without JS, its button.
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form[data-autosubmit]");
+    if (form) form.submit();
+  });
 })();

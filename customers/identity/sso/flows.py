@@ -1,6 +1,7 @@
 """A round trip to the identity provider, kept in the browser's session: begun by a sign-in or
-a connection test, finished once by the callback. A flow is single use and lasts ten minutes;
-one that began in another browser is not found here (login CSRF)."""
+a connection test, finished once by the callback (OIDC) or the ACS (SAML). A flow is single
+use and lasts ten minutes; one that began in another browser is not found here (login
+CSRF)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from customers.identity.sso import oidc
+from customers.identity.sso import oidc, saml
 from customers.identity.sso.idtoken import Identity, SsoCheckFailed
 from customers.identity.sso.models import SsoConnection
 from customers.identity.sso.services import client_secret
@@ -60,11 +61,16 @@ def begin(
     login_hint: str = "",
     by_link: str = "",
 ) -> str:
-    """The provider's authorization URL; raises SsoCheckFailed when it cannot be reached."""
-    provider = oidc.discover(connection.issuer)
-    url, flow = oidc.authorization_url(
-        provider, connection.client_id, redirect_uri(connection), login_hint=login_hint
-    )
+    """The provider's authorization URL (OIDC) or SSO URL with the AuthnRequest (SAML, whose
+    request id stands for the state); raises SsoCheckFailed when it cannot be reached."""
+    if connection.is_saml:
+        request_id, url = saml.authn_request(connection, login_hint=login_hint)
+        flow = oidc.Flow(state=request_id, nonce="", verifier="")
+    else:
+        provider = oidc.discover(connection.issuer)
+        url, flow = oidc.authorization_url(
+            provider, connection.client_id, redirect_uri(connection), login_hint=login_hint
+        )
     flows: dict[str, Any] = {
         state: pending
         for state, pending in request.session.get(FLOWS, {}).items()

@@ -17,6 +17,8 @@ from customers.records.models import Customer
 
 # How long the browser that opened a setup link may work on the setup.
 OPEN_FOR = timedelta(hours=1)
+# How long before a SAML signing certificate expires its customer and organization are warned.
+WARN_BEFORE = timedelta(days=30)
 
 
 def _no_groups() -> dict[str, str]:
@@ -29,6 +31,7 @@ class SsoConnection(TenantModel):
 
     class Protocol(models.TextChoices):
         OIDC = "oidc", "OpenID Connect"
+        SAML = "saml", "SAML 2.0"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -43,9 +46,22 @@ class SsoConnection(TenantModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     # OpenID Connect: the provider's issuer (its discovery document lives under it), and the
     # client Tenantry is registered as there. The secret is kept encrypted, never shown again.
-    issuer = models.URLField(max_length=500)
-    client_id = models.CharField(max_length=255)
+    issuer = models.URLField(max_length=500, blank=True)
+    client_id = models.CharField(max_length=255, blank=True)
     client_secret_encrypted = models.TextField(blank=True, editable=False)
+    # SAML 2.0: the IdP's entity id, its single sign-on URL (HTTP-Redirect) and its signing
+    # certificates (PEM; two during a rollover), typed in or read from its metadata, which a
+    # metadata URL lets Tenantry fetch again each day.
+    idp_metadata_url = models.URLField(max_length=500, blank=True)
+    idp_metadata_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    idp_entity_id = models.CharField(max_length=500, blank=True)
+    idp_sso_url = models.URLField(max_length=500, blank=True)
+    idp_certificate = models.TextField(blank=True)
+    # When the last of the signing certificates expires, and the expiry already warned about.
+    certificate_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    certificate_warned_for = models.DateTimeField(null=True, blank=True, editable=False)
+    # A response the provider sends unasked (IdP-initiated sign-in): refused unless allowed.
+    allow_idp_initiated = models.BooleanField(default=False)
     # Which claims carry what; the defaults are OpenID Connect's standard claim names.
     email_claim = models.CharField(max_length=100, default="email")
     first_name_claim = models.CharField(max_length=100, default="given_name")
@@ -96,6 +112,16 @@ class SsoConnection(TenantModel):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def is_saml(self) -> bool:
+        return self.protocol == self.Protocol.SAML
+
+    @property
+    def certificate_expiring(self) -> bool:
+        """The signing certificate expires within WARN_BEFORE (or has)."""
+        expires = self.certificate_expires_at
+        return bool(self.is_saml and expires and expires <= timezone.now() + WARN_BEFORE)
 
     def role_for(self, groups: Any) -> str:
         """The customer role for someone in ``groups``: the highest mapped role, else default."""
@@ -161,3 +187,26 @@ class SsoSetupLink(TenantModel):
         if self.opened_at:
             return "used"
         return "expired" if self.expires_at <= timezone.now() else "pending"
+
+
+class SamlAssertionSeen(TenantModel):
+    """A SAML assertion a connection has accepted, kept until it expires: the same assertion
+    id a second time is a replay, and the unique constraint refuses it even when two requests
+    race."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(SsoConnection, on_delete=models.CASCADE, related_name="+")
+    assertion_id = models.CharField(max_length=256)
+    expires_at = models.DateTimeField()
+    seen_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "connection", "assertion_id"], name="saml_assertion_once"
+            )
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="saml_assertion_expiry")]
+
+    def __str__(self) -> str:
+        return self.assertion_id

@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.trail.actions import Action
 from audit.trail.services import Outcome, record
 from customers.identity.models import ApiToken, User
+from customers.identity.sso import saml_metadata, saml_services
 from customers.identity.sso.models import SsoConnection, SsoSetupLink
 from customers.people.models import CustomerUser
 from customers.platform.errors import Conflict, Invalid, ServiceError
@@ -27,11 +28,25 @@ Actor = User | ApiToken | SsoSetupLink | None
 
 # Settings that say who the provider is, and which claim names the person: changing one voids
 # the last test (a claim people may edit themselves would let them choose who they are).
-PROVIDER_FIELDS = ("issuer", "client_id", "email_claim")
+# A new signing certificate is not among them: an IdP rolls its keys over, and the entity id
+# says who it is.
+PROVIDER_FIELDS = (
+    "issuer",
+    "client_id",
+    "email_claim",
+    "idp_metadata_url",
+    "idp_entity_id",
+    "idp_sso_url",
+)
 EDITABLE = (
     "name",
     "issuer",
     "client_id",
+    "idp_metadata_url",
+    "idp_entity_id",
+    "idp_sso_url",
+    "idp_certificate",
+    "allow_idp_initiated",
     "email_claim",
     "first_name_claim",
     "last_name_claim",
@@ -41,6 +56,17 @@ EDITABLE = (
     "provision_users",
 )
 CONNECTIONS_PER_CUSTOMER = 5
+# What the trail shows of a new connection.
+CREATE_SHOWN: dict[str, tuple[str, ...]] = {
+    SsoConnection.Protocol.OIDC: ("name", "protocol", "issuer", "client_id", "default_role"),
+    SsoConnection.Protocol.SAML: (
+        "name",
+        "protocol",
+        "idp_entity_id",
+        "idp_sso_url",
+        "default_role",
+    ),
+}
 
 NEEDS_TEST = (
     "Test “{name}” first: a connection signs people in only after a test sign-in through it "
@@ -74,7 +100,10 @@ def _check_group_roles(group_roles: Any) -> dict[str, str]:
 
 
 def _clean(changes: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(changes) - set(EDITABLE) - {"client_secret"}
+    # Input only, never kept as such: the secret (encrypted) and pasted metadata (read), and
+    # what the metadata gave.
+    derived = {"client_secret", "certificate_expires_at", "idp_metadata_fetched_at"}
+    unknown = set(changes) - set(EDITABLE) - derived
     if unknown:
         raise Invalid(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     if "default_role" in changes:
@@ -96,13 +125,33 @@ def _audit_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, l
 
 
 @audited(Action.SSO_CONNECTION_CREATED)
-@transaction.atomic
 def sso_connection_create(
-    *, customer: Customer, actor: Actor, name: str, client_secret: str = "", **settings: Any
+    *,
+    customer: Customer,
+    actor: Actor,
+    name: str,
+    protocol: str = SsoConnection.Protocol.OIDC,
+    client_secret: str = "",
+    **settings: Any,
 ) -> SsoConnection:
-    """A new connection, as a draft: it signs nobody in until tested and activated."""
+    """A new connection, as a draft: it signs nobody in until tested and activated. SAML
+    metadata is read (or fetched) first, outside the transaction."""
+    if protocol not in SsoConnection.Protocol.values:
+        raise Invalid(f"“{protocol}” is not a protocol: use oidc or saml.")
+    settings = _clean(saml_services.resolved(settings, protocol))
+    with transaction.atomic():
+        return _create(customer, actor, name, protocol, client_secret, settings)
+
+
+def _create(
+    customer: Customer,
+    actor: Actor,
+    name: str,
+    protocol: str,
+    client_secret: str,
+    settings: dict[str, Any],
+) -> SsoConnection:
     current = _open(customer)
-    settings = _clean(settings)
     taken = SsoConnection.objects.for_customer(current)
     if taken.count() >= CONNECTIONS_PER_CUSTOMER:
         raise ServiceError(TOO_MANY.format(customer=current.name, limit=CONNECTIONS_PER_CUSTOMER))
@@ -112,13 +161,15 @@ def sso_connection_create(
         organization_id=current.organization_id,
         customer=current,
         name=name,
+        protocol=protocol,
         created_by=actor if isinstance(actor, User) else None,
         client_secret_encrypted=encrypt(client_secret) if client_secret else "",
         **settings,
     )
     connection.full_clean(exclude=["customer", "organization"])
+    saml_services.check_complete(connection)
     connection.save(force_insert=True)
-    shown = {k: getattr(connection, k) for k in ("name", "issuer", "client_id", "default_role")}
+    shown = {k: getattr(connection, k) for k in CREATE_SHOWN[connection.protocol]}
     changes = {k: [None, v] for k, v in shown.items()}
     if client_secret:
         changes["client_secret"] = [None, "set"]  # the trail writes only that it was set
@@ -157,20 +208,32 @@ def _others_keep_force_sso(connection: SsoConnection) -> None:
 
 
 @audited(Action.SSO_CONNECTION_UPDATED)
-@transaction.atomic
 def sso_connection_update(
     *, connection: SsoConnection, actor: Actor, changes: dict[str, Any]
 ) -> SsoConnection:
-    """Change a connection's settings. A new issuer, client id or secret voids the last test:
-    an active connection goes back to draft until a new test passes."""
+    """Change a connection's settings. A new issuer, client id or secret (or IdP entity id,
+    SSO URL or metadata URL) voids the last test: an active connection goes back to draft
+    until a new test passes."""
+    changes = _clean(saml_services.resolved(changes, connection.protocol))
+    with transaction.atomic():
+        return _update(connection, actor, changes)
+
+
+def _update(connection: SsoConnection, actor: Actor, changes: dict[str, Any]) -> SsoConnection:
     _open(connection.customer)
     current = locked_connection(connection)
-    changes = _clean(dict(changes))
     secret = changes.pop("client_secret", None)
     before = {k: getattr(current, k) for k in changes}
     for field, value in changes.items():
         setattr(current, field, value)
     shown = _audit_changes(before, changes)
+    for derived in ("certificate_expires_at", "idp_metadata_fetched_at"):
+        shown.pop(derived, None)
+    if "idp_certificate" in shown:  # the trail names the certificates by their expiry
+        shown["idp_certificate"] = [
+            "replaced",
+            saml_metadata.expiry_words(current.certificate_expires_at),
+        ]
     if secret:
         current.client_secret_encrypted = encrypt(secret)
         shown["client_secret"] = [None, "set"]  # the trail writes only that it was set
@@ -183,6 +246,7 @@ def sso_connection_update(
         current.tested_at = None
         current.last_test_ok = None
     current.full_clean(exclude=["customer", "organization"])
+    saml_services.check_complete(current)
     current.save()
     record(
         action=Action.SSO_CONNECTION_UPDATED,

@@ -97,7 +97,7 @@ class SignInView(auth_views.LoginView):
         return self.render_to_response(context)
 
 
-def _refusal_page(request: HttpRequest, reason: str, status: int = 403) -> HttpResponse:
+def refusal_page(request: HttpRequest, reason: str, status: int = 403) -> HttpResponse:
     return render(request, "registration/sso_refused.html", {"reason": reason}, status=status)
 
 
@@ -119,7 +119,7 @@ def sso_start(request: HttpRequest, connection_id: UUID) -> HttpResponse:
             login_hint=request.GET.get("login_hint", "")[:254],
         )
     except SsoCheckFailed as failure:
-        return _refusal_page(request, f"{connection.name} can't be reached: {failure}", 502)
+        return refusal_page(request, f"{connection.name} can't be reached: {failure}", 502)
     return redirect(url)
 
 
@@ -159,31 +159,41 @@ def sso_oidc_callback(request: HttpRequest, connection_id: UUID) -> HttpResponse
     try:
         pending = flows.take(request, request.GET.get("state", ""))
     except flows.FlowUnusable:
-        return _refusal_page(request, GONE, 400)
+        return refusal_page(request, GONE, 400)
     if pending.connection_id != str(connection_id):
-        return _refusal_page(request, MIXED_UP, 400)
+        return refusal_page(request, MIXED_UP, 400)
     connection = flows.connection_of(pending)
     if connection is None:
-        return _refusal_page(request, "That SSO connection was removed meanwhile.", 404)
+        return refusal_page(request, "That SSO connection was removed meanwhile.", 404)
     if pending.mode == flows.TEST:
-        return _finish_test(request, connection, pending)
+        return finish_test(
+            request, connection, pending, *_test_result(request, connection, pending)
+        )
     error, code = request.GET.get("error"), request.GET.get("code", "")
     if error or not code:
-        return _refused(request, connection, provider_said(error))
+        return refused(request, connection, provider_said(error))
     try:
         identity = flows.complete(connection, pending, code, request.GET.get("iss"))
-        seat = seat_for_sign_in(connection=connection, claims=identity.claims)
     except SsoCheckFailed as failure:
-        return _refused(request, connection, str(failure))
+        return refused(request, connection, str(failure))
+    return signed_in(request, connection, identity.claims, pending.then)
+
+
+def signed_in(
+    request: HttpRequest, connection: SsoConnection, claims: dict[str, Any], then: str
+) -> HttpResponse:
+    """Sign in to the seat checked claims lead to, confined to the connection's customer."""
+    try:
+        seat = seat_for_sign_in(connection=connection, claims=claims)
     except SignInRefused as refusal:  # audited by the service
-        return _refusal_page(request, str(refusal))
+        return refusal_page(request, str(refusal))
     login(request, seat.user, backend=MODEL_BACKEND)
     request.session[SESSION_SSO_CUSTOMER] = str(connection.customer_id)
     request.session[SESSION_SSO_CONNECTION] = str(connection.pk)
-    return redirect(pending.then)
+    return redirect(then)
 
 
-def _refused(request: HttpRequest, connection: SsoConnection, reason: str) -> HttpResponse:
+def refused(request: HttpRequest, connection: SsoConnection, reason: str) -> HttpResponse:
     record(
         action=Action.SSO_REFUSED,
         organization=connection.customer.organization,
@@ -191,7 +201,7 @@ def _refused(request: HttpRequest, connection: SsoConnection, reason: str) -> Ht
         outcome=Outcome.DENIED,
         message=reason,
     )
-    return _refusal_page(request, f"Signing in through {connection.name} failed. {reason}")
+    return refusal_page(request, f"Signing in through {connection.name} failed. {reason}")
 
 
 def _test_result(
@@ -213,13 +223,17 @@ def _test_result(
     return True, f"Passed: the provider signed in {email}.", shown
 
 
-def _finish_test(
-    request: HttpRequest, connection: SsoConnection, pending: flows.Pending
+def finish_test(
+    request: HttpRequest,
+    connection: SsoConnection,
+    pending: flows.Pending,
+    passed: bool,
+    result: str,
+    shown: dict[str, Any],
 ) -> HttpResponse:
     """Record what the test found (the failing check in plain words, or who it signed in)
     and show the decoded answer once on the connection's page."""
     actor = link_by_id(pending.by_link) if pending.by_link else actor_of(request)
-    passed, result, shown = _test_result(request, connection, pending)
     sso_connection_test_recorded(connection=connection, actor=actor, passed=passed, result=result)
     request.session[flows.TEST_SHOWN] = {
         "connection": str(connection.pk),

@@ -23,11 +23,12 @@ from customers.identity.permissions import (
     refuse_write,
     write_access_required,
 )
-from customers.identity.sso import flows
+from customers.identity.sso import flows, saml
 from customers.identity.sso.forms import SsoConnectionForm
 from customers.identity.sso.grants import actor_of
 from customers.identity.sso.idtoken import SsoCheckFailed
 from customers.identity.sso.models import SsoConnection, SsoSetupLink
+from customers.identity.sso.saml_metadata import expiry_words
 from customers.identity.sso.services import (
     sso_connection_activate,
     sso_connection_create,
@@ -142,6 +143,8 @@ def detail_page(
         "connection": connection,
         "form": form,
         "redirect_uri": flows.redirect_uri(connection),
+        "saml": _saml_side(connection),
+        "certificate_expiry": expiry_words(connection.certificate_expires_at),
         "can_change": can_change,
         "test": _test_shown(request, connection),
         "actions": {
@@ -151,6 +154,14 @@ def detail_page(
         "back": url("sso", None),
     }
     return _render(request, template, context, 422 if form.errors else 200)
+
+
+def _saml_side(connection: SsoConnection) -> dict[str, str] | None:
+    """Tenantry's SAML settings for the IdP: the entity id is the metadata's URL."""
+    if not connection.is_saml:
+        return None
+    entity_id = saml.entity_id(connection)
+    return {"entity_id": entity_id, "acs_url": saml.acs_url(connection), "metadata_url": entity_id}
 
 
 def test_start(request: AuthedRequest, connection: SsoConnection, back: str) -> HttpResponse:

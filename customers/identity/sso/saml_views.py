@@ -1,0 +1,126 @@
+"""SAML's two public URLs per connection: its SP metadata (for the IdP to read) and its
+Assertion Consumer Service, where the IdP posts the response that finishes a sign-in or a
+connection test, or (when the connection allows it) starts an IdP-initiated sign-in."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from customers.identity.sso import flows, saml
+from customers.identity.sso.idtoken import SsoCheckFailed
+from customers.identity.sso.models import SsoConnection
+from customers.identity.sso.provisioning import SignInRefused, email_of
+from customers.identity.sso.saml_services import saml_assertion_accepted
+from customers.identity.sso.sign_in import (
+    GONE,
+    MIXED_UP,
+    finish_test,
+    refusal_page,
+    refused,
+    signed_in,
+)
+
+RESUBMITTED = "resubmitted"
+
+
+def _connection(connection_id: UUID) -> SsoConnection:
+    connection: SsoConnection = get_object_or_404(
+        SsoConnection.objects.for_sign_in().select_related("customer__organization"),
+        pk=connection_id,
+        protocol=SsoConnection.Protocol.SAML,
+    )
+    return connection
+
+
+@require_GET
+def sso_saml_metadata(request: HttpRequest, connection_id: UUID) -> HttpResponse:
+    """Tenantry's SP metadata for this connection: public, as the IdP fetches it."""
+    connection = _connection(connection_id)
+    return HttpResponse(saml.sp_metadata(connection), content_type="application/samlmetadata+xml")
+
+
+def _resubmit(request: HttpRequest, encoded: str) -> HttpResponse:
+    """The IdP's cross-site POST carries no session cookie (it is SameSite=Lax), so the
+    browser's sign-in cannot be found. Posting the response once more from Tenantry's own
+    page makes it a same-site request, which carries the cookie."""
+    return render(
+        request,
+        "registration/sso_saml_post.html",
+        {"action": request.path, "response": encoded, "flag": RESUBMITTED},
+    )
+
+
+@csrf_exempt  # the IdP posts here; the response's signature and InResponseTo bind it
+@require_POST
+@never_cache
+def sso_saml_acs(request: HttpRequest, connection_id: UUID) -> HttpResponse:
+    encoded = request.POST.get("SAMLResponse", "")
+    if not encoded:
+        return refusal_page(request, "No SAML response came with this request.", 400)
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES and RESUBMITTED not in request.POST:
+        return _resubmit(request, encoded)
+    connection = _connection(connection_id)
+    try:
+        request_id = saml.answers(encoded)
+    except SsoCheckFailed as failure:  # not recorded: anyone can post anything here
+        return refusal_page(request, str(failure), 400)
+    if request_id is None:
+        return _idp_initiated(request, connection, encoded)
+    try:
+        pending = flows.take(request, request_id)
+    except flows.FlowUnusable:
+        return refusal_page(request, GONE, 400)
+    if pending.connection_id != str(connection.pk):
+        return refusal_page(request, MIXED_UP, 400)
+    if pending.mode == flows.TEST:
+        return finish_test(
+            request, connection, pending, *_test_result(connection, encoded, request_id)
+        )
+    try:
+        assertion = _accepted(connection, encoded, request_id)
+    except SsoCheckFailed as failure:
+        return refused(request, connection, str(failure))
+    return signed_in(request, connection, assertion.claims, pending.then)
+
+
+def _accepted(connection: SsoConnection, encoded: str, request_id: str | None) -> saml.Assertion:
+    assertion = saml.check_response(connection, encoded, request_id)
+    saml_assertion_accepted(connection, assertion)
+    return assertion
+
+
+def _idp_initiated(request: HttpRequest, connection: SsoConnection, encoded: str) -> HttpResponse:
+    """A sign-in the IdP started: only for an active connection that allows it, to the
+    portal's home (the RelayState is the IdP's to set, so it is not followed)."""
+    if not (connection.is_active and connection.allow_idp_initiated):
+        return refused(request, connection, saml.UNSOLICITED)
+    try:
+        assertion = _accepted(connection, encoded, None)
+    except SsoCheckFailed as failure:
+        return refused(request, connection, str(failure))
+    return signed_in(request, connection, assertion.claims, reverse("portal:home"))
+
+
+def _test_result(
+    connection: SsoConnection, encoded: str, request_id: str
+) -> tuple[bool, str, dict[str, Any]]:
+    """Whether the test passed, what it found in plain words, and the decoded response."""
+    shown: dict[str, Any] = {}
+    try:
+        assertion = _accepted(connection, encoded, request_id)
+        shown = assertion.decoded
+        email = email_of(connection, assertion.claims)
+    except SsoCheckFailed as failure:
+        return False, f"Failed at “{failure.check}”: {failure}", shown or failure.details
+    except SignInRefused as refusal:
+        return False, f"Failed at “email”: {refusal}", shown
+    return True, f"Passed: the provider signed in {email}.", shown

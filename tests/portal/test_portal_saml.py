@@ -1,0 +1,205 @@
+"""SAML 2.0 SSO over HTTP against a real IdP (pysaml2's saml2.server.Server, in process): a
+customer admin sets up a SAML connection in the portal, Tenantry shows its SP metadata, a
+test round trip passes, and people then sign in identifier-first and are provisioned. The
+IdP's POST back, which carries no session cookie across sites, is posted again from
+Tenantry's own page."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from django.urls import reverse
+
+from audit.models import AuditEntry
+from customers.identity.sso.models import SsoConnection
+from customers.models import CustomerUser
+from tests.idp import saml_idp
+from tests.portal.test_portal_sso import onward_url, verify_domain
+
+SITE_URL = django_settings.SITE_URL
+
+
+@pytest.fixture(autouse=True)
+def _xmlsec():
+    saml_idp.require()
+
+
+@pytest.fixture
+def idp():
+    return saml_idp.Idp()
+
+
+def saml_form(idp, **overrides):
+    return {
+        "protocol": "saml",
+        "name": "Acme SAML",
+        "idp_entity_id": idp.entity_id,
+        "idp_sso_url": idp.sso_url,
+        "idp_certificate": idp.certificate,
+        "email_claim": "email",
+        "first_name_claim": "givenName",
+        "last_name_claim": "sn",
+        "groups_claim": "groups",
+        "group_roles": "it-admins = superuser",
+        "default_role": "user",
+        "provision_users": "on",
+        **overrides,
+    }
+
+
+def post_back(browser: Client, acs: str, response: str, **extra):
+    """The IdP's auto-posting form, as the browser sends it (the test client has cookies)."""
+    return browser.post(acs.removeprefix(SITE_URL), {"SAMLResponse": response, **extra})
+
+
+def trusted(client, idp, connection) -> None:
+    """The IdP reads Tenantry's SP metadata for the connection, as an IT admin sets it up."""
+    metadata = client.get(reverse("sso_saml_metadata", args=[connection.pk]))
+    assert metadata.status_code == 200
+    assert metadata["Content-Type"] == "application/samlmetadata+xml"
+    idp.trust(metadata.content)
+
+
+def run_test(client, idp, connection, email="john@acme.ai", **kwargs):
+    started = onward_url(client.post(reverse("portal:sso_test", args=[connection.pk])))
+    assert started.startswith(idp.sso_url + "?SAMLRequest=")
+    acs, response = saml_idp.answer(idp, started, email, **kwargs)
+    return post_back(client, acs, response)
+
+
+def ready(client, idp, customer, **form) -> SsoConnection:
+    created = client.post(reverse("portal:sso"), saml_form(idp, **form))
+    assert created.status_code == 302, created.content.decode()[:3000]
+    connection = SsoConnection.objects.for_customer(customer).get()
+    trusted(client, idp, connection)
+    assert run_test(client, idp, connection).status_code == 302
+    assert client.post(reverse("portal:sso_activate", args=[connection.pk])).status_code == 302
+    connection.refresh_from_db()
+    assert connection.is_active, connection.last_test_result
+    return connection
+
+
+def begin_sign_in(email: str) -> tuple[Client, str]:
+    browser = Client()
+    routed = browser.post(reverse("login"), {"username": email, "step": "identify"})
+    started = browser.get(onward_url(routed))
+    assert started.status_code == 302
+    return browser, started["Location"]
+
+
+def test_an_admin_sets_up_tests_and_activates_a_saml_connection(idp, portal_admin):
+    seat, client = portal_admin
+    created = client.post(reverse("portal:sso"), saml_form(idp))
+    connection = SsoConnection.objects.for_customer(seat.customer).get()
+    assert connection.protocol == "saml"
+    assert connection.status == "draft"
+    assert connection.certificate_expires_at is not None
+    detail = client.get(created["Location"]).content.decode()
+    acs = f"{SITE_URL}/sso/saml/{connection.pk}/acs/"
+    entity = f"{SITE_URL}/sso/saml/{connection.pk}/metadata/"
+    assert acs in detail
+    assert entity in detail
+    assert "expires on" in detail
+    metadata = client.get(reverse("sso_saml_metadata", args=[connection.pk])).content.decode()
+    assert f'entityID="{entity}"' in metadata
+    assert f'Location="{acs}"' in metadata
+    assert 'WantAssertionsSigned="true"' in metadata
+    idp.trust(metadata)
+    tested = client.get(run_test(client, idp, connection)["Location"]).content.decode()
+    assert "Passed: the provider signed in john@acme.ai." in tested, tested
+    assert "&quot;assertion_id&quot;" in tested  # the decoded response
+    connection.refresh_from_db()
+    assert connection.passed_test
+    client.post(reverse("portal:sso_activate", args=[connection.pk]))
+    connection.refresh_from_db()
+    assert connection.is_active
+    assert AuditEntry.objects.unscoped().get(action="sso_connection.tested").outcome == "success"
+
+
+def test_the_idps_metadata_url_fills_in_its_settings(idp, portal_admin, monkeypatch):
+    seat, client = portal_admin
+    fetched = []
+
+    def fetch(url):
+        fetched.append(url)
+        from customers.identity.sso.saml_metadata import read_metadata
+
+        return read_metadata(idp.metadata())
+
+    monkeypatch.setattr("customers.identity.sso.saml_services.saml_metadata.fetch_metadata", fetch)
+    form = saml_form(idp, idp_metadata_url="https://idp.example.test/metadata")
+    for field in ("idp_entity_id", "idp_sso_url", "idp_certificate"):
+        form[field] = ""
+    assert client.post(reverse("portal:sso"), form).status_code == 302
+    connection = SsoConnection.objects.for_customer(seat.customer).get()
+    assert fetched == ["https://idp.example.test/metadata"]
+    assert connection.idp_entity_id == idp.entity_id
+    assert connection.idp_sso_url == idp.sso_url
+    assert connection.idp_metadata_fetched_at is not None
+
+
+def test_pasted_metadata_fills_in_its_settings_and_bad_input_keeps_the_form(idp, portal_admin):
+    seat, client = portal_admin
+    bad = client.post(
+        reverse("portal:sso"),
+        saml_form(idp, idp_entity_id="", idp_metadata_xml="<not-metadata", idp_certificate=""),
+    )
+    assert bad.status_code == 422
+    assert "not well-formed XML" in bad.content.decode()
+    assert "Acme SAML" in bad.content.decode()  # nothing typed is lost
+    missing = client.post(reverse("portal:sso"), saml_form(idp, idp_certificate=""))
+    assert missing.status_code == 422
+    assert "Enter the IdP&#x27;s signing certificate." in missing.content.decode()
+    garbage = client.post(reverse("portal:sso"), saml_form(idp, idp_certificate="hello"))
+    assert "not an X.509 certificate" in garbage.content.decode()
+    form = saml_form(idp, idp_metadata_xml=idp.metadata(), idp_entity_id="", idp_sso_url="")
+    assert client.post(reverse("portal:sso"), form).status_code == 302
+    assert SsoConnection.objects.for_customer(seat.customer).get().idp_entity_id == idp.entity_id
+
+
+def test_a_first_saml_sign_in_routes_by_domain_and_provisions_the_person(idp, portal_admin):
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    connection = ready(client, idp, seat.customer)
+    browser, redirect = begin_sign_in("grace@acme.ai")
+    assert redirect.startswith(idp.sso_url)
+    assert "login_hint=grace%40acme.ai" in redirect
+    attributes = {
+        "email": ["grace@acme.ai"],
+        "givenName": ["Grace"],
+        "sn": ["Hopper"],
+        "groups": ["it-admins", "staff"],
+    }
+    acs, response = saml_idp.answer(idp, redirect, "grace@acme.ai", attributes=attributes)
+    landed = post_back(browser, acs, response)
+    assert landed.status_code == 302
+    assert landed["Location"] == reverse("portal:home")
+    grace = CustomerUser.objects.for_customer(seat.customer).get(user__email="grace@acme.ai")
+    assert grace.role == CustomerUser.Role.SUPERUSER
+    assert grace.user.name == "Grace Hopper"
+    assert browser.get(reverse("portal:home")).status_code == 200
+    signed_in = AuditEntry.objects.unscoped().filter(action="sso.signed_in").get()
+    assert signed_in.resource_id == str(connection.pk)
+
+
+def test_the_idps_cross_site_post_is_posted_again_from_tenantrys_page(idp, portal_admin):
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    ready(client, idp, seat.customer)
+    browser, redirect = begin_sign_in("grace@acme.ai")
+    acs, response = saml_idp.answer(idp, redirect, "grace@acme.ai")
+    session = browser.cookies.pop(django_settings.SESSION_COOKIE_NAME)  # SameSite=Lax: not sent
+    page = post_back(browser, acs, response)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "data-autosubmit" in body
+    assert 'name="resubmitted"' in body
+    reposted = re.search(r'name="SAMLResponse" value="([^"]+)"', body).group(1)
+    browser.cookies[django_settings.SESSION_COOKIE_NAME] = session  # same-site now: sent
+    landed = post_back(browser, acs, html.unescape(reposted), resubmitted="1")
+    assert landed.status_code == 302
+    assert landed["Location"] == reverse("portal:home")
