@@ -60,6 +60,7 @@ READ_ONLY = {
     "password_change_done",
     "password_reset_done",
     "password_reset_complete",
+    "sso_saml_metadata",
 }
 # Session state only, no record changes: nothing to audit.
 SESSION_ONLY = {
@@ -75,6 +76,10 @@ AUDITED_ELSEWHERE = {
     "sso_oidc_callback": (
         "tests/portal/test_portal_sso.py: sso.signed_in, sso.refused, sso_connection.tested "
         "and customer_user.provisioned, against oidc-provider"
+    ),
+    "sso_saml_acs": (
+        "tests/portal/test_portal_saml.py: sso.signed_in, sso.refused (replays, unsolicited) "
+        "and sso_connection.tested, against pysaml2's IdP"
     ),
 }
 # Data-plane ingestion: the stored events and executions are the record; refusals are audited.

@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEntry
+from customers.identity.sso import saml
 from customers.identity.sso.models import SsoConnection
 from customers.models import CustomerUser
 from tests.idp import saml_idp
@@ -72,9 +73,10 @@ def run_test(client, idp, connection, email="john@acme.ai", **kwargs):
 
 
 def ready(client, idp, customer, **form) -> SsoConnection:
-    created = client.post(reverse("portal:sso"), saml_form(idp, **form))
+    settings = saml_form(idp, **form)
+    created = client.post(reverse("portal:sso"), settings)
     assert created.status_code == 302, created.content.decode()[:3000]
-    connection = SsoConnection.objects.for_customer(customer).get()
+    connection = SsoConnection.objects.for_customer(customer).get(name=settings["name"])
     trusted(client, idp, connection)
     assert run_test(client, idp, connection).status_code == 302
     assert client.post(reverse("portal:sso_activate", args=[connection.pk])).status_code == 302
@@ -203,3 +205,69 @@ def test_the_idps_cross_site_post_is_posted_again_from_tenantrys_page(idp, porta
     landed = post_back(browser, acs, html.unescape(reposted), resubmitted="1")
     assert landed.status_code == 302
     assert landed["Location"] == reverse("portal:home")
+
+
+def test_the_same_response_twice_and_an_unasked_one_are_refused_and_audited(idp, portal_admin):
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    connection = ready(client, idp, seat.customer)
+    acs = saml.acs_url(connection)
+    unasked = idp.response(
+        acs=acs, sp=saml.entity_id(connection), email="grace@acme.ai", in_response_to=None
+    )
+    refused = post_back(Client(), acs, unasked, resubmitted="1")
+    assert refused.status_code == 403
+    assert "did not ask for" in refused.content.decode()
+    connection.allow_idp_initiated = True
+    connection.save()
+    assert post_back(Client(), acs, unasked, resubmitted="1")["Location"] == reverse("portal:home")
+    replayed = post_back(Client(), acs, unasked, resubmitted="1")
+    assert replayed.status_code == 403
+    assert "already used" in replayed.content.decode()
+    reasons = (
+        AuditEntry.objects.unscoped().filter(action="sso.refused").values_list("message", flat=True)
+    )
+    assert len(reasons) == 2
+    assert any("did not ask for" in r for r in reasons)
+    assert any("already used" in r for r in reasons)
+    # The response a browser's request got cannot be posted again, there or elsewhere.
+    browser, redirect = begin_sign_in("grace@acme.ai")
+    acs, response = saml_idp.answer(idp, redirect, "grace@acme.ai")
+    assert post_back(browser, acs, response).status_code == 302
+    assert post_back(browser, acs, response).status_code == 400
+    assert post_back(Client(), acs, response, resubmitted="1").status_code == 400
+
+
+def test_an_answer_posted_to_another_connections_acs_is_refused(idp, portal_admin):
+    seat, client = portal_admin
+    verify_domain(seat.customer)
+    first = ready(client, idp, seat.customer)
+    second = ready(client, idp, seat.customer, name="Second")
+    browser = Client()
+    redirect = browser.get(reverse("sso_start", args=[first.pk]))["Location"]
+    acs, response = saml_idp.answer(idp, redirect, "grace@acme.ai")
+    assert acs == saml.acs_url(first)
+    refused = post_back(browser, saml.acs_url(second), response)
+    assert refused.status_code == 400
+    assert "different connection" in refused.content.decode()
+
+
+def test_the_metadata_and_acs_of_no_saml_connection_are_404(portal_admin, idp):
+    seat, client = portal_admin
+    created = client.post(
+        reverse("portal:sso"),
+        {
+            **saml_form(idp),
+            "protocol": "oidc",
+            "issuer": "https://idp.example.com",
+            "client_id": "x",
+        },
+    )
+    assert created.status_code == 302
+    oidc = SsoConnection.objects.for_customer(seat.customer).get()
+    assert client.get(reverse("sso_saml_metadata", args=[oidc.pk])).status_code == 404
+    posted = Client().post(
+        reverse("sso_saml_acs", args=[oidc.pk]), {"SAMLResponse": "eA==", "resubmitted": "1"}
+    )
+    assert posted.status_code in (400, 404)
+    assert Client().get(reverse("sso_saml_acs", args=[oidc.pk])).status_code == 405
