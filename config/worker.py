@@ -2,8 +2,8 @@
 (so it lives in config, above the apps): announce invitations that expired,
 send webhook deliveries that are due, refresh health scores that are an hour old, send each
 organization's weekly usage digest once, checkpoint the audit chains every ten minutes and
-archive expired audit entries every hour, check pending domains' DNS records hourly, and come
-back in a minute."""
+archive expired audit entries every hour, check pending domains' DNS records hourly, keep SAML
+connections' metadata and certificates fresh, and come back in a minute."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from audit.streams.delivery import deliver_now as streams_deliver_now
 from billing.services import usage_digests_due
 from customers.health.services import customers_health_refresh_due
 from customers.identity.domains.services import domains_check_due
+from customers.identity.sso.saml_upkeep import saml_upkeep_due
 from customers.people.services.invitations import invitations_announce_expired
 from customers.platform.jobs import waiting
 from customers.webhooks.delivery import deliver_now
@@ -36,6 +37,7 @@ def housekeeping() -> dict[str, int]:
         checkpointed = checkpoints_due()
         archived = archives_due()
         domains = domains_check_due()
+        saml = saml_upkeep_due()
     finally:  # comes back in a minute even after a failure
         if default_task_backend.supports_defer:
             again = timezone.now() + EVERY
@@ -50,4 +52,5 @@ def housekeeping() -> dict[str, int]:
         "audit_checkpoints": checkpointed,
         "audit_archived": archived,
         "domains_checked": domains,
+        **saml,
     }

@@ -79,6 +79,7 @@ class Action(StrEnum):
     PORTAL_IP_DENIED = "portal.ip_denied"
     QUOTA_EXCEEDED = "quota.exceeded"
     SSO_BREAK_GLASS_SIGN_IN = "sso.break_glass_sign_in"
+    SSO_CERTIFICATE_EXPIRING = "sso.certificate_expiring"
     SSO_CONNECTION_ACTIVATED = "sso_connection.activated"
     SSO_CONNECTION_CREATED = "sso_connection.created"
     SSO_CONNECTION_DEACTIVATED = "sso_connection.deactivated"

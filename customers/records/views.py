@@ -22,6 +22,8 @@ from customers.connections import services as connections_services
 from customers.connections.models import Connection
 from customers.connections.services import connections_revoke_all
 from customers.identity.permissions import organization_required, write_access_required
+from customers.identity.sso.models import WARN_BEFORE, SsoConnection
+from customers.identity.sso.saml_metadata import expiry_words
 from customers.people.actions import act_on_invitation, warn_if_undelivered
 from customers.people.models import CustomerUser, Invitation
 from customers.people.services.invitations import customer_admin_replace
@@ -181,6 +183,14 @@ def _detail_context(request: AuthedRequest, customer: Customer, **extra: Any) ->
         # The newest events and the audit entries about the customer: one query each.
         "events": audit.recent_events(customer),
         "audit_entries": audit.entries_about(customer),
+        # SAML signing certificates that expire within 30 days: one query.
+        "expiring_certificates": [
+            (c, expiry_words(c.certificate_expires_at))
+            for c in SsoConnection.objects.for_customer(customer).filter(
+                protocol=SsoConnection.Protocol.SAML,
+                certificate_expires_at__lte=timezone.now() + WARN_BEFORE,
+            )
+        ],
         "entitlement_fields": [
             (Customer._meta.get_field(name).verbose_name, getattr(customer, name))
             for name in Customer.ENTITLEMENT_FIELDS

@@ -105,6 +105,12 @@ EVENT_TYPES: dict[str, EventType] = {
             "sso.signed_in", "Someone signed in through their customer's SSO.", ("sso.signed_in",)
         ),
         EventType(
+            "sso.certificate_expiring",
+            "A SAML connection's signing certificate expires within 30 days (or has): the "
+            "customer's IT admin must add the IdP's new one. Sent once per certificate.",
+            ("sso.certificate_expiring",),
+        ),
+        EventType(
             "sso.refused",
             "An SSO sign-in was refused; data.message says which check failed.",
             ("sso.refused",),

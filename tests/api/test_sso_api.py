@@ -10,6 +10,7 @@ from audit.models import AuditEntry
 from customers.identity.sso.models import SsoConnection
 from customers.identity.sso.services import sso_connection_create, sso_connection_test_recorded
 from tests.factories import make_customer
+from tests.idp import saml_idp
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +120,45 @@ def test_another_organizations_customer_is_404(other_api, customer, owner):
     assert other_api.delete(f"{base}/{theirs.pk}").status_code == 404
     assert other_api.get(f"{base}/not-a-uuid").status_code == 404
     assert SsoConnection.objects.for_customer(customer).count() == 1
+
+
+def test_a_saml_connection_from_metadata_shows_tenantrys_side(api, customer):
+    idp = saml_idp.Idp()
+    base = f"/customer/{customer.pk}/sso-connections"
+    created = api.post(
+        base, {"name": "Entra", "protocol": "saml", "idp_metadata_xml": idp.metadata()}
+    )
+    assert created.status_code == 201, created.content
+    connection = created.json()
+    assert connection["protocol"] == "saml"
+    assert connection["idp_entity_id"] == idp.entity_id
+    assert connection["idp_sso_url"] == idp.sso_url
+    assert connection["idp_certificate_expires_at"] is not None
+    assert connection["redirect_uri"] is None
+    assert connection["acs_url"].endswith(f"/sso/saml/{connection['id']}/acs/")
+    assert connection["sp_entity_id"].endswith(f"/sso/saml/{connection['id']}/metadata/")
+    one = f"{base}/{connection['id']}"
+    rolled = api.patch(one, {"idp_certificate": saml_idp.key_pair()[1]})
+    assert rolled.status_code == 200
+    moved = api.patch(one, {"idp_sso_url": "https://idp.example.test/new"})
+    assert moved.json()["idp_sso_url"] == "https://idp.example.test/new"
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"idp_metadata_xml": "<nope"}, "not well-formed XML"),
+        ({"idp_entity_id": "x", "idp_sso_url": "https://i.example"}, "signing certificate"),
+        ({"idp_certificate": "hello"}, "not an X.509 certificate"),
+        ({"idp_metadata_url": "http://idp.example/metadata"}, "must be https://"),
+        ({}, "needs"),
+    ],
+)
+def test_bad_saml_settings_are_refused_with_the_reason(api, customer, changes, says, settings):
+    settings.SSO_ALLOW_PRIVATE = False
+    response = api.post(
+        f"/customer/{customer.pk}/sso-connections", {"name": "S", "protocol": "saml", **changes}
+    )
+    assert response.status_code in (400, 422)
+    assert says in str(response.json())
+    assert not SsoConnection.objects.for_customer(customer).exists()

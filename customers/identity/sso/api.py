@@ -12,6 +12,7 @@ from ninja.errors import HttpError
 
 from customers.api.schemas import ERRORS, Detail, iso
 from customers.api.types import text
+from customers.identity.sso import saml
 from customers.identity.sso.flows import redirect_uri
 from customers.identity.sso.models import SsoConnection
 from customers.identity.sso.services import (
@@ -34,14 +35,25 @@ Claim = Annotated[str, text(100, min_length=1, one_line=True)]
 class SsoConnectionOut(Schema):
     id: str
     name: str
-    protocol: Literal["oidc"]
+    protocol: Literal["oidc", "saml"]
     status: Literal["draft", "active", "inactive"]
-    issuer: str
+    issuer: str = Field(..., description="OpenID Connect: the provider's issuer")
     client_id: str
     client_secret_set: bool = Field(..., description="The secret itself is never returned")
-    redirect_uri: str = Field(
-        ..., description="This connection's own redirect URI: register it at the provider"
+    redirect_uri: str | None = Field(
+        ..., description="OpenID Connect: this connection's redirect URI, to register"
     )
+    idp_metadata_url: str = Field(..., description="SAML: read again each day when set")
+    idp_entity_id: str
+    idp_sso_url: str
+    idp_certificate_expires_at: str | None = Field(
+        ..., description="SAML: when the last of the IdP's signing certificates expires"
+    )
+    allow_idp_initiated: bool
+    sp_entity_id: str | None = Field(
+        ..., description="SAML: Tenantry's entity id (the audience), also its metadata URL"
+    )
+    acs_url: str | None = Field(..., description="SAML: Tenantry's Assertion Consumer Service")
     email_claim: str
     first_name_claim: str
     last_name_claim: str
@@ -58,6 +70,18 @@ class SsoConnectionOut(Schema):
 
 class SsoConnectionChange(Schema):
     name: Annotated[str, text(100, min_length=1, one_line=True)] | None = None
+    idp_metadata_url: Annotated[str, text(500, min_length=1, one_line=True)] | None = Field(
+        None, description="SAML: fetched now and each day; fills in the IdP's settings"
+    )
+    idp_metadata_xml: Annotated[str, text(200_000, min_length=1)] | None = Field(
+        None, description="SAML: the IdP's metadata, read once into its settings (not kept)"
+    )
+    idp_entity_id: Annotated[str, text(500, min_length=1, one_line=True)] | None = None
+    idp_sso_url: Annotated[str, text(500, min_length=1, one_line=True)] | None = None
+    idp_certificate: Annotated[str, text(20_000, min_length=1)] | None = Field(
+        None, description="SAML: PEM; a new one keeps the test (a key rollover)"
+    )
+    allow_idp_initiated: bool | None = None
     issuer: Annotated[str, text(500, min_length=1, one_line=True)] | None = None
     client_id: Annotated[str, text(255, min_length=1, one_line=True)] | None = None
     client_secret: Annotated[str, text(500, min_length=1, one_line=True)] | None = Field(
@@ -74,11 +98,11 @@ class SsoConnectionChange(Schema):
 
 class SsoConnectionIn(SsoConnectionChange):
     name: Annotated[str, text(100, min_length=1, one_line=True)]
-    issuer: Annotated[str, text(500, min_length=1, one_line=True)]
-    client_id: Annotated[str, text(255, min_length=1, one_line=True)]
+    protocol: Literal["oidc", "saml"] = "oidc"
 
 
 def connection_out(connection: SsoConnection) -> dict[str, Any]:
+    saml_side = connection.is_saml
     return {
         "id": str(connection.pk),
         "name": connection.name,
@@ -87,7 +111,14 @@ def connection_out(connection: SsoConnection) -> dict[str, Any]:
         "issuer": connection.issuer,
         "client_id": connection.client_id,
         "client_secret_set": connection.has_secret,
-        "redirect_uri": redirect_uri(connection),
+        "redirect_uri": None if saml_side else redirect_uri(connection),
+        "idp_metadata_url": connection.idp_metadata_url,
+        "idp_entity_id": connection.idp_entity_id,
+        "idp_sso_url": connection.idp_sso_url,
+        "idp_certificate_expires_at": iso(connection.certificate_expires_at),
+        "allow_idp_initiated": connection.allow_idp_initiated,
+        "sp_entity_id": saml.entity_id(connection) if saml_side else None,
+        "acs_url": saml.acs_url(connection) if saml_side else None,
         "email_claim": connection.email_claim,
         "first_name_claim": connection.first_name_claim,
         "last_name_claim": connection.last_name_claim,
@@ -154,8 +185,8 @@ def sso_connections_read(
     ONE,
     response={200: SsoConnectionOut, 409: Detail, **ERRORS},
     summary="Change an SSO connection",
-    description="A new issuer, client id or client secret voids the last test: the "
-    "connection is a draft again until it is tested.",
+    description="A new issuer, client id or client secret (SAML: IdP entity id, SSO URL or "
+    "metadata URL) voids the last test: the connection is a draft again until it is tested.",
 )
 def sso_connections_update(
     request: AuthedRequest, customer_id: str, connection_id: str, payload: SsoConnectionChange

@@ -1,7 +1,6 @@
 """SAML's rules over a connection: the settings each protocol needs, the IdP's metadata
-(pasted or fetched from its URL) read into the connection's settings, an assertion accepted
-once only (a replay is refused, even when two requests race), and the daily upkeep: metadata
-URLs fetched again, and signing certificates about to expire warned about."""
+(pasted or fetched from its URL) read into the connection's settings, and an assertion
+accepted once only (a replay is refused, even when two requests race)."""
 
 from __future__ import annotations
 
@@ -32,7 +31,6 @@ NEEDS = {
         "idp_certificate": "the IdP's signing certificate",
     },
 }
-REFRESH_AFTER = timedelta(days=1)
 REPLAY = (
     "This assertion was already used to sign in: a response counts once (it may have been "
     "captured and sent again)."
