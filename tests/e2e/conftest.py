@@ -15,6 +15,7 @@ import pytest
 # test's own database access as "async unsafe".
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+IDP_HOST = "idp.tenantry.test"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -24,6 +25,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # A name of another site on loopback: the SAML test's IdP lives there, so its POST back is
+    # cross-site, as a real IdP's is (localhost and 127.0.0.1 count as one site for cookies).
+    f"--host-resolver-rules=MAP {IDP_HOST} 127.0.0.1",
 ]
 
 

@@ -207,10 +207,11 @@ value="{response}"><button type="submit">Continue</button></form>
 
 
 @contextmanager
-def running(host: str = "localhost") -> Iterator[Idp]:
-    """The IdP on loopback over HTTP, at ``host`` (another site than Tenantry's 127.0.0.1,
-    so its POST back is cross-site, as a real IdP's is). It trusts any SP whose entity id
-    (Tenantry's metadata URL) it can fetch."""
+def running(host: str = "127.0.0.1") -> Iterator[Idp]:
+    """The IdP on loopback over HTTP: its metadata (and entity id) at 127.0.0.1, its sign-in
+    page at ``host`` (a browser that maps that name to loopback sees another site than
+    Tenantry's, so the POST back is cross-site, as a real IdP's is). It trusts any SP whose
+    entity id (Tenantry's metadata URL) it can fetch."""
     idp: Idp
 
     class Handler(BaseHTTPRequestHandler):
@@ -257,7 +258,7 @@ def running(host: str = "localhost") -> Iterator[Idp]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     port = server.server_address[1]
-    idp = Idp(entity_id=f"http://{host}:{port}/metadata", sso_url=f"http://{host}:{port}/sso")
+    idp = Idp(entity_id=f"http://127.0.0.1:{port}/metadata", sso_url=f"http://{host}:{port}/sso")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
