@@ -39,6 +39,7 @@ from customers.services import customer_update, endpoint_create, invite_send
 from customers.webhooks.delivery import deliver_now
 from tests.e2e.conftest import sign_in
 from tests.figures import count
+from tests.idp.saml_idp import key_pair
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -267,13 +268,24 @@ def sso_pages() -> tuple[list[str], list[str]]:
         passed=False,
         result="Failed at “audience”: The ID token is meant for another client (audience).",
     )
+    # A SAML connection whose certificate expires in ten days (its warning shows).
+    saml = sso_connection_create(
+        customer=customer,
+        actor=None,
+        name="Entra SAML",
+        protocol="saml",
+        idp_entity_id="https://sts.windows.example/tenant/",
+        idp_sso_url="https://login.windows.example/tenant/saml2",
+        idp_certificate=key_pair(days=10)[1],
+    )
     portal = [
         "/portal/sso/",
         f"/portal/sso/{connection.pk}/",
         f"/portal/sso/{connection.pk}/ then [data-dialog-open=sso-delete]",
+        f"/portal/sso/{saml.pk}/",
     ]
     base = f"/settings/customers/{customer.pk}/sso/"
-    return [base, f"{base}{connection.pk}/"], portal
+    return [base, f"{base}{connection.pk}/", f"{base}{saml.pk}/"], portal
 
 
 def sso_setup_pages() -> tuple[list[str], list[str]]:

@@ -1,9 +1,9 @@
-"""SAML single sign-on in Chromium, against pysaml2's IdP on loopback at another site
-(a name Chromium maps to loopback, while Tenantry is 127.0.0.1, so the IdP's POST back is cross-site and carries no
-session cookie, as a real IdP's): a customer's admin connects it by its metadata URL, tests
-it, activates it, keeps a break-glass account and forces SSO; a colleague with no account
-signs in through the IdP and is provisioned; a password is refused; the break-glass admin
-still signs in, with a password and a second factor."""
+"""SAML single sign-on in Chromium, against pysaml2's IdP on loopback at another site (a
+name Chromium maps to loopback, while Tenantry is 127.0.0.1, so the IdP's POST back is
+cross-site and carries no session cookie, as a real IdP's): a customer's admin connects it
+by its metadata URL, tests it, activates it, keeps a break-glass account and forces SSO; a
+colleague with no account signs in through the IdP and is provisioned; a password is
+refused; the break-glass admin still signs in, with a password and a second factor."""
 
 from __future__ import annotations
 
