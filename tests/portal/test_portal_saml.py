@@ -18,8 +18,10 @@ from audit.models import AuditEntry
 from customers.identity.sso import saml
 from customers.identity.sso.models import SsoConnection
 from customers.models import CustomerUser
+from tests.factories import make_seat
 from tests.idp import saml_idp
 from tests.portal.test_portal_sso import onward_url, verify_domain
+from tests.portal.test_sso_setup_links import open_link, send_link
 
 SITE_URL = django_settings.SITE_URL
 
@@ -271,3 +273,47 @@ def test_the_metadata_and_acs_of_no_saml_connection_are_404(portal_admin, idp):
     )
     assert posted.status_code in (400, 404)
     assert Client().get(reverse("sso_saml_acs", args=[oidc.pk])).status_code == 405
+
+
+def test_an_it_contact_sets_up_a_saml_connection_through_a_setup_link(
+    idp, owner_client, acme, django_capture_on_commit_callbacks
+):
+    verify_domain(acme)
+    url = send_link(owner_client, acme, django_capture_on_commit_callbacks)
+    it = Client()
+    assert open_link(it, url)["Location"] == reverse("sso_setup")
+    created = it.post(reverse("sso_setup"), saml_form(idp))
+    assert created.status_code == 302, created.content.decode()[:1500]
+    connection = SsoConnection.objects.for_customer(acme).get()
+    assert saml.acs_url(connection) in it.get(created["Location"]).content.decode()
+    trusted(it, idp, connection)
+    started = onward_url(it.post(reverse("sso_setup_test", args=[connection.pk])))
+    acs, response = saml_idp.answer(idp, started, "it@acme.ai")
+    back = post_back(it, acs, response)
+    assert "Test passed." in it.get(back["Location"]).content.decode()
+    assert it.post(reverse("sso_setup_activate", args=[connection.pk])).status_code == 302
+    connection.refresh_from_db()
+    assert connection.is_active
+    actors = set(
+        AuditEntry.objects.unscoped()
+        .filter(action__startswith="sso_connection.")
+        .values_list("actor_label", flat=True)
+    )
+    assert actors == {"SSO setup link sent to it@acme.ai"}
+
+
+def test_other_customers_get_404_on_a_saml_connection_and_non_admins_403(
+    idp, portal_admin, other_customer_admin
+):
+    seat, client = portal_admin
+    connection = ready(client, idp, seat.customer)
+    _other, outsider = other_customer_admin
+    for name in ("portal:sso_connection", "portal:sso_test", "portal:sso_deactivate"):
+        method = outsider.get if name == "portal:sso_connection" else outsider.post
+        assert method(reverse(name, args=[connection.pk])).status_code == 404
+    member = make_seat(seat.customer, email="eng@acme.ai", role="engineer")
+    engineer = Client()
+    engineer.force_login(member.user)
+    assert engineer.post(reverse("portal:sso_deactivate", args=[connection.pk])).status_code == 403
+    connection.refresh_from_db()
+    assert connection.is_active
