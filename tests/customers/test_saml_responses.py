@@ -21,7 +21,7 @@ from customers.identity.sso.saml_services import saml_assertion_accepted
 from customers.identity.sso.services import sso_connection_create
 from tests.conftest import requires_postgres
 from tests.factories import make_customer
-from tests.idp import saml_idp
+from tests.idp import saml_forgery, saml_idp
 from tests.threads import race
 
 EMAIL = "ann@acme.test"
@@ -145,7 +145,7 @@ def test_a_tampered_email_breaks_the_signature(idp, connection):
 
 
 def _assertion(xml: str) -> str:
-    return re.search(r"<ns1:Assertion .*?</ns1:Assertion>", xml, re.S).group(0)
+    return re.search(r"<(\w+):Assertion .*?</\1:Assertion>", xml, re.S).group(0)
 
 
 def test_signature_wrapping_is_refused(idp, connection):
@@ -259,3 +259,88 @@ def test_the_decoded_response_of_a_failure_is_read_unverified(idp, connection):
     assert failure.value.details["unverified"] is True
     assert failure.value.details["name_id"] == EMAIL
     assert base64.b64decode(encoded)  # what was checked is what the IdP sent
+
+
+def _now(seconds: int = 0) -> str:
+    moment = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_forgery_made_of_two_genuine_signatures_is_refused(idp, connection):
+    """Two responses the IdP once signed (for anyone, anywhere) and a made-up assertion."""
+    first = signed(idp, connection, "id-old-1", email="mallory@acme.test", xml=True)
+    second = signed(idp, connection, "id-old-2", email="mallory@acme.test", xml=True)
+    request_id = request_id_of(connection)
+    forged = saml_forgery.forge(
+        first,
+        second,
+        idp_entity=idp.entity_id,
+        acs=saml.acs_url(connection),
+        audience=saml.entity_id(connection),
+        in_response_to=request_id,
+        email="boss@acme.test",
+        not_before=_now(-5),
+        not_after=_now(240),
+    )
+    assert refused(connection, saml_idp.encode(forged), request_id) == "signature"
+
+
+def test_a_signature_with_an_xpath_transform_is_refused_before_xmlsec_runs(idp, connection):
+    request_id = request_id_of(connection)
+    xml = signed(idp, connection, request_id, xml=True)
+    expensive = saml_forgery.xpath_first_signature(xml, depth=2000)
+    with time_machine.travel(datetime.datetime.now(datetime.UTC), tick=False):
+        # Frozen time: the refusal comes before any work that would take a clock to notice.
+        assert refused(connection, saml_idp.encode(expensive), request_id) == "signature"
+
+
+BOSS_NAME_ID = (
+    '<saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">'
+    "boss@acme.test</saml:NameID>"
+)
+BOSS_EMAIL = (
+    '<saml:Attribute Name="email"><saml:AttributeValue>boss@acme.test</saml:AttributeValue>'
+    "</saml:Attribute>"
+)
+
+
+def in_prefix(xml: str, text: str) -> str:
+    """``text`` written with saml: for the assertion namespace, in the prefix ``xml`` uses
+    (pysaml2's output names it ns1 or saml, as ElementTree's registry has it)."""
+    prefix = re.search(r"<(\w+):Assertion ", xml).group(1)
+    return text.replace("saml:", f"{prefix}:")
+
+
+ODD_SUBJECTS = {
+    "no conditions": (r"<saml:Conditions .*?</saml:Conditions>", "", "audience"),
+    "two name ids": (r"(</saml:NameID>)", r"\1" + BOSS_NAME_ID, "format"),
+    "email twice": (r"(<saml:AttributeStatement>)", r"\1" + BOSS_EMAIL, "format"),
+    "xml in a value": (
+        rf"({EMAIL})(</saml:AttributeValue>)",
+        r"\1<b xmlns='urn:x'>.x</b>\2",
+        "format",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ODD_SUBJECTS)
+def test_odd_but_genuinely_signed_subjects_are_refused(idp, connection, case):
+    pattern, replacement, check = ODD_SUBJECTS[case]
+    request_id = request_id_of(connection)
+    xml = signed(idp, connection, request_id, xml=True)
+    changed = re.sub(in_prefix(xml, pattern), in_prefix(xml, replacement), xml, count=1, flags=re.S)
+    assert changed != xml
+    forged = saml_idp.resign(idp, changed)
+    assert refused(connection, saml_idp.encode(forged), request_id) == check
+
+
+def test_two_attributes_that_both_claim_to_be_the_email_are_refused(idp, connection):
+    request_id = request_id_of(connection)
+    nickname = (
+        '<saml:Attribute Name="urn:custom:nickname" FriendlyName="email">'
+        "<saml:AttributeValue>boss@acme.test</saml:AttributeValue></saml:Attribute>"
+    )
+    xml = signed(idp, connection, request_id, xml=True)
+    statement = in_prefix(xml, "<saml:AttributeStatement>")
+    xml = saml_idp.resign(idp, xml.replace(statement, statement + in_prefix(xml, nickname)))
+    assert refused(connection, saml_idp.encode(xml), request_id) == "format"

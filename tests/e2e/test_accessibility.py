@@ -32,7 +32,11 @@ from audit.streams.delivery import deliver_now as streams_deliver_now
 from audit.streams.services import audit_settings_set, stream_create
 from customers.identity.domains.models import VerifiedDomain
 from customers.identity.sso.models import SsoConnection
-from customers.identity.sso.services import sso_connection_create, sso_connection_test_recorded
+from customers.identity.sso.services import (
+    sso_connection_activate,
+    sso_connection_create,
+    sso_connection_test_recorded,
+)
 from customers.identity.sso.setup_links import setup_link_create, setup_url
 from customers.models import Customer, CustomerStatus, CustomerUser, Organization, User
 from customers.services import customer_update, endpoint_create, invite_send
@@ -278,6 +282,8 @@ def sso_pages() -> tuple[list[str], list[str]]:
         idp_sso_url="https://login.windows.example/tenant/saml2",
         idp_certificate=key_pair(days=10)[1],
     )
+    sso_connection_test_recorded(connection=saml, actor=None, passed=True, result="Passed.")
+    sso_connection_activate(connection=saml, actor=None)
     portal = [
         "/portal/sso/",
         f"/portal/sso/{connection.pk}/",
@@ -333,6 +339,8 @@ def test_every_page_has_no_axe_violation_and_no_sideways_scroll(browser, live_se
         "/accounts/login/",
         "/accounts/login/?password=1",
         "/sso/oidc/00000000-0000-4000-8000-000000000000/callback/?state=already-used",
+        # A start from elsewhere asks before it goes to the IdP (an active SAML connection).
+        f"/sso/{SsoConnection.objects.unscoped().get(name='Entra SAML').pk}/start/",
         "/accounts/password-reset/",
         invite_link(),
         "/admin/login/",

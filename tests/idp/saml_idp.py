@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+import re
 import shutil
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -180,6 +182,42 @@ class Idp:
         )
         text = str(message)
         return text if xml else encode(text)
+
+
+RESPONSE_NODE = "urn:oasis:names:tc:SAML:2.0:protocol:Response"
+ASSERTION_NODE = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"
+
+
+def resign(idp: Idp, xml: str) -> str:
+    """Sign a changed response again with the IdP's key (the assertion, then the response):
+    what an IdP that signs something odd sends, genuinely signed."""
+    for node, pattern in (
+        (ASSERTION_NODE, r'<\w+:Assertion [^>]*ID="([^"]+)"'),
+        (RESPONSE_NODE, r'<\w+:Response [^>]*ID="([^"]+)"'),
+    ):
+        node_id = re.search(pattern, xml).group(1)
+        source = Path(idp._folder, "unsigned.xml")
+        source.write_text(xml)
+        subprocess.run(
+            [
+                shutil.which("xmlsec1") or "/usr/bin/xmlsec1",
+                "--sign",
+                "--privkey-pem",
+                f"{idp._folder}/key.pem,{idp._folder}/cert.pem",
+                "--id-attr:ID",
+                node,
+                "--node-id",
+                node_id,
+                "--output",
+                str(Path(idp._folder, "signed.xml")),
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=20,
+        )
+        xml = Path(idp._folder, "signed.xml").read_text()
+    return xml
 
 
 def encode(xml: str) -> str:

@@ -35,6 +35,9 @@ class SsoCheckFailed(Exception):
         super().__init__(message)
         self.check = check
         self.details = details or {}
+        # The identity provider's signature held, so the provider said this (SAML): what an
+        # anonymous sender cannot make up.
+        self.signed = False
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,9 @@ def saml_assertion_accepted(connection: SsoConnection, assertion: Assertion) -> 
                 expires_at=assertion.expires_at,
             )
     except IntegrityError:
-        raise SsoCheckFailed("replay", REPLAY) from None
+        replay = SsoCheckFailed("replay", REPLAY)
+        replay.signed = True  # only a response whose signatures held gets this far
+        raise replay from None
 
 
 def saml_assertions_forget(now: datetime | None = None) -> int:

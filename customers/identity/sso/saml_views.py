@@ -4,6 +4,7 @@ connection test, or (when the connection allows it) starts an IdP-initiated sign
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from customers.identity.sso.sign_in import (
 )
 
 RESUBMITTED = "resubmitted"
+logger = logging.getLogger(__name__)
 
 
 def _connection(connection_id: UUID) -> SsoConnection:
@@ -100,13 +102,19 @@ def _accepted(connection: SsoConnection, encoded: str, request_id: str | None) -
 
 def _idp_initiated(request: HttpRequest, connection: SsoConnection, encoded: str) -> HttpResponse:
     """A sign-in the IdP started: only for an active connection that allows it, to the
-    portal's home (the RelayState is the IdP's to set, so it is not followed)."""
+    portal's home (the RelayState is the IdP's to set, so it is not followed). Anyone can
+    post here, so a refusal is recorded only when the IdP's signature held: a stranger cannot
+    write into the organization's trail."""
     if not (connection.is_active and connection.allow_idp_initiated):
-        return refused(request, connection, saml.UNSOLICITED)
+        logger.info("Unsolicited SAML response to %s refused", connection.pk)
+        return refusal_page(request, saml.UNSOLICITED)
     try:
         assertion = _accepted(connection, encoded, None)
     except SsoCheckFailed as failure:
-        return refused(request, connection, str(failure))
+        if failure.signed:
+            return refused(request, connection, str(failure))
+        logger.info("Unsigned or forged SAML response to %s refused: %s", connection.pk, failure)
+        return refusal_page(request, str(failure))
     return signed_in(request, connection, assertion.claims, reverse("portal:home"))
 
 

@@ -5,6 +5,7 @@ the round trip, and the callback that finishes a sign-in or a connection test.""
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 from uuid import UUID
 
@@ -33,6 +34,7 @@ from customers.identity.sso.services import sso_connection_test_recorded
 from customers.platform.net import local_path
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+GO = "sso_go"
 GONE = (
     "This sign-in can't be finished: it was already used, it took longer than ten minutes, "
     "or it began in another browser. Start again from the sign-in page."
@@ -66,10 +68,24 @@ def onward(request: HttpRequest, url: str, to: str) -> HttpResponse:
     return render(request, "registration/sso_onward.html", {"url": url, "to": to})
 
 
-def start_url(connection: SsoConnection, next_path: str, email: str) -> str:
-    query = {k: v for k, v in {"next": next_path, "login_hint": email}.items() if v}
+def start_url(connection: SsoConnection, next_path: str, email: str, go: str) -> str:
+    """The start of a sign-in through ``connection``, carrying this browser's ``go`` token."""
+    query = {k: v for k, v in {"next": next_path, "login_hint": email, "go": go}.items() if v}
     path = reverse("sso_start", args=[connection.pk])
     return f"{path}?{urlencode(query)}" if query else path
+
+
+def go_token(request: HttpRequest) -> str:
+    """A one-time token the sign-in page (a CSRF-checked POST) hands this browser's start
+    links: a start without it, such as a link on another site, asks first (login CSRF)."""
+    token = secrets.token_urlsafe(16)
+    request.session[GO] = token
+    return token
+
+
+def _went_here(request: HttpRequest) -> bool:
+    expected, given = request.session.pop(GO, ""), request.GET.get("go", "")
+    return bool(expected and given) and secrets.compare_digest(expected, given)
 
 
 class SignInView(auth_views.LoginView):
@@ -86,13 +102,14 @@ class SignInView(auth_views.LoginView):
         email = request.POST.get("username", "").strip()
         routes = routes_for(email)
         next_path = local_path(request.POST.get("next", "")) or ""
+        go = go_token(request) if routes else ""
         if len(routes) == 1:
-            return onward(request, start_url(routes[0], next_path, email), routes[0].name)
+            return onward(request, start_url(routes[0], next_path, email, go), routes[0].name)
         form = self.get_form_class()(request, initial={"username": email})
         context = self.get_context_data(form=form)
         context.update(
             identified=True,
-            routes=[(c, start_url(c, next_path, email)) for c in routes],
+            routes=[(c, start_url(c, next_path, email, go)) for c in routes],
         )
         return self.render_to_response(context)
 
@@ -103,24 +120,26 @@ def refusal_page(request: HttpRequest, reason: str, status: int = 403) -> HttpRe
 
 @never_cache
 def sso_start(request: HttpRequest, connection_id: UUID) -> HttpResponse:
-    """Send the browser to the connection's provider to sign in."""
+    """Send the browser to the connection's provider to sign in: at once when the sign-in
+    page sent it here (its go token), else after a press on "Continue" (a CSRF-checked POST),
+    so another site cannot start a sign-in in this browser."""
     connection = get_object_or_404(
         SsoConnection.objects.for_sign_in().select_related("customer__organization"),
         pk=connection_id,
         status=SsoConnection.Status.ACTIVE,
     )
-    then = local_path(request.GET.get("next", "")) or reverse("portal:home")
+    asked = request.POST if request.method == "POST" else request.GET
+    then = local_path(asked.get("next", "")) or reverse("portal:home")
+    hint = asked.get("login_hint", "")[:254]
+    if request.method != "POST" and not _went_here(request):
+        context = {"connection": connection, "next": then, "login_hint": hint}
+        return render(request, "registration/sso_start.html", context)
     try:
-        url = flows.begin(
-            request,
-            connection,
-            mode=flows.SIGN_IN,
-            then=then,
-            login_hint=request.GET.get("login_hint", "")[:254],
-        )
+        url = flows.begin(request, connection, mode=flows.SIGN_IN, then=then, login_hint=hint)
     except SsoCheckFailed as failure:
         return refusal_page(request, f"{connection.name} can't be reached: {failure}", 502)
-    return redirect(url)
+    # After a POST, a page sends the browser on (CSP's form-action holds a form's redirects).
+    return onward(request, url, connection.name) if request.method == "POST" else redirect(url)
 
 
 # A provider's error codes (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6) in words. Only
