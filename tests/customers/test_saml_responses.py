@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import datetime
 import re
+import zlib
 
 import pytest
 import time_machine
 
-from customers.identity.sso import saml
+from customers.identity.sso import saml, saml_shape
 from customers.identity.sso.idtoken import SsoCheckFailed
 from customers.identity.sso.models import SamlAssertionSeen, SsoConnection
 from customers.identity.sso.saml_services import saml_assertion_accepted
@@ -344,3 +345,41 @@ def test_two_attributes_that_both_claim_to_be_the_email_are_refused(idp, connect
     statement = in_prefix(xml, "<saml:AttributeStatement>")
     xml = saml_idp.resign(idp, xml.replace(statement, statement + in_prefix(xml, nickname)))
     assert refused(connection, saml_idp.encode(xml), request_id) == "format"
+
+
+def test_a_response_that_is_xml_one_way_and_deflate_the_other_is_refused(
+    idp, connection, monkeypatch
+):
+    """What is checked is what pysaml2 reads: the XML view passes the layout checks, and the
+    inflated view is the two-signature forgery."""
+    request_id = request_id_of(connection)
+    cover = signed(idp, connection, request_id, xml=True)
+    hidden = saml_forgery.forge(
+        signed(idp, connection, "id-old-1", xml=True),
+        signed(idp, connection, "id-old-2", xml=True),
+        idp_entity=idp.entity_id,
+        acs=saml.acs_url(connection),
+        audience=saml.entity_id(connection),
+        in_response_to=request_id,
+        email="boss@acme.test",
+        not_before=_now(-5),
+        not_after=_now(240),
+    )
+    both = saml_forgery.polyglot(cover, hidden)
+    assert zlib.decompress(both, -15).strip().startswith(b"<ns0:Response")  # it is both
+    encoded = base64.b64encode(both).decode()
+    assert refused(connection, encoded, request_id) == "format"
+    # Even past that check, pysaml2 reads the XML Tenantry checked, not the inflated one.
+    monkeypatch.setattr(saml_shape, "_inflates", lambda xml: False)
+    with pytest.raises(SsoCheckFailed) as failure:
+        saml.check_response(connection, encoded, request_id)
+    assert "boss@acme.test" not in str(failure.value.details)
+    assert failure.value.check != "replay"
+
+
+def test_a_deflated_response_is_refused_though_pysaml2_would_inflate_it(idp, connection):
+    request_id = request_id_of(connection)
+    xml = signed(idp, connection, request_id, xml=True).encode()
+    deflated = zlib.compressobj(9, zlib.DEFLATED, -15)
+    squeezed = deflated.compress(xml) + deflated.flush()
+    assert refused(connection, base64.b64encode(squeezed).decode(), request_id) == "format"

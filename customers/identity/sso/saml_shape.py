@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import zlib
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
@@ -59,7 +60,19 @@ def decode(encoded: str) -> tuple[bytes, Element]:
         ) from None
     if root.tag != f"{{{SAMLP}}}Response":
         raise SsoCheckFailed("format", "The message is not a SAML Response.")
+    if _inflates(xml):
+        raise SsoCheckFailed("format", "The response is also a compressed stream: refused.")
     return xml, root
+
+
+def _inflates(xml: bytes) -> bool:
+    """Whether the bytes are also a DEFLATE stream (the first kilobyte of it, so a bomb does
+    not go off): XML that is one is made to be read two ways."""
+    try:
+        zlib.decompressobj(-15).decompress(xml, 1024)
+    except zlib.error:
+        return False
+    return True
 
 
 def algorithms(root: Element) -> None:
@@ -113,7 +126,16 @@ def _signatures(root: Element, assertion: Element) -> tuple[Element, Element]:
     counts = (len(on_response), len(on_assertion), len(list(root.iter(tag))))
     if counts != (1, 1, 2) or len(ids) != len(set(ids)):
         raise SsoCheckFailed("signature", WRAPPED)
+    # Where the schema puts them, right after the Issuer: xmlsec1 verifies the first
+    # Signature in document order under the node it is given.
+    if not (_after_issuer(root, on_response[0]) and _after_issuer(assertion, on_assertion[0])):
+        raise SsoCheckFailed("signature", WRAPPED)
     return on_response[0], on_assertion[0]
+
+
+def _after_issuer(element: Element, signature: Element) -> bool:
+    children = list(element)
+    return len(children) > 1 and children[0].tag == f"{{{SAML}}}Issuer" and children[1] is signature
 
 
 def _signature_over(signature: Element, signed: Element) -> None:
