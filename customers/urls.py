@@ -31,6 +31,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="sso_saml_metadata",
     ),
     path("sso/saml/<uuid:connection_id>/acs/", sso_saml.sso_saml_acs, name="sso_saml_acs"),
+    path("sso/saml/continue/", sso_saml.sso_saml_continue, name="sso_saml_continue"),
     path("sso/setup/", sso_setup.sso_setup, name="sso_setup"),
     path(
         "sso/setup/<uuid:connection_id>/",

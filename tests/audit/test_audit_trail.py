@@ -77,6 +77,10 @@ AUDITED_ELSEWHERE = {
         "tests/portal/test_portal_sso.py: sso.signed_in, sso.refused, sso_connection.tested "
         "and customer_user.provisioned, against oidc-provider"
     ),
+    "sso_saml_continue": (
+        "tests/portal/test_portal_saml.py: an IdP-initiated sign-in's Continue, recorded as "
+        "sso.signed_in"
+    ),
     "sso_saml_acs": (
         "tests/portal/test_portal_saml.py: sso.signed_in, sso.refused (replays, unsolicited) "
         "and sso_connection.tested, against pysaml2's IdP"

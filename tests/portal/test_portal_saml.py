@@ -222,7 +222,17 @@ def test_the_same_response_twice_and_an_unasked_one_are_refused(idp, portal_admi
     assert "did not ask for" in refused.content.decode()
     connection.allow_idp_initiated = True
     connection.save()
-    assert post_back(Client(), acs, unasked, resubmitted="1")["Location"] == reverse("portal:home")
+    dashboard = Client(enforce_csrf_checks=True)  # someone who starts at the IdP's dashboard
+    asked = post_back(dashboard, acs, unasked, resubmitted="1")
+    assert asked.status_code == 200
+    assert "Continue as grace@acme.ai" in asked.content.decode()
+    assert "_auth_user_id" not in dashboard.session  # nobody is signed in yet
+    assert dashboard.post(reverse("sso_saml_continue")).status_code == 403  # no CSRF token
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', asked.content.decode())
+    went = dashboard.post(reverse("sso_saml_continue"), {"csrfmiddlewaretoken": token.group(1)})
+    assert went["Location"] == reverse("portal:home")
+    assert "sso_saml_unasked" not in dashboard.session  # used once
+    assert Client().post(reverse("sso_saml_continue")).status_code == 400  # nothing held
     replayed = post_back(Client(), acs, unasked, resubmitted="1")
     assert replayed.status_code == 403
     assert "already used" in replayed.content.decode()

@@ -5,6 +5,7 @@ connection test, or (when the connection allows it) starts an IdP-initiated sign
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from uuid import UUID
 
@@ -31,7 +32,17 @@ from customers.identity.sso.sign_in import (
 )
 
 RESUBMITTED = "resubmitted"
+# An IdP-initiated sign-in waiting for its "Continue", for so long.
+UNASKED = "sso_saml_unasked"
+UNASKED_SECONDS = 300
 logger = logging.getLogger(__name__)
+
+
+def email_or_blank(connection: SsoConnection, claims: dict[str, Any]) -> str:
+    try:
+        return email_of(connection, claims)
+    except SignInRefused:
+        return ""
 
 
 def _connection(connection_id: UUID) -> SsoConnection:
@@ -115,7 +126,27 @@ def _idp_initiated(request: HttpRequest, connection: SsoConnection, encoded: str
             return refused(request, connection, str(failure))
         logger.info("Unsigned or forged SAML response to %s refused: %s", connection.pk, failure)
         return refusal_page(request, str(failure))
-    return signed_in(request, connection, assertion.claims, reverse("portal:home"))
+    # Asked before signing in: another site can post a response of its own IdP here, which
+    # would sign this browser in as someone else (login CSRF). The button is a CSRF-checked POST.
+    request.session[UNASKED] = {
+        "connection": str(connection.pk),
+        "claims": assertion.claims,
+        "until": time.time() + UNASKED_SECONDS,
+    }
+    who = email_or_blank(connection, assertion.claims)
+    context = {"connection": connection, "who": who}
+    return render(request, "registration/sso_saml_continue.html", context)
+
+
+@require_POST
+@never_cache
+def sso_saml_continue(request: HttpRequest) -> HttpResponse:
+    """The press on "Continue" after an IdP-initiated response: the sign-in it held."""
+    held = request.session.pop(UNASKED, None)
+    if not held or held.get("until", 0) < time.time():
+        return refusal_page(request, GONE, 400)
+    connection = _connection(UUID(held["connection"]))
+    return signed_in(request, connection, held["claims"], reverse("portal:home"))
 
 
 def _test_result(
