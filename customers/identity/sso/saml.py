@@ -65,7 +65,7 @@ def sp_metadata(connection: SsoConnection) -> str:
     )
 
 
-class _Client(Saml2Client):
+class _Client(Saml2Client):  # type: ignore[misc]  # pysaml2 ships no type hints
     """pysaml2's client, reading an HTTP-POST response as SAML's binding sends it: base64 of
     the XML, never deflated. pysaml2 itself tries to inflate it first, so bytes that are XML
     one way and DEFLATE the other would be checked as one document and parsed as another."""
