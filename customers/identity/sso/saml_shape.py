@@ -104,6 +104,10 @@ def structure(root: Element) -> None:
     genuine signatures gets through."""
     assertion = _single_assertion(root)
     on_response, on_assertion = _signatures(root, assertion)
+    # Where the schema puts them, right after the Issuer: xmlsec1 verifies the first
+    # Signature in document order under the node it is given.
+    if not (_after_issuer(root, on_response) and _after_issuer(assertion, on_assertion)):
+        raise SsoCheckFailed("signature", WRAPPED)
     _signature_over(on_response, root)
     _signature_over(on_assertion, assertion)
     _one_subject(assertion)
@@ -126,10 +130,7 @@ def _signatures(root: Element, assertion: Element) -> tuple[Element, Element]:
     counts = (len(on_response), len(on_assertion), len(list(root.iter(tag))))
     if counts != (1, 1, 2) or len(ids) != len(set(ids)):
         raise SsoCheckFailed("signature", WRAPPED)
-    # Where the schema puts them, right after the Issuer: xmlsec1 verifies the first
-    # Signature in document order under the node it is given.
-    if not (_after_issuer(root, on_response[0]) and _after_issuer(assertion, on_assertion[0])):
-        raise SsoCheckFailed("signature", WRAPPED)
+
     return on_response[0], on_assertion[0]
 
 
