@@ -76,6 +76,8 @@ def _resubmit(request: HttpRequest, encoded: str) -> HttpResponse:
 @require_POST
 @never_cache
 def sso_saml_acs(request: HttpRequest, connection_id: UUID) -> HttpResponse:
+    """The IdP's response: it finishes this browser's sign-in or test (the flow its
+    InResponseTo names, begun with this very connection), or is an IdP-initiated one."""
     encoded = request.POST.get("SAMLResponse", "")
     if not encoded:
         return refusal_page(request, "No SAML response came with this request.", 400)
