@@ -383,3 +383,19 @@ def test_a_deflated_response_is_refused_though_pysaml2_would_inflate_it(idp, con
     deflated = zlib.compressobj(9, zlib.DEFLATED, -15)
     squeezed = deflated.compress(xml) + deflated.flush()
     assert refused(connection, base64.b64encode(squeezed).decode(), request_id) == "format"
+
+
+def test_entras_claim_names_are_read_as_the_default_ones(idp, connection):
+    entra = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
+    attributes = {
+        f"{entra}emailaddress": [EMAIL],
+        f"{entra}givenname": ["Ann"],
+        f"{entra}surname": ["Lee"],
+        "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups": ["it-admins", "staff"],
+    }
+    request_id = request_id_of(connection)
+    encoded = signed(idp, connection, request_id, attributes=attributes, name_id="ann-upn")
+    claims = saml.check_response(connection, encoded, request_id).claims
+    assert claims["email"] == EMAIL
+    assert (claims["given_name"], claims["family_name"]) == ("Ann", "Lee")
+    assert claims["groups"] == ["it-admins", "staff"]

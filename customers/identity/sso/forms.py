@@ -11,10 +11,14 @@ from customers.people.models import CustomerUser
 from customers.platform.validators import validate_single_line
 
 GROUP_ROLES_HELP = (
-    "One group per line, as “group name = role”, e.g. “it-admins = superuser”. Roles: "
-    + ", ".join(f"{value} ({label})" for value, label in CustomerUser.Role.choices)
+    "One group per line, as “group name = role”, e.g. “it-admins = admin”. Roles: "
+    + ", ".join(label.lower() for _value, label in CustomerUser.Role.choices)
     + ". People in no listed group get the default role."
 )
+
+
+# A role by its value or by the name the pages show (“admin” for superuser).
+ROLE_WORDS = {label.lower(): value for value, label in CustomerUser.Role.choices}
 
 
 def group_roles_text(group_roles: dict[str, str]) -> str:
@@ -34,11 +38,6 @@ CODE = {"autocomplete": "off", "spellcheck": "false"}
 # Fields one protocol or the other needs, and what the form says when they are missing.
 Needs = tuple[tuple[str, str], ...]
 OIDC_NEEDS: Needs = (("issuer", "the issuer URL"), ("client_id", "the client ID"))
-SAML_NEEDS: Needs = (
-    ("idp_entity_id", "the IdP's entity ID, or its metadata URL or XML"),
-    ("idp_sso_url", "the IdP's single sign-on URL"),
-    ("idp_certificate", "the IdP's signing certificate"),
-)
 NEEDED_SOMEHOW = (
     "issuer",
     "client_id",
@@ -92,20 +91,24 @@ class SsoConnectionForm(forms.Form):
         max_length=500,
         assume_scheme="https",
         label="IdP metadata URL",
-        help_text="Tenantry reads the IdP's settings from it, and again each day (so new "
+        help_text="Okta: “Metadata URL” on the Sign On tab · Entra: “App Federation Metadata "
+        "Url”. Tenantry reads the settings below from it, and again each day (so new "
         "certificates arrive by themselves).",
         widget=forms.URLInput(attrs=CODE),
     )
     idp_metadata_xml = forms.CharField(
         required=False,
         max_length=200_000,
-        label="Or paste the IdP metadata XML",
+        label="IdP metadata XML",
+        help_text="Or paste the metadata (Okta: “View SAML setup instructions”; Entra: "
+        "“Federation Metadata XML”).",
         widget=forms.Textarea(attrs={"rows": 3, **CODE}),
     )
     idp_entity_id = forms.CharField(
         required=False,
         max_length=500,
-        label="Or: IdP entity ID",
+        label="IdP entity ID",
+        help_text="Okta: Identity Provider Issuer · Entra: Microsoft Entra Identifier.",
         validators=[validate_single_line],
         widget=forms.TextInput(attrs=CODE),
     )
@@ -113,8 +116,9 @@ class SsoConnectionForm(forms.Form):
         required=False,
         max_length=500,
         assume_scheme="https",
-        label="IdP single sign-on URL",
-        help_text="Its HTTP-Redirect binding's URL.",
+        label="IdP sign-in URL",
+        help_text="Okta: Identity Provider Single Sign-On URL · Entra: Login URL (the "
+        "HTTP-Redirect binding's).",
         widget=forms.URLInput(attrs=CODE),
     )
     idp_certificate = forms.CharField(
@@ -197,7 +201,7 @@ class SsoConnectionForm(forms.Form):
             group, equals, role = line.rpartition("=")
             if not equals or not group.strip():
                 raise forms.ValidationError(f"Line {number}: write it as “group name = role”.")
-            role = role.strip().lower()
+            role = ROLE_WORDS.get(role.strip().lower(), role.strip().lower())
             if role not in CustomerUser.Role.values:
                 raise forms.ValidationError(
                     f"Line {number}: “{role}” is not a role; use one of "
@@ -208,13 +212,9 @@ class SsoConnectionForm(forms.Form):
 
     def clean(self) -> dict[str, Any] | None:
         data = super().clean() or {}
-        needed: Needs
-        if self.chosen_protocol() == SsoConnection.Protocol.OIDC:
-            needed = OIDC_NEEDS
-        elif not (data.get("idp_metadata_url") or data.get("idp_metadata_xml")):
-            needed = SAML_NEEDS
-        else:
-            needed = ()
+        # A SAML draft may be saved with a name only: its page then shows the ACS URL and
+        # entity ID an IdP's wizard asks for before it gives its own values.
+        needed = OIDC_NEEDS if self.chosen_protocol() == SsoConnection.Protocol.OIDC else ()
         for field, words in needed:
             if field in self.fields and not data.get(field) and field not in self.errors:
                 self.add_error(field, f"Enter {words}.")

@@ -118,6 +118,11 @@ class SsoConnection(TenantModel):
         return self.protocol == self.Protocol.SAML
 
     @property
+    def certificate_expired(self) -> bool:
+        expires = self.certificate_expires_at
+        return bool(self.is_saml and expires and expires <= timezone.now())
+
+    @property
     def certificate_expiring(self) -> bool:
         """The signing certificate expires within WARN_BEFORE (or has)."""
         expires = self.certificate_expires_at

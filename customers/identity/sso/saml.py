@@ -35,6 +35,17 @@ logger = logging.getLogger(__name__)
 SKEW_SECONDS = 60
 
 
+# The names Entra ID (and LDAP-minded IdPs) give what the default claim names mean: read as
+# those when the response has no attribute by the default name.
+ENTRA = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
+ALIASES = {
+    "email": (f"{ENTRA}emailaddress", "urn:oid:0.9.2342.19200300.100.1.3", "mail"),
+    "given_name": (f"{ENTRA}givenname", "urn:oid:2.5.4.42", "givenName", "firstName"),
+    "family_name": (f"{ENTRA}surname", "urn:oid:2.5.4.4", "sn", "surname", "lastName"),
+    "groups": ("http://schemas.microsoft.com/ws/2008/06/identity/claims/groups", "memberOf"),
+}
+
+
 @dataclass(frozen=True)
 class Assertion:
     """What a checked response says about the person, and the assertion's id and expiry."""
@@ -267,6 +278,10 @@ def _claims(connection: SsoConnection, assertion: Any) -> dict[str, Any]:
     """The attributes, and the NameID, which stands for a missing email attribute when its
     format is emailAddress."""
     claims = _attributes(assertion)
+    for name, aliases in ALIASES.items():
+        found = next((claims[alias] for alias in aliases if alias in claims), None)
+        if name not in claims and found is not None:
+            claims[name] = found
     name_id = assertion.subject.name_id
     if name_id is not None and name_id.text:
         claims["NameID"] = name_id.text

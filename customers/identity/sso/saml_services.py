@@ -72,17 +72,23 @@ def resolved(changes: dict[str, Any], protocol: str) -> dict[str, Any]:
     return changes
 
 
-def check_complete(connection: SsoConnection) -> None:
-    """Refuse a connection missing what its protocol needs."""
-    missing = [
+def missing(connection: SsoConnection) -> list[str]:
+    """What the connection's protocol still needs, in words."""
+    return [
         words
         for field, words in NEEDS[SsoConnection.Protocol(connection.protocol)].items()
         if not getattr(connection, field)
     ]
-    if missing:
-        raise Invalid(
-            f"A {connection.get_protocol_display()} connection needs {', '.join(missing)}."
-        )
+
+
+def check_complete(connection: SsoConnection) -> None:
+    """Refuse an OpenID Connect connection missing its issuer or client. A SAML one may be a
+    draft with a name only (an IdP's wizard asks for Tenantry's values first); its test
+    needs the rest (see missing)."""
+    if connection.is_saml:
+        return
+    if gaps := missing(connection):
+        raise Invalid(f"A {connection.get_protocol_display()} connection needs {', '.join(gaps)}.")
 
 
 def saml_assertion_accepted(connection: SsoConnection, assertion: Assertion) -> None:

@@ -29,6 +29,7 @@ from customers.identity.sso.grants import actor_of
 from customers.identity.sso.idtoken import SsoCheckFailed
 from customers.identity.sso.models import SsoConnection, SsoSetupLink
 from customers.identity.sso.saml_metadata import expiry_words
+from customers.identity.sso.saml_services import missing
 from customers.identity.sso.services import (
     sso_connection_activate,
     sso_connection_create,
@@ -167,6 +168,9 @@ def _saml_side(connection: SsoConnection) -> dict[str, str] | None:
 def test_start(request: AuthedRequest, connection: SsoConnection, back: str) -> HttpResponse:
     """Begin a test round trip: the admin signs in at the provider, and the callback records
     what each check found."""
+    if gaps := missing(connection):
+        messages.error(request, f"Add {', '.join(gaps)} first: the test signs in through them.")
+        return redirect(back)
     link = actor_of(request)
     by_link = str(link.pk) if isinstance(link, SsoSetupLink) else ""
     try:
