@@ -2,9 +2,10 @@
 from the connection (signed responses and signed assertions both required, unsolicited
 responses refused unless the connection allows IdP-initiated sign-in, 60 s of clock skew),
 the AuthnRequest sent by HTTP-Redirect, and a response's checks. Debian's xmlsec1 checks the
-signatures; before it, Tenantry refuses oversized responses and any signature or digest
-algorithm but SHA-2; after it, it checks again on the verified assertion what the person's
-sign-in rests on (issuer, destination, recipient, audience). A failure names the check."""
+signatures; before it, Tenantry refuses oversized responses, any algorithm but SHA-2 and any
+layout but one (saml_shape), and hands pysaml2 exactly the bytes it checked; after it, it
+checks again on the verified assertion what the person's sign-in rests on (issuer,
+destination, recipient, audience). A failure names the check."""
 
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ from customers.identity.sso.models import SsoConnection
 logger = logging.getLogger(__name__)
 
 SKEW_SECONDS = 60
-
 
 # The names Entra ID (and LDAP-minded IdPs) give what the default claim names mean: read as
 # those when the response has no attribute by the default name.

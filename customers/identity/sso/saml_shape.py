@@ -130,7 +130,6 @@ def _signatures(root: Element, assertion: Element) -> tuple[Element, Element]:
     counts = (len(on_response), len(on_assertion), len(list(root.iter(tag))))
     if counts != (1, 1, 2) or len(ids) != len(set(ids)):
         raise SsoCheckFailed("signature", WRAPPED)
-
     return on_response[0], on_assertion[0]
 
 
