@@ -40,6 +40,14 @@ class IdpSettings:
     certificate: str  # PEM, one or more
     expires_at: datetime | None
 
+    def fields(self) -> dict[str, str]:
+        """The connection's fields these settings fill."""
+        return {
+            "idp_entity_id": self.entity_id,
+            "idp_sso_url": self.sso_url,
+            "idp_certificate": self.certificate,
+        }
+
 
 def _pem(body: str) -> str:
     text = "".join(body.split())

@@ -47,9 +47,7 @@ def _from_metadata(changes: dict[str, Any]) -> dict[str, Any]:
         idp = saml_metadata.read_metadata(pasted) if pasted else saml_metadata.fetch_metadata(url)
     except SsoCheckFailed as failure:
         raise Invalid(str(failure)) from None
-    changes.update(
-        idp_entity_id=idp.entity_id, idp_sso_url=idp.sso_url, idp_certificate=idp.certificate
-    )
+    changes.update(idp.fields())
     if url and not pasted:
         changes["idp_metadata_fetched_at"] = timezone.now()
     return changes

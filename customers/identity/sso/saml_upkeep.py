@@ -42,12 +42,7 @@ def _refreshed(connection: SsoConnection, now: datetime) -> bool:
     except SsoCheckFailed as failure:
         logger.warning("SAML metadata of %s not refreshed: %s", connection.pk, failure)
         return False
-    fresh = {
-        "idp_entity_id": idp.entity_id,
-        "idp_sso_url": idp.sso_url,
-        "idp_certificate": idp.certificate,
-    }
-    changes = {k: v for k, v in fresh.items() if getattr(connection, k) != v}
+    changes = {k: v for k, v in idp.fields().items() if getattr(connection, k) != v}
     if changes:
         try:
             sso_connection_update(connection=connection, actor=None, changes=changes)

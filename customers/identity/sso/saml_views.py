@@ -26,6 +26,7 @@ from customers.identity.sso.sign_in import (
     GONE,
     MIXED_UP,
     finish_test,
+    outcome_of_test,
     refusal_page,
     refused,
     signed_in,
@@ -154,14 +155,10 @@ def sso_saml_continue(request: HttpRequest) -> HttpResponse:
 def _test_result(
     connection: SsoConnection, encoded: str, request_id: str
 ) -> tuple[bool, str, dict[str, Any]]:
-    """Whether the test passed, what it found in plain words, and the decoded response."""
-    shown: dict[str, Any] = {}
-    try:
+    """The SAML test: the response, checked and noted as used."""
+
+    def check() -> tuple[dict[str, Any], dict[str, Any]]:
         assertion = _accepted(connection, encoded, request_id)
-        shown = assertion.decoded
-        email = email_of(connection, assertion.claims)
-    except SsoCheckFailed as failure:
-        return False, f"Failed at “{failure.check}”: {failure}", shown or failure.details
-    except SignInRefused as refusal:
-        return False, f"Failed at “email”: {refusal}", shown
-    return True, f"Passed: the provider signed in {email}.", shown
+        return assertion.decoded, assertion.claims
+
+    return outcome_of_test(connection, check)

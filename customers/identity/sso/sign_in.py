@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -223,23 +224,35 @@ def refused(request: HttpRequest, connection: SsoConnection, reason: str) -> Htt
     return refusal_page(request, f"Signing in through {connection.name} failed. {reason}")
 
 
-def _test_result(
-    request: HttpRequest, connection: SsoConnection, pending: flows.Pending
+def outcome_of_test(
+    connection: SsoConnection, check: Callable[[], tuple[dict[str, Any], dict[str, Any]]]
 ) -> tuple[bool, str, dict[str, Any]]:
-    """Whether the test passed, what it found in plain words, and the decoded answer."""
-    error, code = request.GET.get("error"), request.GET.get("code", "")
+    """Whether a test passed, what it found in plain words, and the decoded answer, for
+    either protocol: ``check`` returns what to show and the checked claims, or raises."""
     shown: dict[str, Any] = {}
     try:
-        if error or not code:
-            raise SsoCheckFailed("provider", provider_said(error))
-        identity = flows.complete(connection, pending, code, request.GET.get("iss"))
-        shown = {"claims": identity.claims, "header": identity.header}
-        email = email_of(connection, identity.claims)
+        shown, claims = check()
+        email = email_of(connection, claims)
     except SsoCheckFailed as failure:
         return False, f"Failed at “{failure.check}”: {failure}", shown or failure.details
     except SignInRefused as refusal:
         return False, f"Failed at “email”: {refusal}", shown
     return True, f"Passed: the provider signed in {email}.", shown
+
+
+def _test_result(
+    request: HttpRequest, connection: SsoConnection, pending: flows.Pending
+) -> tuple[bool, str, dict[str, Any]]:
+    """The OpenID Connect test: the provider's answer, exchanged and checked."""
+
+    def check() -> tuple[dict[str, Any], dict[str, Any]]:
+        error, code = request.GET.get("error"), request.GET.get("code", "")
+        if error or not code:
+            raise SsoCheckFailed("provider", provider_said(error))
+        identity = flows.complete(connection, pending, code, request.GET.get("iss"))
+        return {"claims": identity.claims, "header": identity.header}, identity.claims
+
+    return outcome_of_test(connection, check)
 
 
 def finish_test(
